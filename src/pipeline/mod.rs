@@ -1,0 +1,3 @@
+//! The vectorization pipeline (placeholder: filled by the pipeline work).
+pub mod model;
+pub mod palette;

@@ -1,0 +1,217 @@
+//! Palettes: one validated constructor (the Python system built palettes with
+//! `object.__new__` and crashed on custom ones), plus the OKLab conversion shared with the
+//! quantisation phase.
+
+use std::fmt;
+
+/// The most colours a palette may have.
+pub const MAX_COLORS: usize = 64;
+
+/// An sRGB colour with 8 bits per channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rgb8(pub [u8; 3]);
+
+impl Rgb8 {
+    /// `#rrggbb`, lower case: the form used in SVG fills and metadata.
+    pub fn hex(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0[0], self.0[1], self.0[2])
+    }
+
+    /// The colour as float sRGB in [0, 1].
+    pub fn to_unit(self) -> [f32; 3] {
+        self.0.map(|c| f32::from(c) / 255.0)
+    }
+}
+
+impl fmt::Display for Rgb8 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.hex())
+    }
+}
+
+/// Why a palette was refused. Every message names the bad value and its index.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaletteError {
+    /// No colours at all.
+    #[error("palette is empty: give 1 to 64 colours")]
+    Empty,
+    /// More than [`MAX_COLORS`].
+    #[error("palette has {0} colours: at most 64 are allowed")]
+    TooMany(usize),
+    /// Not `RRGGBB` hex, with `#` optional.
+    #[error("palette[{index}]: {value:?} is not a hex colour like \"FF8800\" or \"#ff8800\"")]
+    BadHex {
+        /// Position in the list.
+        index: usize,
+        /// The value as given.
+        value: String,
+    },
+    /// The same colour twice.
+    #[error("palette[{index}]: {value:?} repeats palette[{first}]")]
+    Duplicate {
+        /// Position of the repeat.
+        index: usize,
+        /// The value as given.
+        value: String,
+        /// Position of the first occurrence.
+        first: usize,
+    },
+}
+
+/// 1 to 64 distinct sRGB colours, in the order given. Every SVG fill is one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Palette {
+    colors: Vec<Rgb8>,
+}
+
+impl Palette {
+    /// The one validated constructor for user-given palettes: hex `RRGGBB`, `#` optional,
+    /// case-insensitive, 1 to 64 distinct colours.
+    pub fn from_hex<S: AsRef<str>>(values: &[S]) -> Result<Self, PaletteError> {
+        let mut colors = Vec::with_capacity(values.len());
+        for (index, value) in values.iter().enumerate() {
+            let value = value.as_ref();
+            let color = parse_hex(value).ok_or_else(|| PaletteError::BadHex {
+                index,
+                value: value.to_owned(),
+            })?;
+            if let Some(first) = colors.iter().position(|c| *c == color) {
+                return Err(PaletteError::Duplicate {
+                    index,
+                    value: value.to_owned(),
+                    first,
+                });
+            }
+            colors.push(color);
+        }
+        Self::from_colors(colors)
+    }
+
+    /// A palette from colours computed by the program (automatic palettes). The same rules
+    /// hold: 1 to 64 colours; duplicates are refused.
+    pub fn from_colors(colors: Vec<Rgb8>) -> Result<Self, PaletteError> {
+        if colors.is_empty() {
+            return Err(PaletteError::Empty);
+        }
+        if colors.len() > MAX_COLORS {
+            return Err(PaletteError::TooMany(colors.len()));
+        }
+        for (index, color) in colors.iter().enumerate() {
+            if let Some(first) = colors[..index].iter().position(|c| c == color) {
+                return Err(PaletteError::Duplicate {
+                    index,
+                    value: color.hex(),
+                    first,
+                });
+            }
+        }
+        Ok(Self { colors })
+    }
+
+    /// The colours in order.
+    pub fn colors(&self) -> &[Rgb8] {
+        &self.colors
+    }
+
+    /// Number of colours (1..=64).
+    pub fn len(&self) -> usize {
+        self.colors.len()
+    }
+
+    /// Always false: a palette has at least one colour. Present for clippy's `len` rule.
+    pub fn is_empty(&self) -> bool {
+        self.colors.is_empty()
+    }
+
+    /// `#rrggbb` strings in order.
+    pub fn hex_list(&self) -> Vec<String> {
+        self.colors.iter().map(|c| c.hex()).collect()
+    }
+}
+
+fn parse_hex(value: &str) -> Option<Rgb8> {
+    let digits = value.strip_prefix('#').unwrap_or(value);
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(&digits[i..i + 2], 16).ok();
+    Some(Rgb8([channel(0)?, channel(2)?, channel(4)?]))
+}
+
+/// sRGB in [0, 1] to OKLab (Björn Ottosson's matrices), the same arithmetic as the
+/// quantisation graph in `tools/export_models.py`.
+pub fn srgb_to_oklab(rgb: [f32; 3]) -> [f32; 3] {
+    let linear = rgb.map(|c| {
+        if c < 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).max(0.0).powf(2.4)
+        }
+    });
+    let [r, g, b] = linear;
+    let l = 0.412_221_47 * r + 0.536_332_55 * g + 0.051_445_995 * b;
+    let m = 0.211_903_5 * r + 0.680_699_5 * g + 0.107_396_96 * b;
+    let s = 0.088_302_46 * r + 0.281_718_85 * g + 0.629_978_7 * b;
+    let (l, m, s) = (l.max(0.0).cbrt(), m.max(0.0).cbrt(), s.max(0.0).cbrt());
+    [
+        0.210_454_26 * l + 0.793_617_8 * m - 0.004_072_047 * s,
+        1.977_998_5 * l - 2.428_592_2 * m + 0.450_593_7 * s,
+        0.025_904_037 * l + 0.782_771_77 * m - 0.808_675_77 * s,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_hash_optional_and_any_case() {
+        let palette = Palette::from_hex(&["FF0000", "#00ff00", "0000Ff"]).unwrap();
+        assert_eq!(palette.hex_list(), vec!["#ff0000", "#00ff00", "#0000ff"]);
+    }
+
+    #[test]
+    fn names_bad_value_and_index() {
+        let error = Palette::from_hex(&["FF0000", "GG0000"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "palette[1]: \"GG0000\" is not a hex colour like \"FF8800\" or \"#ff8800\""
+        );
+        let error = Palette::from_hex(&["#abc"]).unwrap_err();
+        assert!(error.to_string().contains("palette[0]: \"#abc\""));
+    }
+
+    #[test]
+    fn refuses_duplicates_naming_both_positions() {
+        let error = Palette::from_hex(&["ff0000", "00ff00", "#FF0000"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "palette[2]: \"#FF0000\" repeats palette[0]"
+        );
+    }
+
+    #[test]
+    fn refuses_empty_and_too_many() {
+        let empty: [&str; 0] = [];
+        assert_eq!(Palette::from_hex(&empty).unwrap_err(), PaletteError::Empty);
+        let many: Vec<String> = (0..65).map(|i| format!("{i:06x}")).collect();
+        assert_eq!(
+            Palette::from_hex(&many).unwrap_err(),
+            PaletteError::TooMany(65)
+        );
+    }
+
+    #[test]
+    fn oklab_of_white_and_black() {
+        let white = srgb_to_oklab([1.0, 1.0, 1.0]);
+        assert!((white[0] - 1.0).abs() < 1e-3 && white[1].abs() < 1e-3 && white[2].abs() < 1e-3);
+        assert_eq!(srgb_to_oklab([0.0, 0.0, 0.0]), [0.0, 0.0, 0.0]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parser_never_panics(values in proptest::collection::vec(".{0,10}", 0..70)) {
+            let _ = Palette::from_hex(&values);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+"""Builds the shipped phase models as ONNX graphs and writes models/manifest.json.
+
+Run through `tools/export_models.sh` (it makes the pinned virtual environment). The graphs are
+written with fixed names, no timestamps and no producer version, so running this again
+reproduces the committed files byte for byte; `tests/models.rs` checks the manifest's sha256s.
+
+Models (images are float32 sRGB in [0, 1], NCHW, H and W dynamic):
+
+* phase1 `clean.onnx`: a self-guided filter (He et al.) built from box filters (AveragePool
+  without padding counts), radius CLEAN_RADIUS, eps CLEAN_EPS, per channel. Flat areas stay flat
+  (zero variance gives a = 0, q = mean), strong edges keep their position (variance >> eps gives
+  a ~ 1, q ~ I), and low-amplitude noise and JPEG ringing are smoothed.
+* phase3 `quantize.onnx`: labels[1,H,W] (int64) = argmin over the palette [K,3] of the squared
+  OKLab distance, with the sRGB -> linear -> LMS -> OKLab conversion done in the graph.
+* phase2 test steering models `steer_shift_*.onnx`: shift the image right by
+  d = floor(strength * K) + (seed mod M) pixels (edge columns repeated), a controllable
+  geometric drift for testing the IoU gate. No production steering model ships; the user
+  exports theirs.
+"""
+
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+IR_VERSION = 9
+CLEAN_RADIUS = 2
+CLEAN_EPS = 0.01
+
+# OKLab matrices (Björn Ottosson, https://bottosson.github.io/posts/oklab/), applied to row
+# vectors, hence the transposes.
+M1 = np.array(
+    [
+        [0.4122214708, 0.5363325363, 0.0514459929],
+        [0.2119034982, 0.6806995451, 0.1073969566],
+        [0.0883024619, 0.2817188376, 0.6299787005],
+    ],
+    dtype=np.float32,
+)
+M2 = np.array(
+    [
+        [0.2104542553, 0.7936177850, -0.0040720468],
+        [1.9779984951, -2.4285922050, 0.4505937099],
+        [0.0259040371, 0.7827717662, -0.8086757660],
+    ],
+    dtype=np.float32,
+)
+
+# Steering test models: (file stem, K pixels per unit strength, M seed modulus).
+STEER_MODELS = [
+    ("steer_shift_2", 2, 1),
+    ("steer_shift_48", 48, 1),
+    ("steer_shift_512", 512, 1),
+    ("steer_seeded", 0, 64),
+]
+
+
+def const(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def image_info(name):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 3, "H", "W"])
+
+
+def finish(graph, path, doc):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    model.producer_name = "gemini3-tools"
+    model.producer_version = "1"
+    model.doc_string = doc
+    onnx.checker.check_model(model, full_check=True)
+    with open(path, "wb") as out:
+        out.write(model.SerializeToString(deterministic=True))
+
+
+def clean_model(path):
+    k = 2 * CLEAN_RADIUS + 1
+
+    def box(src, dst):
+        return helper.make_node(
+            "AveragePool",
+            [src],
+            [dst],
+            kernel_shape=[k, k],
+            pads=[CLEAN_RADIUS] * 4,
+            strides=[1, 1],
+            count_include_pad=0,
+        )
+
+    nodes = [
+        box("image", "mean_i"),
+        helper.make_node("Mul", ["image", "image"], ["ii"]),
+        box("ii", "mean_ii"),
+        helper.make_node("Mul", ["mean_i", "mean_i"], ["mean_i_sq"]),
+        helper.make_node("Sub", ["mean_ii", "mean_i_sq"], ["var_raw"]),
+        helper.make_node("Max", ["var_raw", "zero"], ["var"]),
+        helper.make_node("Add", ["var", "eps"], ["var_eps"]),
+        helper.make_node("Div", ["var", "var_eps"], ["a"]),
+        helper.make_node("Mul", ["a", "mean_i"], ["a_mean"]),
+        helper.make_node("Sub", ["mean_i", "a_mean"], ["b"]),
+        box("a", "mean_a"),
+        box("b", "mean_b"),
+        helper.make_node("Mul", ["mean_a", "image"], ["q_a"]),
+        helper.make_node("Add", ["q_a", "mean_b"], ["q"]),
+        # ONNX forbids an output named like an input, so the output is `image_clean`.
+        helper.make_node("Clip", ["q", "zero", "one"], ["image_clean"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "clean",
+        [image_info("image")],
+        [image_info("image_clean")],
+        initializer=[
+            const("zero", np.float32(0.0)),
+            const("one", np.float32(1.0)),
+            const("eps", np.float32(CLEAN_EPS)),
+        ],
+    )
+    finish(graph, path, f"self-guided filter, radius {CLEAN_RADIUS}, eps {CLEAN_EPS}")
+
+
+def oklab_nodes(prefix, rgb):
+    """Nodes turning rows of sRGB [N,3] named `rgb` into OKLab rows named f"{prefix}_lab"."""
+    p = prefix
+    return [
+        helper.make_node("Less", [rgb, "srgb_knee"], [f"{p}_low"]),
+        helper.make_node("Div", [rgb, "srgb_slope"], [f"{p}_lin_low"]),
+        helper.make_node("Add", [rgb, "srgb_offset"], [f"{p}_shift"]),
+        helper.make_node("Div", [f"{p}_shift", "srgb_scale"], [f"{p}_scaled"]),
+        helper.make_node("Max", [f"{p}_scaled", "zero"], [f"{p}_scaled_pos"]),
+        helper.make_node("Pow", [f"{p}_scaled_pos", "srgb_gamma"], [f"{p}_lin_high"]),
+        helper.make_node("Where", [f"{p}_low", f"{p}_lin_low", f"{p}_lin_high"], [f"{p}_lin"]),
+        helper.make_node("MatMul", [f"{p}_lin", "m1t"], [f"{p}_lms"]),
+        helper.make_node("Max", [f"{p}_lms", "zero"], [f"{p}_lms_pos"]),
+        helper.make_node("Pow", [f"{p}_lms_pos", "third"], [f"{p}_lms_cbrt"]),
+        helper.make_node("MatMul", [f"{p}_lms_cbrt", "m2t"], [f"{p}_lab"]),
+    ]
+
+
+def quantize_model(path):
+    nodes = [
+        # [1,3,H,W] -> [3,N] -> [N,3]
+        helper.make_node("Shape", ["image"], ["image_shape"]),
+        helper.make_node("Reshape", ["image", "shape_3_n"], ["planes"]),
+        helper.make_node("Transpose", ["planes"], ["pixels"], perm=[1, 0]),
+        *oklab_nodes("px", "pixels"),
+        *oklab_nodes("pal", "palette"),
+        # |x - p|^2 = |x|^2 - 2 x.p + |p|^2, [N,K]
+        helper.make_node("Mul", ["px_lab", "px_lab"], ["px_sq"]),
+        helper.make_node("ReduceSum", ["px_sq", "axis_1"], ["px_norm"], keepdims=1),
+        helper.make_node("Mul", ["pal_lab", "pal_lab"], ["pal_sq"]),
+        helper.make_node("ReduceSum", ["pal_sq", "axis_1"], ["pal_norm_col"], keepdims=1),
+        helper.make_node("Transpose", ["pal_norm_col"], ["pal_norm"], perm=[1, 0]),
+        helper.make_node("Transpose", ["pal_lab"], ["pal_lab_t"], perm=[1, 0]),
+        helper.make_node("MatMul", ["px_lab", "pal_lab_t"], ["dot"]),
+        helper.make_node("Mul", ["dot", "minus_two"], ["dot2"]),
+        helper.make_node("Add", ["px_norm", "dot2"], ["partial"]),
+        helper.make_node("Add", ["partial", "pal_norm"], ["dist"]),
+        helper.make_node("ArgMin", ["dist"], ["flat_labels"], axis=1, keepdims=0),
+        # [N] -> [1,H,W]
+        helper.make_node("Gather", ["image_shape", "hw_index"], ["hw"], axis=0),
+        helper.make_node("Concat", ["one_i64", "hw"], ["labels_shape"], axis=0),
+        helper.make_node("Reshape", ["flat_labels", "labels_shape"], ["labels"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "quantize",
+        [
+            image_info("image"),
+            helper.make_tensor_value_info("palette", TensorProto.FLOAT, ["K", 3]),
+        ],
+        [helper.make_tensor_value_info("labels", TensorProto.INT64, [1, "H", "W"])],
+        initializer=[
+            const("shape_3_n", np.array([3, -1], dtype=np.int64)),
+            const("axis_1", np.array([1], dtype=np.int64)),
+            const("hw_index", np.array([2, 3], dtype=np.int64)),
+            const("one_i64", np.array([1], dtype=np.int64)),
+            const("zero", np.float32(0.0)),
+            const("minus_two", np.float32(-2.0)),
+            const("third", np.float32(1.0 / 3.0)),
+            const("srgb_knee", np.float32(0.04045)),
+            const("srgb_slope", np.float32(12.92)),
+            const("srgb_offset", np.float32(0.055)),
+            const("srgb_scale", np.float32(1.055)),
+            const("srgb_gamma", np.float32(2.4)),
+            const("m1t", M1.T.copy()),
+            const("m2t", M2.T.copy()),
+        ],
+    )
+    finish(graph, path, "nearest palette colour in OKLab")
+
+
+def steer_model(path, pixels_per_strength, seed_modulus):
+    nodes = [
+        # d = floor(strength * K) + (seed mod M), as int64 scalar
+        helper.make_node("Mul", ["strength", "k"], ["scaled"]),
+        helper.make_node("Floor", ["scaled"], ["floored"]),
+        helper.make_node("Cast", ["floored"], ["shift_strength"], to=TensorProto.INT64),
+        helper.make_node("Abs", ["seed"], ["seed_abs"]),
+        helper.make_node("Mod", ["seed_abs", "m"], ["shift_seed"]),
+        helper.make_node("Add", ["shift_strength", "shift_seed"], ["shift"]),
+        # source column for every output column: clamp(x - d, 0, W - 1)
+        helper.make_node("Shape", ["image"], ["image_shape"]),
+        helper.make_node("Gather", ["image_shape", "w_index"], ["width"], axis=0),
+        helper.make_node("Range", ["zero_i64", "width", "one_i64"], ["columns"]),
+        helper.make_node("Sub", ["columns", "shift"], ["source_raw"]),
+        helper.make_node("Sub", ["width", "one_i64"], ["last"]),
+        helper.make_node("Max", ["source_raw", "zero_i64"], ["source_low"]),
+        helper.make_node("Min", ["source_low", "last"], ["source"]),
+        helper.make_node("Gather", ["image", "source"], ["image_steered"], axis=3),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "steer",
+        [
+            image_info("image"),
+            helper.make_tensor_value_info("seed", TensorProto.INT64, [1]),
+            helper.make_tensor_value_info("strength", TensorProto.FLOAT, [1]),
+        ],
+        [image_info("image_steered")],
+        initializer=[
+            const("k", np.array([float(pixels_per_strength)], dtype=np.float32)),
+            const("m", np.array([seed_modulus], dtype=np.int64)),
+            const("w_index", np.int64(3)),
+            const("zero_i64", np.int64(0)),
+            const("one_i64", np.int64(1)),
+        ],
+    )
+    finish(
+        graph,
+        path,
+        f"test steering: shift right by floor(strength*{pixels_per_strength}) + (seed mod {seed_modulus}) px",
+    )
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def io_entry(value_info):
+    tensor = value_info.type.tensor_type
+    dims = [d.dim_param if d.dim_param else d.dim_value for d in tensor.shape.dim]
+    return {
+        "name": value_info.name,
+        "dtype": TensorProto.DataType.Name(tensor.elem_type).lower(),
+        "shape": dims,
+    }
+
+
+def main(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    entries = []
+
+    def record(name, phase, params):
+        path = os.path.join(out_dir, f"{name}.onnx")
+        model = onnx.load(path)
+        entries.append(
+            {
+                "name": name,
+                "phase": phase,
+                "file": f"{name}.onnx",
+                "opset": OPSET,
+                "inputs": [io_entry(v) for v in model.graph.input],
+                "outputs": [io_entry(v) for v in model.graph.output],
+                "params": params,
+                "sha256": sha256(path),
+            }
+        )
+
+    clean_model(os.path.join(out_dir, "clean.onnx"))
+    record("clean", "phase1", {"radius": CLEAN_RADIUS, "eps": CLEAN_EPS})
+    quantize_model(os.path.join(out_dir, "quantize.onnx"))
+    record("quantize", "phase3", {"colour_space": "oklab"})
+    for stem, k, m in STEER_MODELS:
+        steer_model(os.path.join(out_dir, f"{stem}.onnx"), k, m)
+        record(stem, "phase2", {"pixels_per_strength": k, "seed_modulus": m, "test_only": True})
+
+    manifest = {"generator": "tools/export_models.py", "onnx": onnx.__version__, "models": entries}
+    with open(os.path.join(out_dir, "manifest.json"), "w") as out:
+        json.dump(manifest, out, indent=2, sort_keys=True)
+        out.write("\n")
+    for entry in entries:
+        print(f"{entry['file']}: {entry['sha256']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models"))
