@@ -1,0 +1,303 @@
+//! RunPod's environment variables, parsed once by a pure function, and mode selection.
+//!
+//! [`RunpodEnv::from_vars`] takes any key/value iterator: `main` passes `std::env::vars()`,
+//! tests pass literal lists. Nothing else in the crate reads the process environment.
+//! [`select_mode`] decides between production and the one-shot local test exactly as RunPod's
+//! Python SDK does (spec §1, §12.1, checklist 1).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// The RunPod Python SDK version whose wire behaviour this crate reproduces; it is sent as
+/// `runpod_version` on pings and in error reports, as the platform knows it.
+pub const RUNPOD_SDK_VERSION: &str = "1.12.0";
+
+/// Default heartbeat interval: the Python SDK's `RUNPOD_PING_INTERVAL` default of 10 000 ms.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The lowest heartbeat interval we accept; the Python SDK turns values under 1000 ms into a
+/// zero-second tight loop, which we refuse to reproduce.
+pub const MIN_PING_INTERVAL: Duration = Duration::from_millis(50);
+
+/// RunPod's worker environment (spec §2), validated.
+///
+/// `Debug` redacts the API key.
+#[derive(Clone)]
+pub struct RunpodEnv {
+    /// `RUNPOD_WEBHOOK_GET_JOB`: the job-take URL template; `None` means local mode.
+    pub get_job_url: Option<String>,
+    /// `RUNPOD_WEBHOOK_POST_OUTPUT`: the job-done URL template.
+    pub post_output_url: Option<String>,
+    /// `RUNPOD_WEBHOOK_POST_STREAM`: the job-stream URL template.
+    pub post_stream_url: Option<String>,
+    /// `RUNPOD_WEBHOOK_PING`: the heartbeat URL template.
+    pub ping_url: Option<String>,
+    /// `RUNPOD_AI_API_KEY`, sent raw as `Authorization`.
+    api_key: Option<String>,
+    /// `RUNPOD_POD_ID` as given (the heartbeat needs it set).
+    pub pod_id: Option<String>,
+    /// The worker id: `RUNPOD_POD_ID`, or a random UUID when unset (as the SDK).
+    pub worker_id: String,
+    /// `RUNPOD_POD_HOSTNAME`, or `"unknown"`; goes into error reports.
+    pub hostname: String,
+    /// `RUNPOD_PING_INTERVAL` (milliseconds in the environment).
+    pub ping_interval: Duration,
+    /// `RUNPOD_ENDPOINT_ID`: when set, logs are JSON lines.
+    pub endpoint_id: Option<String>,
+    /// `RUNPOD_LOG_LEVEL` (or `RUNPOD_DEBUG_LEVEL`), normalised to a `tracing` level name.
+    pub log_level: String,
+}
+
+impl fmt::Debug for RunpodEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunpodEnv")
+            .field("get_job_url", &self.get_job_url)
+            .field("post_output_url", &self.post_output_url)
+            .field("post_stream_url", &self.post_stream_url)
+            .field("ping_url", &self.ping_url)
+            .field(
+                "api_key",
+                &self.api_key.as_ref().map(|_| "<redacted>").unwrap_or("<unset>"),
+            )
+            .field("pod_id", &self.pod_id)
+            .field("worker_id", &self.worker_id)
+            .field("hostname", &self.hostname)
+            .field("ping_interval", &self.ping_interval)
+            .field("endpoint_id", &self.endpoint_id)
+            .field("log_level", &self.log_level)
+            .finish()
+    }
+}
+
+impl RunpodEnv {
+    /// Parses RunPod's variables from key/value pairs. Unknown keys are ignored; empty values
+    /// count as unset.
+    ///
+    /// Fails when `RUNPOD_PING_INTERVAL` is not a whole number of milliseconds or
+    /// `RUNPOD_LOG_LEVEL` is not one of `NOTSET, TRACE, DEBUG, INFO, WARN, ERROR` (or 0–5).
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<Self, Error> {
+        let map: HashMap<String, String> = vars
+            .into_iter()
+            .filter(|(key, value)| key.starts_with("RUNPOD_") && !value.trim().is_empty())
+            .collect();
+        let get = |key: &str| map.get(key).cloned();
+
+        let ping_interval = match get("RUNPOD_PING_INTERVAL") {
+            None => DEFAULT_PING_INTERVAL,
+            Some(text) => {
+                let millis: u64 = text.trim().parse().map_err(|_| {
+                    Error::config(format!(
+                        "RUNPOD_PING_INTERVAL must be a whole number of milliseconds, got {text:?}"
+                    ))
+                })?;
+                Duration::from_millis(millis).max(MIN_PING_INTERVAL)
+            }
+        };
+        let log_level_text = get("RUNPOD_LOG_LEVEL")
+            .or_else(|| get("RUNPOD_DEBUG_LEVEL"))
+            .unwrap_or_else(|| "DEBUG".to_owned());
+        let log_level = normalise_log_level(&log_level_text)?;
+        let pod_id = get("RUNPOD_POD_ID");
+        let worker_id = pod_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Ok(RunpodEnv {
+            get_job_url: get("RUNPOD_WEBHOOK_GET_JOB"),
+            post_output_url: get("RUNPOD_WEBHOOK_POST_OUTPUT"),
+            post_stream_url: get("RUNPOD_WEBHOOK_POST_STREAM"),
+            ping_url: get("RUNPOD_WEBHOOK_PING"),
+            api_key: get("RUNPOD_AI_API_KEY"),
+            pod_id,
+            worker_id,
+            hostname: get("RUNPOD_POD_HOSTNAME").unwrap_or_else(|| "unknown".to_owned()),
+            ping_interval,
+            endpoint_id: get("RUNPOD_ENDPOINT_ID"),
+            log_level,
+        })
+    }
+
+    /// Production mode is configured: `RUNPOD_WEBHOOK_GET_JOB` is set.
+    pub fn is_production(&self) -> bool {
+        self.get_job_url.is_some()
+    }
+
+    /// Whether logs should be JSON lines (`RUNPOD_ENDPOINT_ID` is set).
+    pub fn json_logs(&self) -> bool {
+        self.endpoint_id.is_some()
+    }
+
+    /// The API key, sent raw as `Authorization`; empty when unset.
+    pub fn api_key(&self) -> &str {
+        self.api_key.as_deref().unwrap_or("")
+    }
+
+    /// Whether the heartbeat can run: key, pod id and ping URL are all set (spec §6).
+    pub fn heartbeat_enabled(&self) -> bool {
+        self.api_key.is_some() && self.pod_id.is_some() && self.ping_url.is_some()
+    }
+}
+
+fn normalise_log_level(text: &str) -> Result<String, Error> {
+    let level = match text.trim().to_ascii_uppercase().as_str() {
+        "NOTSET" | "0" => "off",
+        "TRACE" | "1" => "trace",
+        "DEBUG" | "2" => "debug",
+        "INFO" | "3" => "info",
+        "WARN" | "WARNING" | "4" => "warn",
+        "ERROR" | "5" => "error",
+        _ => {
+            return Err(Error::config(format!(
+                "RUNPOD_LOG_LEVEL must be one of NOTSET, TRACE, DEBUG, INFO, WARN, ERROR or 0-5, got {text:?}"
+            )))
+        }
+    };
+    Ok(level.to_owned())
+}
+
+/// How the worker should run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Take jobs from RunPod's queue.
+    Production,
+    /// Run one job from this JSON text and exit (0 on success, 1 on error).
+    Local(String),
+}
+
+/// Picks the mode as RunPod's SDK does (spec §12.1, checklist 1).
+///
+/// A `--test-input` flag wins and forces local mode: its value is JSON text, or the path of a
+/// file holding it. Otherwise `RUNPOD_WEBHOOK_GET_JOB` means production. Otherwise
+/// `cwd/test_input.json` is the job. With none of these it fails, naming all three.
+pub fn select_mode(
+    env: &RunpodEnv,
+    test_input_flag: Option<String>,
+    cwd: &Path,
+) -> Result<Mode, Error> {
+    if let Some(flag) = test_input_flag {
+        if serde_json::from_str::<serde_json::Value>(&flag).is_ok() {
+            return Ok(Mode::Local(flag));
+        }
+        let path = Path::new(&flag);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            cwd.join(path)
+        };
+        return match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Mode::Local(text)),
+            Err(source) => Err(Error::Io {
+                what: format!(
+                    "--test-input is neither JSON text nor a readable file ({})",
+                    path.display()
+                ),
+                source,
+            }),
+        };
+    }
+    if env.is_production() {
+        return Ok(Mode::Production);
+    }
+    let default_path = cwd.join("test_input.json");
+    match std::fs::read_to_string(&default_path) {
+        Ok(text) => Ok(Mode::Local(text)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(Error::config(
+            "no job source: set RUNPOD_WEBHOOK_GET_JOB, pass --test-input, or create ./test_input.json",
+        )),
+        Err(source) => Err(Error::Io {
+            what: format!("reading {}", default_path.display()),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn parses_the_production_environment() {
+        let env = RunpodEnv::from_vars(vars(&[
+            ("RUNPOD_WEBHOOK_GET_JOB", "http://q/v2/ep/job-take/$ID?gpu=A"),
+            ("RUNPOD_AI_API_KEY", "secret-key"),
+            ("RUNPOD_POD_ID", "pod1"),
+            ("RUNPOD_PING_INTERVAL", "1500"),
+            ("RUNPOD_LOG_LEVEL", "INFO"),
+            ("PATH", "/bin"),
+        ]))
+        .expect("valid env");
+        assert!(env.is_production());
+        assert_eq!(env.worker_id, "pod1");
+        assert_eq!(env.ping_interval, Duration::from_millis(1500));
+        assert_eq!(env.log_level, "info");
+        assert_eq!(env.hostname, "unknown");
+        assert_eq!(env.api_key(), "secret-key");
+    }
+
+    #[test]
+    fn debug_output_redacts_the_api_key() {
+        let env = RunpodEnv::from_vars(vars(&[("RUNPOD_AI_API_KEY", "secret-key")]))
+            .expect("valid env");
+        let text = format!("{env:?}");
+        assert!(!text.contains("secret-key"));
+        assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn missing_pod_id_gets_a_random_worker_id_and_disables_the_heartbeat() {
+        let env = RunpodEnv::from_vars(vars(&[
+            ("RUNPOD_AI_API_KEY", "k"),
+            ("RUNPOD_WEBHOOK_PING", "http://q/ping"),
+        ]))
+        .expect("valid env");
+        assert_eq!(env.worker_id.len(), 36);
+        assert!(!env.heartbeat_enabled());
+    }
+
+    #[test]
+    fn rejects_a_bad_ping_interval_and_log_level() {
+        assert!(RunpodEnv::from_vars(vars(&[("RUNPOD_PING_INTERVAL", "ten")])).is_err());
+        assert!(RunpodEnv::from_vars(vars(&[("RUNPOD_LOG_LEVEL", "LOUD")])).is_err());
+        let numeric = RunpodEnv::from_vars(vars(&[("RUNPOD_LOG_LEVEL", "5")])).expect("valid");
+        assert_eq!(numeric.log_level, "error");
+    }
+
+    #[test]
+    fn test_input_flag_forces_local_mode_even_in_production() {
+        let env = RunpodEnv::from_vars(vars(&[("RUNPOD_WEBHOOK_GET_JOB", "http://q/job-take/$ID")]))
+            .expect("valid env");
+        let mode = select_mode(&env, Some(r#"{"input":{}}"#.into()), Path::new("/nonexistent"))
+            .expect("mode");
+        assert_eq!(mode, Mode::Local(r#"{"input":{}}"#.into()));
+        let mode = select_mode(&env, None, Path::new("/nonexistent")).expect("mode");
+        assert_eq!(mode, Mode::Production);
+    }
+
+    #[test]
+    fn local_mode_reads_test_input_json_from_the_working_directory() {
+        let dir = std::env::temp_dir().join(format!("runpod-mode-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let env = RunpodEnv::from_vars(Vec::new()).expect("valid env");
+        assert!(select_mode(&env, None, &dir).is_err());
+        std::fs::write(dir.join("test_input.json"), r#"{"input":1}"#).expect("write");
+        assert_eq!(
+            select_mode(&env, None, &dir).expect("mode"),
+            Mode::Local(r#"{"input":1}"#.into())
+        );
+        std::fs::write(dir.join("other.json"), r#"{"input":2}"#).expect("write");
+        assert_eq!(
+            select_mode(&env, Some("other.json".into()), &dir).expect("mode"),
+            Mode::Local(r#"{"input":2}"#.into())
+        );
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

@@ -1,0 +1,586 @@
+//! The worker's side of RunPod's HTTP protocol: URL construction (spec §2.1), job-take,
+//! job-stop, job-done and job-stream requests with their headers (spec §3–§5), and the retry
+//! policy for results.
+//!
+//! Result posts carry the Python SDK's headers (`Content-Type:
+//! application/x-www-form-urlencoded` over a JSON body, a `charset: utf-8` header,
+//! `X-Request-ID: <job id>`, the raw `Authorization` key). They are retried on 5xx, 408, 429,
+//! connection errors and timeouts with jittered exponential back-off, a bounded number of
+//! times; a result the platform refuses with another 4xx, or one over the size limit, is
+//! replaced by a short error result so that no job silently ends without one (rp#309).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use serde_json::{json, Value};
+
+use crate::config::WorkerConfig;
+use crate::context::Reporter;
+use crate::env::{RunpodEnv, RUNPOD_SDK_VERSION};
+use crate::error::Error;
+use crate::job::{decode_stop, decode_take, JobId, TakeAnswer};
+use crate::report::{encode_body, replacement_body, HandlerError, Identity};
+
+/// The `User-Agent` of every request: the SDK it is wire-compatible with, then this crate.
+pub const USER_AGENT_VALUE: &str = concat!(
+    "RunPod-Python-SDK/1.12.0 (compatible; runpod-rs/",
+    env!("CARGO_PKG_VERSION"),
+    "; Linux) Language/Rust"
+);
+
+/// How long a job-take answer's 429 makes the worker pause (the SDK's debounce, rp#367).
+pub const TOO_MANY_REQUESTS_PAUSE: Duration = Duration::from_secs(5);
+
+/// Attempts at delivering one progress update: progress is advisory, so it gets one retry.
+const PROGRESS_ATTEMPTS: usize = 2;
+
+/// Appends `params` to `url` with `?` or `&` as needed.
+fn append_query(url: &str, params: &str) -> String {
+    if url.contains('?') {
+        format!("{url}&{params}")
+    } else {
+        format!("{url}?{params}")
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+pub(crate) fn encode_query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The worker's URLs, with the worker id already substituted.
+#[derive(Debug, Clone)]
+pub(crate) struct Urls {
+    take: String,
+    done: String,
+    stream: Option<String>,
+    ping: Option<String>,
+}
+
+impl Urls {
+    pub(crate) fn from_env(env: &RunpodEnv) -> Result<Self, Error> {
+        let worker = env.worker_id.as_str();
+        let substitute = |template: &str| {
+            template
+                .replace("$RUNPOD_POD_ID", worker)
+        };
+        let take = env
+            .get_job_url
+            .as_deref()
+            .ok_or_else(|| Error::config("RUNPOD_WEBHOOK_GET_JOB is not set"))?;
+        let done = env
+            .post_output_url
+            .as_deref()
+            .ok_or_else(|| Error::config("RUNPOD_WEBHOOK_POST_OUTPUT is not set"))?;
+        Ok(Urls {
+            take: substitute(take).replace("$ID", worker),
+            done: substitute(done),
+            stream: env.post_stream_url.as_deref().map(substitute),
+            ping: env.ping_url.as_deref().map(substitute),
+        })
+    }
+
+    /// `{take}&job_in_progress=0|1`.
+    pub(crate) fn take_url(&self, in_progress: bool) -> String {
+        append_query(
+            &self.take,
+            &format!("job_in_progress={}", u8::from(in_progress)),
+        )
+    }
+
+    /// `{take with /job-take/ → /job-take-batch/}&batch_size=N&job_in_progress=0|1`; `None`
+    /// when the template has no `/job-take/`.
+    pub(crate) fn batch_url(&self, batch_size: usize, in_progress: bool) -> Option<String> {
+        if !self.take.contains("/job-take/") {
+            return None;
+        }
+        let base = self.take.replacen("/job-take/", "/job-take-batch/", 1);
+        Some(append_query(
+            &base,
+            &format!(
+                "batch_size={batch_size}&job_in_progress={}",
+                u8::from(in_progress)
+            ),
+        ))
+    }
+
+    /// `{take with /job-take/ → /job-stop/}`; `None` when the template has no `/job-take/`.
+    pub(crate) fn stop_url(&self) -> Option<String> {
+        self.take
+            .contains("/job-take/")
+            .then(|| self.take.replacen("/job-take/", "/job-stop/", 1))
+    }
+
+    /// `{done with $ID=job}&isStream=true|false`.
+    pub(crate) fn done_url(&self, id: &JobId, is_stream: bool) -> String {
+        append_query(
+            &self.done.replace("$ID", id.as_str()),
+            &format!("isStream={is_stream}"),
+        )
+    }
+
+    /// `{stream with $ID=job}&isStream=false`.
+    pub(crate) fn stream_url(&self, id: &JobId) -> Option<String> {
+        self.stream
+            .as_ref()
+            .map(|url| append_query(&url.replace("$ID", id.as_str()), "isStream=false"))
+    }
+
+    /// `{ping}?job_id=a%2Cb&runpod_version=…` (`job_id` omitted when no job is held).
+    #[cfg(test)]
+    pub(crate) fn ping_url(&self, ids: &[JobId]) -> Option<String> {
+        let base = self.ping.as_ref()?;
+        Some(ping_url(base, ids))
+    }
+
+    pub(crate) fn ping_base(&self) -> Option<&str> {
+        self.ping.as_deref()
+    }
+}
+
+pub(crate) fn ping_url(base: &str, ids: &[JobId]) -> String {
+    let mut params = String::new();
+    if !ids.is_empty() {
+        let joined: Vec<String> = ids.iter().map(|id| encode_query_value(id.as_str())).collect();
+        params.push_str("job_id=");
+        params.push_str(&joined.join("%2C"));
+        params.push('&');
+    }
+    params.push_str("runpod_version=");
+    params.push_str(RUNPOD_SDK_VERSION);
+    append_query(base, &params)
+}
+
+/// Exponential back-off with jitter: each wait is drawn from [d/2, d], d doubling up to `cap`.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    base: Duration,
+    cap: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub(crate) fn new(base: Duration, cap: Duration) -> Self {
+        Backoff {
+            base,
+            cap,
+            attempt: 0,
+        }
+    }
+
+    pub(crate) fn next_wait(&mut self) -> Duration {
+        let factor = 1u32 << self.attempt.min(16);
+        self.attempt = self.attempt.saturating_add(1);
+        let full = self.base.saturating_mul(factor).min(self.cap);
+        let low = full / 2;
+        let spread = (full - low).as_micros() as u64;
+        let jitter = if spread == 0 {
+            0
+        } else {
+            rand::random_range(0..=spread)
+        };
+        low + Duration::from_micros(jitter)
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// What a job-take request produced.
+#[derive(Debug)]
+pub(crate) enum Take {
+    Answer(TakeAnswer),
+    /// 429: pause before the next take.
+    TooManyRequests,
+}
+
+/// The production HTTP client: one connection pool for take, stop and results.
+pub(crate) struct Transport {
+    client: reqwest::Client,
+    pub(crate) urls: Urls,
+    pub(crate) identity: Identity,
+    take_timeout: Duration,
+    post_timeout: Duration,
+    post_attempts: usize,
+    max_result_bytes: usize,
+    result_backoff: (Duration, Duration),
+}
+
+fn auth_headers(api_key: &str) -> Result<HeaderMap, Error> {
+    let mut headers = HeaderMap::new();
+    let mut key = HeaderValue::from_str(api_key)
+        .map_err(|_| Error::config("RUNPOD_AI_API_KEY holds characters not allowed in a header"))?;
+    key.set_sensitive(true);
+    headers.insert(AUTHORIZATION, key);
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    Ok(headers)
+}
+
+fn map_send_error(what: &'static str, after: Duration, error: reqwest::Error) -> Error {
+    if error.is_timeout() {
+        Error::Timeout { what, after }
+    } else {
+        Error::Transport {
+            what,
+            source: error,
+        }
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(env: &RunpodEnv, config: &WorkerConfig) -> Result<Self, Error> {
+        let urls = Urls::from_env(env)?;
+        let client = reqwest::Client::builder()
+            .default_headers(auth_headers(env.api_key())?)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|error| Error::config(format!("cannot build the HTTP client: {error}")))?;
+        Ok(Transport {
+            client,
+            urls,
+            identity: Identity {
+                hostname: env.hostname.clone(),
+                worker_id: env.worker_id.clone(),
+            },
+            take_timeout: config.take_timeout,
+            post_timeout: config.post_timeout,
+            post_attempts: config.post_attempts.get(),
+            max_result_bytes: config.max_result_bytes,
+            result_backoff: (Duration::from_millis(200), Duration::from_secs(5)),
+        })
+    }
+
+    /// One GET with the given client timeout; returns status, content type and the full body.
+    async fn get(
+        &self,
+        what: &'static str,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<(u16, Option<String>, Bytes), Error> {
+        let response = self
+            .client
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|error| map_send_error(what, timeout, error))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| map_send_error(what, timeout, error))?;
+        Ok((status, content_type, body))
+    }
+
+    /// Takes up to `wanted` jobs (job-take-batch when more than one).
+    pub(crate) async fn take(&self, wanted: usize, in_progress: bool) -> Result<Take, Error> {
+        let (what, url) = match (wanted > 1)
+            .then(|| self.urls.batch_url(wanted, in_progress))
+            .flatten()
+        {
+            Some(url) => ("job-take-batch", url),
+            None => ("job-take", self.urls.take_url(in_progress)),
+        };
+        let (status, content_type, body) = self.get(what, &url, self.take_timeout).await?;
+        match status {
+            200 => Ok(Take::Answer(decode_take(content_type.as_deref(), &body))),
+            204 | 400 => Ok(Take::Answer(TakeAnswer::NoJob)),
+            429 => Ok(Take::TooManyRequests),
+            status => Err(Error::Status { what, status }),
+        }
+    }
+
+    /// One job-stop long poll. `Ok(None)` when the template has no `/job-take/`.
+    pub(crate) async fn stop_poll(&self) -> Result<Option<Vec<JobId>>, Error> {
+        let Some(url) = self.urls.stop_url() else {
+            return Ok(None);
+        };
+        let (status, _, body) = self.get("job-stop", &url, self.take_timeout).await?;
+        match status {
+            200 => Ok(Some(decode_stop(&body))),
+            204 => Ok(Some(Vec::new())),
+            status => Err(Error::Status {
+                what: "job-stop",
+                status,
+            }),
+        }
+    }
+
+    /// One POST of a JSON body with the SDK's result headers; success needs a 2xx status and
+    /// a complete response body.
+    async fn post_once(
+        &self,
+        what: &'static str,
+        url: &str,
+        id: &JobId,
+        body: Vec<u8>,
+    ) -> Result<(), Error> {
+        let response = self
+            .client
+            .post(url)
+            .timeout(self.post_timeout)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(HeaderName::from_static("charset"), "utf-8")
+            .header(
+                HeaderName::from_static("x-request-id"),
+                HeaderValue::from_str(id.as_str())
+                    .unwrap_or_else(|_| HeaderValue::from_static("invalid-job-id")),
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| map_send_error(what, self.post_timeout, error))?;
+        let status = response.status().as_u16();
+        // Read the answer to the end: a connection dropped mid-answer is a failure.
+        response
+            .bytes()
+            .await
+            .map_err(|error| map_send_error(what, self.post_timeout, error))?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(Error::Status { what, status })
+        }
+    }
+
+    /// Posts with bounded, jittered retries on retryable failures.
+    async fn post_with_retries(
+        &self,
+        what: &'static str,
+        url: &str,
+        id: &JobId,
+        body: &[u8],
+        attempts: usize,
+    ) -> Result<(), Error> {
+        let mut backoff = Backoff::new(self.result_backoff.0, self.result_backoff.1);
+        let mut attempt = 1;
+        loop {
+            match self.post_once(what, url, id, body.to_vec()).await {
+                Ok(()) => return Ok(()),
+                Err(error) if error.is_retryable() && attempt < attempts => {
+                    let wait = backoff.next_wait();
+                    tracing::warn!(job_id = %id, attempt, ?wait, "{what} failed, retrying: {error}");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Posts a job's final result. Never gives up silently: an oversized body or a 4xx refusal
+    /// becomes a short error result; only exhausted retries lose it, and that is logged.
+    pub(crate) async fn post_final(
+        &self,
+        id: &JobId,
+        body: &Value,
+        is_stream: bool,
+        logs: impl Fn() -> Vec<String>,
+    ) -> Result<(), Error> {
+        let url = self.urls.done_url(id, is_stream);
+        let bytes = encode_body(body, self.max_result_bytes, &self.identity, &logs);
+        let attempts = self.post_attempts;
+        match self
+            .post_with_retries("job-done", &url, id, &bytes, attempts)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(Error::Status { status, .. }) if (400..500).contains(&status) => {
+                tracing::error!(job_id = %id, status, "job-done refused the result; posting a short error instead");
+                let error = HandlerError::new(
+                    "ResultRejected",
+                    format!("RunPod refused the job result ({} bytes) with HTTP {status}", bytes.len()),
+                );
+                let replacement =
+                    replacement_body(&error, &self.identity, logs(), body.get("stopPod").is_some());
+                self.post_with_retries("job-done", &url, id, &replacement, attempts)
+                    .await
+                    .inspect_err(|error| {
+                        tracing::error!(job_id = %id, "result lost: {error}");
+                    })
+            }
+            Err(error) => {
+                tracing::error!(job_id = %id, attempts, "result lost: {error}");
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Reporter for Transport {
+    fn progress<'a>(&'a self, id: &'a JobId, value: Value) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let url = self.urls.done_url(id, false);
+            let body = json!({"status": "IN_PROGRESS", "output": value}).to_string();
+            if let Err(error) = self
+                .post_with_retries("progress", &url, id, body.as_bytes(), PROGRESS_ATTEMPTS)
+                .await
+            {
+                tracing::warn!(job_id = %id, "progress update dropped: {error}");
+            }
+        })
+    }
+
+    fn chunk<'a>(&'a self, id: &'a JobId, value: Value) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(url) = self.urls.stream_url(id) else {
+                tracing::error!(job_id = %id, "stream chunk dropped: RUNPOD_WEBHOOK_POST_STREAM is not set");
+                return;
+            };
+            let body = json!({"output": value}).to_string();
+            if let Err(error) = self
+                .post_with_retries("job-stream", &url, id, body.as_bytes(), self.post_attempts)
+                .await
+            {
+                tracing::error!(job_id = %id, "stream chunk lost: {error}");
+            }
+        })
+    }
+}
+
+/// Reports a failed start-up check to the ping URL
+/// (`status=unhealthy&check=…&reason=…`, reason cut to 256 characters), with a 2 s timeout.
+/// Best effort: failures are logged and otherwise ignored.
+pub async fn report_unhealthy(env: &RunpodEnv, check: &str, reason: &str) {
+    let Some(template) = env.ping_url.as_deref() else {
+        tracing::warn!(check, "cannot report the failed check: RUNPOD_WEBHOOK_PING is not set");
+        return;
+    };
+    let base = template.replace("$RUNPOD_POD_ID", &env.worker_id);
+    let reason: String = reason.chars().take(256).collect();
+    let url = append_query(
+        &base,
+        &format!(
+            "status=unhealthy&check={}&reason={}&runpod_version={RUNPOD_SDK_VERSION}",
+            encode_query_value(check),
+            encode_query_value(&reason)
+        ),
+    );
+    let headers = match auth_headers(env.api_key()) {
+        Ok(headers) => headers,
+        Err(error) => {
+            tracing::warn!("cannot report the failed check: {error}");
+            return;
+        }
+    };
+    let client = match reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(Duration::from_secs(2))
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::warn!("cannot report the failed check: {error}");
+            return;
+        }
+    };
+    match client.get(url).send().await {
+        Ok(response) if response.status().is_success() => {}
+        Ok(response) => tracing::warn!(status = response.status().as_u16(), "unhealthy report refused"),
+        Err(error) => tracing::warn!("unhealthy report failed: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(list: &[(&str, &str)]) -> RunpodEnv {
+        RunpodEnv::from_vars(list.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .expect("valid env")
+    }
+
+    #[test]
+    fn urls_match_the_python_sdk_byte_for_byte() {
+        let urls = Urls::from_env(&env(&[
+            ("RUNPOD_WEBHOOK_GET_JOB", "https://api.runpod.ai/v2/ep/job-take/$ID?gpu=NVIDIA+RTX+A5000"),
+            ("RUNPOD_WEBHOOK_POST_OUTPUT", "https://api.runpod.ai/v2/ep/job-done/$RUNPOD_POD_ID/$ID?gpu=NVIDIA+RTX+A5000"),
+            ("RUNPOD_WEBHOOK_POST_STREAM", "https://api.runpod.ai/v2/ep/job-stream/$RUNPOD_POD_ID/$ID?gpu=NVIDIA+RTX+A5000"),
+            ("RUNPOD_WEBHOOK_PING", "https://api.runpod.ai/v2/ep/ping/$RUNPOD_POD_ID"),
+            ("RUNPOD_POD_ID", "moi9fq5smrmwvl"),
+        ]))
+        .expect("urls");
+        let job = JobId::from("5e0ae067-4a83-49b5-8368-8961f7067018-u1");
+        assert_eq!(
+            urls.take_url(false),
+            "https://api.runpod.ai/v2/ep/job-take/moi9fq5smrmwvl?gpu=NVIDIA+RTX+A5000&job_in_progress=0"
+        );
+        assert_eq!(
+            urls.batch_url(3, true).expect("batch"),
+            "https://api.runpod.ai/v2/ep/job-take-batch/moi9fq5smrmwvl?gpu=NVIDIA+RTX+A5000&batch_size=3&job_in_progress=1"
+        );
+        assert_eq!(
+            urls.stop_url().expect("stop"),
+            "https://api.runpod.ai/v2/ep/job-stop/moi9fq5smrmwvl?gpu=NVIDIA+RTX+A5000"
+        );
+        assert_eq!(
+            urls.done_url(&job, false),
+            "https://api.runpod.ai/v2/ep/job-done/moi9fq5smrmwvl/5e0ae067-4a83-49b5-8368-8961f7067018-u1?gpu=NVIDIA+RTX+A5000&isStream=false"
+        );
+        assert_eq!(
+            urls.stream_url(&job).expect("stream"),
+            "https://api.runpod.ai/v2/ep/job-stream/moi9fq5smrmwvl/5e0ae067-4a83-49b5-8368-8961f7067018-u1?gpu=NVIDIA+RTX+A5000&isStream=false"
+        );
+        assert_eq!(
+            urls.ping_url(&[JobId::from("a-u1"), JobId::from("b-u1")]).expect("ping"),
+            "https://api.runpod.ai/v2/ep/ping/moi9fq5smrmwvl?job_id=a-u1%2Cb-u1&runpod_version=1.12.0"
+        );
+        assert_eq!(
+            urls.ping_url(&[]).expect("ping"),
+            "https://api.runpod.ai/v2/ep/ping/moi9fq5smrmwvl?runpod_version=1.12.0"
+        );
+    }
+
+    #[test]
+    fn templates_without_a_query_get_one_and_without_job_take_lose_batch_and_stop() {
+        let urls = Urls::from_env(&env(&[
+            ("RUNPOD_WEBHOOK_GET_JOB", "http://q/next/$ID"),
+            ("RUNPOD_WEBHOOK_POST_OUTPUT", "http://q/done/$ID"),
+            ("RUNPOD_POD_ID", "w"),
+        ]))
+        .expect("urls");
+        assert_eq!(urls.take_url(true), "http://q/next/w?job_in_progress=1");
+        assert!(urls.batch_url(2, false).is_none());
+        assert!(urls.stop_url().is_none());
+        assert_eq!(urls.done_url(&JobId::from("j"), true), "http://q/done/j?isStream=true");
+        assert!(urls.stream_url(&JobId::from("j")).is_none());
+    }
+
+    #[test]
+    fn production_urls_need_take_and_done_templates() {
+        assert!(Urls::from_env(&env(&[("RUNPOD_WEBHOOK_GET_JOB", "http://q/job-take/$ID")])).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_stays_jittered_and_capped() {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        let waits: Vec<Duration> = (0..8).map(|_| backoff.next_wait()).collect();
+        assert!(waits[0] >= Duration::from_millis(50) && waits[0] <= Duration::from_millis(100));
+        assert!(waits.iter().all(|wait| *wait <= Duration::from_secs(1)));
+        assert!(waits[7] >= Duration::from_millis(500));
+        backoff.reset();
+        assert!(backoff.next_wait() <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode_query_value("a b,c/é"), "a%20b%2Cc%2F%C3%A9");
+    }
+}
