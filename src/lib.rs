@@ -13,6 +13,8 @@
 //! - [`cli`]: the command-line interface (`vectorize`, `worker`, `serve`, `check`).
 
 pub mod cancel;
+pub mod cli;
+pub mod commands;
 pub mod engine;
 pub mod pipeline;
 pub mod settings;

@@ -1,1 +1,72 @@
-fn main() {}
+//! The `gemini3` binary: parses the command line, loads settings, starts logging and
+//! dispatches. The only home of `anyhow`, with the command bodies in `gemini3::commands`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use gemini3::cli::{Cli, Command};
+use gemini3::settings::{find_root, HandlerSettings, LoadOptions, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            // One line with the whole cause chain, ripgrep-style.
+            eprintln!("gemini3: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_cli_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ort=error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn load(
+    overlay: Option<std::path::PathBuf>,
+    overrides: Vec<(String, toml::Value)>,
+) -> anyhow::Result<(Settings, HandlerSettings)> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let root = find_root(&env);
+    let mut options = LoadOptions {
+        root: root.clone(),
+        overlay,
+        env: env.clone(),
+        overrides,
+    };
+    options.env = env.clone();
+    let settings = Settings::load(&options).context("invalid configuration")?;
+    let handler = HandlerSettings::load(&root, None, &env).context("invalid handler.toml")?;
+    Ok((settings, handler))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => {
+            init_cli_logging();
+            let (settings, handler) = load(args.config.clone(), Vec::new())?;
+            gemini3::commands::check::run(
+                &settings,
+                &handler,
+                args.no_cpu_fallback,
+                &mut std::io::stdout(),
+            )
+        }
+        Command::Vectorize(args) => {
+            init_cli_logging();
+            let (settings, handler) = load(args.config.clone(), args.overrides())?;
+            gemini3::commands::vectorize::run(&args, &settings, &handler.input)
+        }
+        Command::Worker(_) | Command::Serve(_) => {
+            anyhow::bail!("worker and serve arrive with the handler")
+        }
+    }
+}

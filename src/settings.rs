@@ -529,7 +529,11 @@ impl Layers {
     }
 
     fn sources(&self) -> Vec<String> {
-        self.layers.iter().map(|l| l.origin.clone()).collect()
+        self.layers
+            .iter()
+            .filter(|l| !l.table.is_empty())
+            .map(|l| l.origin.clone())
+            .collect()
     }
 }
 

@@ -1,0 +1,52 @@
+# gemini3: the two commands are `make run` and `make test`; see README.md.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: run test onnxruntime onnxruntime-gpu models build release check lint fmt clippy bench bench-worker bench-quality clean-ort
+
+# ONNX Runtime 1.31 CPU library from the onnxruntime wheel into .ort/lib (idempotent).
+onnxruntime:
+	bash scripts/fetch-onnxruntime.sh cpu
+
+# The GPU variant (CUDA + TensorRT providers) from the onnxruntime-gpu wheel.
+onnxruntime-gpu:
+	bash scripts/fetch-onnxruntime.sh gpu
+
+# Regenerate the shipped ONNX models (byte-identical to the committed ones).
+models:
+	bash tools/export_models.sh
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+# Local one-shot worker run on test_input.json; the SVG lands in out/.
+run: onnxruntime
+	$(CARGO) build --release
+	mkdir -p out
+	./target/release/gemini3 worker --test-input test_input.json --output-dir out
+
+check: onnxruntime
+	$(CARGO) run --release -- check
+
+test: onnxruntime
+	$(CARGO) test --workspace --all-targets
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+lint:
+	bash scripts/lint.sh
+
+bench: bench-worker bench-quality
+
+bench-worker: onnxruntime
+	@echo "see bench/worker.md"
+
+bench-quality: onnxruntime
+	@echo "see bench/quality.md"

@@ -1,0 +1,4 @@
+//! The subcommands' bodies. These are the binary's edge: they may use `anyhow`.
+
+pub mod check;
+pub mod vectorize;
