@@ -134,9 +134,10 @@ fi
 # --- 4. timed runs -------------------------------------------------------------------------------
 # A 24-bit BMP of coloured tiles with diagonal bands, written with printf alone (the runtime
 # image has no Python or ImageMagick). Sides must be multiples of 8.
+# le32 N: N as four little-endian bytes, written as \0NNN escapes for printf %b.
 le32() {
   local n=$1
-  printf '\\%03o\\%03o\\%03o\\%03o' $((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255))
+  printf '\\0%03o\\0%03o\\0%03o\\0%03o' $((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255))
 }
 make_bmp() {
   local side=$1 file=$2 tile=$(($1 / 8)) band column row
@@ -144,11 +145,11 @@ make_bmp() {
   local pixel_bytes=$((side * side * 3))
   {
     printf 'BM'
-    printf "$(le32 $((54 + pixel_bytes)))"
-    printf '\000\000\000\000'
-    printf "$(le32 54)$(le32 40)$(le32 "$side")$(le32 "$side")"
-    printf '\001\000\030\000'
-    printf "$(le32 0)$(le32 "$pixel_bytes")$(le32 2835)$(le32 2835)$(le32 0)$(le32 0)"
+    # File size, reserved, pixel offset; then the 40-byte info header: width, height,
+    # 1 plane, 24 bits, no compression, pixel bytes, 2835 px/m, no colour table.
+    printf '%b' "$(le32 $((54 + pixel_bytes)))$(le32 0)$(le32 54)"
+    printf '%b' "$(le32 40)$(le32 "$side")$(le32 "$side")" '\01\0\030\0'
+    printf '%b' "$(le32 0)$(le32 "$pixel_bytes")$(le32 2835)$(le32 2835)$(le32 0)$(le32 0)"
   } >"$file"
   for ((band = 0; band < 8; band++)); do
     : >"$file.row"
