@@ -15,6 +15,8 @@
 pub mod cancel;
 pub mod cli;
 pub mod commands;
+pub mod download;
 pub mod engine;
+pub mod handler;
 pub mod pipeline;
 pub mod settings;

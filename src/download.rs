@@ -1,0 +1,352 @@
+//! `image_url` downloads under RunPod's own rules (its SDK's `rp_ssrf`): http and https only;
+//! the host must resolve only to public addresses (no loopback, private, link-local, CGNAT,
+//! unique-local or metadata addresses) unless private downloads are allowed; the connection is
+//! pinned to the address that was checked (no second DNS answer can swap it); redirects are
+//! followed by hand, at most five, each re-checked; proxies are never used; the size cap is
+//! enforced from `Content-Length` and again while streaming; the whole download has a timeout.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+/// Redirects followed at most (RunPod's SDK follows five).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Why a download was refused or failed. Every message names `image_url` and the value.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// Not a URL, or not http/https.
+    #[error("image_url: {url:?} {reason}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The host resolves to an address that is not public.
+    #[error("image_url: {url:?} resolves to {address}, which is not a public address (set RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS=1 to allow private addresses)")]
+    PrivateAddress {
+        /// The URL.
+        url: String,
+        /// The refused address.
+        address: IpAddr,
+    },
+    /// DNS failed.
+    #[error("image_url: cannot resolve the host of {url:?}: {reason}")]
+    Resolve {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// More than [`MAX_REDIRECTS`] redirects.
+    #[error("image_url: {url:?} redirects more than {MAX_REDIRECTS} times")]
+    TooManyRedirects {
+        /// The URL.
+        url: String,
+    },
+    /// The server answered with an error status.
+    #[error("image_url: {url:?} answered HTTP {status}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The body is larger than allowed.
+    #[error("image_url: {url:?} is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The download took longer than allowed.
+    #[error("image_url: {url:?} did not download within {timeout:?}")]
+    Timeout {
+        /// The URL.
+        url: String,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// Connection or protocol failure.
+    #[error("image_url: downloading {url:?} failed: {reason}")]
+    Transport {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Download rules.
+#[derive(Debug, Clone, Copy)]
+pub struct DownloadPolicy {
+    /// Largest body accepted, bytes.
+    pub max_bytes: u64,
+    /// Whole-download timeout, redirects included.
+    pub timeout: Duration,
+    /// `RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS`: private addresses allowed.
+    pub allow_private: bool,
+}
+
+/// Whether an address is globally routable (not loopback, private, link-local, CGNAT,
+/// unique-local, documentation, multicast or otherwise reserved).
+pub fn is_public(address: IpAddr) -> bool {
+    match address {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let segments = v6.segments();
+            // NAT64 (64:ff9b::/96) embeds an IPv4 address.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let octets = v6.octets();
+                return is_public_v4(Ipv4Addr::new(
+                    octets[12], octets[13], octets[14], octets[15],
+                ));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (segments[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (segments[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (segments[0] & 0xffc0) == 0xfec0 // site-local fec0::/10
+                || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+                || (segments[0] == 0x0100 && segments[1..4] == [0, 0, 0]) // discard 100::/64
+                || v6 == Ipv6Addr::UNSPECIFIED)
+        }
+    }
+}
+
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    !(v4.is_private()
+        || v4.is_loopback()
+        || v4.is_link_local() // includes 169.254.169.254, the cloud metadata address
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || v4.is_unspecified()
+        || v4.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64.0.0/10
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || a >= 240) // reserved
+}
+
+/// Downloads `url` under `policy`.
+pub async fn download(url: &str, policy: &DownloadPolicy) -> Result<Vec<u8>, DownloadError> {
+    match tokio::time::timeout(policy.timeout, download_inner(url, policy)).await {
+        Ok(result) => result,
+        Err(_) => Err(DownloadError::Timeout {
+            url: url.to_owned(),
+            timeout: policy.timeout,
+        }),
+    }
+}
+
+async fn download_inner(url: &str, policy: &DownloadPolicy) -> Result<Vec<u8>, DownloadError> {
+    let original = url.to_owned();
+    let mut current = parse(url)?;
+    for _ in 0..=MAX_REDIRECTS {
+        let address = checked_address(&current, policy).await?;
+        let host = current.host_str().unwrap_or_default().to_owned();
+        // One client per hop, pinned to the checked address, without proxies or automatic
+        // redirects: every hop is checked here.
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve(&host, address)
+            .timeout(policy.timeout)
+            .user_agent(concat!("gemini3/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| transport(&original, error))?;
+        let response = client
+            .get(current.clone())
+            .send()
+            .await
+            .map_err(|error| transport(&original, error))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .ok_or_else(|| DownloadError::BadUrl {
+                    url: original.clone(),
+                    reason: format!("redirects ({status}) without a Location"),
+                })?;
+            current = current
+                .join(location)
+                .map_err(|error| DownloadError::BadUrl {
+                    url: location.to_owned(),
+                    reason: format!("is not a valid redirect target: {error}"),
+                })?;
+            check_scheme(&current)?;
+            continue;
+        }
+        if !status.is_success() {
+            return Err(DownloadError::Status {
+                url: original,
+                status: status.as_u16(),
+            });
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > policy.max_bytes)
+        {
+            return Err(DownloadError::TooLarge {
+                url: original,
+                limit: policy.max_bytes,
+            });
+        }
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|error| transport(&original, error))?;
+            if body.len() as u64 + chunk.len() as u64 > policy.max_bytes {
+                return Err(DownloadError::TooLarge {
+                    url: original,
+                    limit: policy.max_bytes,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        return Ok(body);
+    }
+    Err(DownloadError::TooManyRedirects { url: original })
+}
+
+fn transport(url: &str, error: reqwest::Error) -> DownloadError {
+    DownloadError::Transport {
+        url: url.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
+fn parse(url: &str) -> Result<reqwest::Url, DownloadError> {
+    let parsed = reqwest::Url::parse(url).map_err(|error| DownloadError::BadUrl {
+        url: url.to_owned(),
+        reason: format!("is not a valid URL: {error}"),
+    })?;
+    check_scheme(&parsed)?;
+    Ok(parsed)
+}
+
+fn check_scheme(url: &reqwest::Url) -> Result<(), DownloadError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(DownloadError::BadUrl {
+            url: url.to_string(),
+            reason: format!(
+                "has scheme {:?}; only http and https are allowed",
+                url.scheme()
+            ),
+        });
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(DownloadError::BadUrl {
+            url: url.to_string(),
+            reason: "has no host".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Resolves the URL's host and returns the address to connect to: every address it resolves
+/// to must be public (a host with one private answer is refused outright, as RunPod does).
+async fn checked_address(
+    url: &reqwest::Url,
+    policy: &DownloadPolicy,
+) -> Result<SocketAddr, DownloadError> {
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|error| DownloadError::Resolve {
+                url: url.to_string(),
+                reason: error.to_string(),
+            })?
+            .collect(),
+    };
+    let first = *addresses.first().ok_or_else(|| DownloadError::Resolve {
+        url: url.to_string(),
+        reason: "no addresses".to_owned(),
+    })?;
+    if !policy.allow_private {
+        if let Some(refused) = addresses.iter().find(|a| !is_public(a.ip())) {
+            return Err(DownloadError::PrivateAddress {
+                url: url.to_string(),
+                address: refused.ip(),
+            });
+        }
+    }
+    Ok(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_addresses() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
+            "2001:db8::1",
+            "255.255.255.255",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn refuses_other_schemes_and_private_hosts() {
+        let policy = DownloadPolicy {
+            max_bytes: 1024,
+            timeout: Duration::from_secs(5),
+            allow_private: false,
+        };
+        let error = download("file:///etc/passwd", &policy).await.unwrap_err();
+        assert!(error.to_string().contains("only http and https"), "{error}");
+        let error = download("http://127.0.0.1:9/x.png", &policy)
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("image_url: \"http://127.0.0.1:9/x.png\" resolves to 127.0.0.1"),
+            "{error}"
+        );
+        let error = download("http://[::1]:9/x.png", &policy).await.unwrap_err();
+        assert!(
+            matches!(error, DownloadError::PrivateAddress { .. }),
+            "{error}"
+        );
+        let error = download("not a url", &policy).await.unwrap_err();
+        assert!(error.to_string().contains("is not a valid URL"), "{error}");
+    }
+}

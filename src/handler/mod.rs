@@ -1,0 +1,2 @@
+//! The RunPod handler (in progress).
+pub mod request;

@@ -1,0 +1,497 @@
+//! The job input schema (DESIGN section 4), parsed and validated into a typed request.
+//!
+//! ```json
+//! {"image": "<base64 PNG/JPEG/WebP, or a data: URI>", "image_url": "https://…",  (exactly one)
+//!  "palette": ["FF0000", "#00ff00"], "max_colors": 16,
+//!  "steering": {"enabled": true, "seed": 7, "strength": 0.6},
+//!  "trace": {"mode": "spline|polygon", "filter_speckle": 4},
+//!  "deadline_s": 60, "return_logs": false}
+//! ```
+//!
+//! Unknown keys are refused, as RunPod's validator does. Every error names the field and the
+//! bad value.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::pipeline::palette::{Palette, MAX_COLORS};
+use crate::settings::TraceMode;
+
+/// Image types accepted in a `data:` URI.
+const DATA_URI_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/jpg",
+    "image/webp",
+    "image/gif",
+    "image/bmp",
+];
+
+/// A request field that cannot be used, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct RequestError {
+    /// The field (`palette[2]`, `steering.seed`, `image`).
+    pub field: String,
+    /// The bad value and what is allowed.
+    pub message: String,
+}
+
+impl RequestError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    image: Option<String>,
+    image_url: Option<String>,
+    palette: Option<Vec<String>>,
+    max_colors: Option<i64>,
+    steering: Option<RawSteering>,
+    trace: Option<RawTrace>,
+    deadline_s: Option<f64>,
+    return_logs: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSteering {
+    enabled: Option<bool>,
+    seed: Option<i64>,
+    strength: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrace {
+    mode: Option<String>,
+    filter_speckle: Option<i64>,
+}
+
+/// Where the image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    /// Decoded bytes from `image`.
+    Inline(Vec<u8>),
+    /// `image_url`, still to download.
+    Url(String),
+}
+
+/// Steering as asked for by the request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SteeringRequest {
+    /// Turns phase 2 on or off for this job (on only when the worker has a model).
+    pub enabled: Option<bool>,
+    /// Seed of the first attempt.
+    pub seed: Option<i64>,
+    /// Strength of the first attempt, (0, 1].
+    pub strength: Option<f32>,
+}
+
+/// A validated job request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRequest {
+    /// The image.
+    pub source: ImageSource,
+    /// The palette to use exactly.
+    pub palette: Option<Palette>,
+    /// Colours of an automatic palette.
+    pub max_colors: Option<u8>,
+    /// Steering options.
+    pub steering: Option<SteeringRequest>,
+    /// Tracing mode override.
+    pub trace_mode: Option<TraceMode>,
+    /// Speckle filter override.
+    pub filter_speckle: Option<u32>,
+    /// Lowers the worker's job deadline.
+    pub deadline: Option<Duration>,
+    /// Return the job's log lines with the result.
+    pub return_logs: bool,
+}
+
+/// Reads only `deadline_s`, for the runtime's deadline hook (before full parsing).
+pub fn requested_deadline(input: &Value) -> Option<Duration> {
+    let seconds = input.get("deadline_s")?.as_f64()?;
+    (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(1e9)))
+}
+
+/// Parses and validates a job's `input`. `max_image_bytes` bounds the decoded `image`.
+pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestError> {
+    if !input.is_object() {
+        return Err(RequestError::new(
+            "input",
+            format!("{} is not a JSON object", short(input)),
+        ));
+    }
+    let raw: RawRequest = serde_path_to_error::deserialize(input).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        let field = if path == "." {
+            "input".to_owned()
+        } else {
+            path
+        };
+        RequestError::new(field, inner)
+    })?;
+
+    let source = match (raw.image, raw.image_url) {
+        (Some(_), Some(_)) => {
+            return Err(RequestError::new(
+                "image",
+                "both image and image_url are given; give exactly one",
+            ))
+        }
+        (None, None) => {
+            return Err(RequestError::new(
+                "image",
+                "neither image nor image_url is given; give exactly one",
+            ))
+        }
+        (Some(image), None) => ImageSource::Inline(decode_image_field(&image, max_image_bytes)?),
+        (None, Some(url)) => {
+            if url.trim().is_empty() {
+                return Err(RequestError::new("image_url", "\"\" is empty"));
+            }
+            ImageSource::Url(url)
+        }
+    };
+
+    let palette = raw
+        .palette
+        .map(|values| {
+            Palette::from_hex(&values).map_err(|error| {
+                // The palette error already starts with "palette[i]: …" or "palette …".
+                let text = error.to_string();
+                match text.split_once(": ") {
+                    Some((field, rest)) if field.starts_with("palette[") => {
+                        RequestError::new(field, rest)
+                    }
+                    _ => RequestError::new("palette", text),
+                }
+            })
+        })
+        .transpose()?;
+
+    let max_colors = raw
+        .max_colors
+        .map(|value| {
+            if (1..=MAX_COLORS as i64).contains(&value) {
+                Ok(value as u8)
+            } else {
+                Err(RequestError::new(
+                    "max_colors",
+                    format!("{value} is outside 1..={MAX_COLORS}"),
+                ))
+            }
+        })
+        .transpose()?;
+
+    let steering = raw
+        .steering
+        .map(|steering| {
+            let strength = steering
+                .strength
+                .map(|value| {
+                    if value > 0.0 && value <= 1.0 {
+                        Ok(value as f32)
+                    } else {
+                        Err(RequestError::new(
+                            "steering.strength",
+                            format!("{value} is outside (0, 1]"),
+                        ))
+                    }
+                })
+                .transpose()?;
+            Ok::<_, RequestError>(SteeringRequest {
+                enabled: steering.enabled,
+                seed: steering.seed,
+                strength,
+            })
+        })
+        .transpose()?;
+
+    let (trace_mode, filter_speckle) = match raw.trace {
+        None => (None, None),
+        Some(trace) => {
+            let mode = trace
+                .mode
+                .map(|mode| {
+                    TraceMode::parse(&mode).ok_or_else(|| {
+                        RequestError::new(
+                            "trace.mode",
+                            format!("{mode:?} is not one of spline, polygon"),
+                        )
+                    })
+                })
+                .transpose()?;
+            let speckle = trace
+                .filter_speckle
+                .map(|value| {
+                    if (0..=1024).contains(&value) {
+                        Ok(value as u32)
+                    } else {
+                        Err(RequestError::new(
+                            "trace.filter_speckle",
+                            format!("{value} is outside 0..=1024"),
+                        ))
+                    }
+                })
+                .transpose()?;
+            (mode, speckle)
+        }
+    };
+
+    let deadline = raw
+        .deadline_s
+        .map(|seconds| {
+            if seconds.is_finite() && seconds > 0.0 {
+                Ok(Duration::from_secs_f64(seconds.min(1e9)))
+            } else {
+                Err(RequestError::new(
+                    "deadline_s",
+                    format!("{seconds} is not a positive number of seconds"),
+                ))
+            }
+        })
+        .transpose()?;
+
+    Ok(JobRequest {
+        source,
+        palette,
+        max_colors,
+        steering,
+        trace_mode,
+        filter_speckle,
+        deadline,
+        return_logs: raw.return_logs.unwrap_or(false),
+    })
+}
+
+/// Decodes `image`: plain base64, or a `data:image/…;base64,` URI.
+fn decode_image_field(value: &str, max_bytes: u64) -> Result<Vec<u8>, RequestError> {
+    let payload = if let Some(rest) = value.strip_prefix("data:") {
+        let (header, data) = rest.split_once(',').ok_or_else(|| {
+            RequestError::new(
+                "image",
+                format!("data URI {:?} has no comma", short_str(value)),
+            )
+        })?;
+        let mut parts = header.split(';');
+        let media_type = parts.next().unwrap_or_default().to_ascii_lowercase();
+        if !DATA_URI_TYPES.contains(&media_type.as_str()) {
+            return Err(RequestError::new(
+                "image",
+                format!(
+                    "data URI type {media_type:?} is not supported; use one of {}",
+                    DATA_URI_TYPES.join(", ")
+                ),
+            ));
+        }
+        if !parts.any(|p| p.eq_ignore_ascii_case("base64")) {
+            return Err(RequestError::new(
+                "image",
+                "data URI is not base64-encoded (expected \";base64,\")",
+            ));
+        }
+        data
+    } else {
+        value
+    };
+    let compact: String = payload
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if compact.is_empty() {
+        return Err(RequestError::new("image", "\"\" is empty"));
+    }
+    // Refuse before decoding: base64 carries 3 bytes per 4 characters.
+    let decoded_size = compact.len() as u64 / 4 * 3;
+    if decoded_size > max_bytes {
+        return Err(RequestError::new(
+            "image",
+            format!("about {decoded_size} bytes decoded, over the limit of {max_bytes} bytes"),
+        ));
+    }
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine.decode(compact.as_bytes()).map_err(|error| {
+        RequestError::new(
+            "image",
+            format!("{:?} is not valid base64: {error}", short_str(&compact)),
+        )
+    })
+}
+
+fn short_str(value: &str) -> String {
+    if value.chars().count() <= 40 {
+        value.to_owned()
+    } else {
+        format!("{}…", value.chars().take(40).collect::<String>())
+    }
+}
+
+fn short(value: &Value) -> String {
+    short_str(&value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+    fn error_of(input: Value) -> RequestError {
+        parse(&input, 1 << 20).unwrap_err()
+    }
+
+    #[test]
+    fn parses_a_full_request() {
+        let request = parse(
+            &json!({"image": PNG_1X1, "palette": ["FF0000", "#00ff00"], "max_colors": 8,
+                    "steering": {"enabled": true, "seed": 7, "strength": 0.6},
+                    "trace": {"mode": "polygon", "filter_speckle": 2},
+                    "deadline_s": 60, "return_logs": true}),
+            1 << 20,
+        )
+        .unwrap();
+        assert!(
+            matches!(request.source, ImageSource::Inline(ref bytes) if bytes.starts_with(b"\x89PNG"))
+        );
+        assert_eq!(request.palette.unwrap().len(), 2);
+        assert_eq!(request.max_colors, Some(8));
+        assert_eq!(request.trace_mode, Some(TraceMode::Polygon));
+        assert_eq!(request.deadline, Some(Duration::from_secs(60)));
+        assert!(request.return_logs);
+    }
+
+    #[test]
+    fn accepts_data_uris() {
+        let request = parse(
+            &json!({"image": format!("data:image/png;base64,{PNG_1X1}")}),
+            1 << 20,
+        )
+        .unwrap();
+        assert!(matches!(request.source, ImageSource::Inline(_)));
+        let error = error_of(json!({"image": format!("data:text/html;base64,{PNG_1X1}")}));
+        assert_eq!(error.field, "image");
+        assert!(
+            error.message.contains("\"text/html\" is not supported"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn names_field_and_value_for_each_bad_input() {
+        let cases = [
+            (json!({}), "image", "neither image nor image_url"),
+            (
+                json!({"image": PNG_1X1, "image_url": "http://x"}),
+                "image",
+                "both image and image_url",
+            ),
+            (
+                json!({"image": "@@@@"}),
+                "image",
+                "\"@@@@\" is not valid base64",
+            ),
+            (
+                json!({"image": PNG_1X1, "palette": ["ff0000", "nothex"]}),
+                "palette[1]",
+                "\"nothex\"",
+            ),
+            (
+                json!({"image": PNG_1X1, "max_colors": 65}),
+                "max_colors",
+                "65 is outside 1..=64",
+            ),
+            (
+                json!({"image": PNG_1X1, "max_colors": "many"}),
+                "max_colors",
+                "invalid type: string \"many\"",
+            ),
+            (
+                json!({"image": PNG_1X1, "deadline_s": 0}),
+                "deadline_s",
+                "0 is not a positive",
+            ),
+            (
+                json!({"image": PNG_1X1, "deadline_s": -5}),
+                "deadline_s",
+                "-5 is not a positive",
+            ),
+            (
+                json!({"image": PNG_1X1, "steering": {"seed": "x"}}),
+                "steering.seed",
+                "invalid type: string \"x\"",
+            ),
+            (
+                json!({"image": PNG_1X1, "steering": {"strength": 2.0}}),
+                "steering.strength",
+                "2 is outside (0, 1]",
+            ),
+            (
+                json!({"image": PNG_1X1, "trace": {"mode": "bezier"}}),
+                "trace.mode",
+                "\"bezier\" is not one of spline, polygon",
+            ),
+            (
+                json!({"image": PNG_1X1, "colour": 1}),
+                "colour",
+                "unknown field `colour`",
+            ),
+            (json!({"image": 5}), "image", "invalid type: integer `5`"),
+        ];
+        for (input, field, fragment) in cases {
+            let error = error_of(input.clone());
+            assert_eq!(error.field, field, "{input}: {error}");
+            assert!(error.message.contains(fragment), "{input}: {error}");
+        }
+        assert_eq!(
+            error_of(json!("text")).to_string(),
+            "input: \"text\" is not a JSON object"
+        );
+    }
+
+    #[test]
+    fn refuses_oversized_payload_before_decoding() {
+        let big = "A".repeat(4000);
+        let error = parse(&json!({"image": big}), 1000).unwrap_err();
+        assert_eq!(error.field, "image");
+        assert!(
+            error.message.contains("over the limit of 1000 bytes"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn deadline_hook_reads_only_valid_values() {
+        assert_eq!(
+            requested_deadline(&json!({"deadline_s": 2.5})),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(requested_deadline(&json!({"deadline_s": -1})), None);
+        assert_eq!(requested_deadline(&json!({})), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoder_never_panics(text in ".{0,200}") {
+            let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            let _ = parse(&value, 1 << 20);
+            let _ = parse(&json!({"image": value}), 1 << 20);
+        }
+    }
+}
