@@ -1,3 +1,741 @@
-//! The vectorization pipeline (placeholder: filled by the pipeline work).
+//! The vectorization pipeline: decoded image in, palette-exact SVG and metadata out.
+//!
+//! `decode → working resolution → phase1 clean plate → phase2 steering (optional, IoU-gated)
+//! → phase3 palette quantisation → phase4 image tracing → SVG + metadata`
+//!
+//! - [`decode`]: bytes to an oriented RGBA image, with limits enforced before allocating.
+//! - `working`: compositing onto white, the working resolution (downscale only) and padding.
+//! - [`kmeans`]: automatic palettes (k-means in OKLab, deterministic).
+//! - [`gate`]: the phase-2 IoU score.
+//! - [`trace`]: phase 4, stacked-layer image tracing on visioncortex, and the SVG writer.
+//! - [`model`]: the phase-model traits; `crate::engine` implements them with ONNX Runtime.
+//!
+//! [`Pipeline::run`] is blocking: the caller runs it on a blocking thread. It reports
+//! [`Progress`] after each phase, checks the [`CancelToken`] between phases and inside long
+//! loops, and fails with a [`PipelineError`] that names the phase. This module knows nothing
+//! about HTTP, RunPod or the command line.
+
+pub mod decode;
+pub mod gate;
+pub mod kmeans;
 pub mod model;
 pub mod palette;
+pub mod trace;
+pub mod working;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::cancel::CancelToken;
+use crate::engine::PhaseModels;
+use crate::settings::{PipelineSettings, TraceMode};
+
+pub use decode::{decode, DecodeLimits, DecodedImage};
+use kmeans::{AutoPaletteError, AutoPaletteOptions};
+use model::{LabelMap, ModelError, PlanarImage, Provider, QuantizeModel};
+use palette::{Palette, MAX_COLORS};
+use trace::{TraceError, TraceInput, TraceOptions};
+
+/// A stage of the pipeline, used in progress, errors and logs.
+///
+/// Displayed as `decode`, `phase1` … `phase4` (the metadata keys); serialised in lower case
+/// (`"decode"`, `"clean"`, `"steer"`, `"quantize"`, `"trace"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Decoding and the working resolution.
+    Decode,
+    /// Phase 1: the clean plate.
+    Clean,
+    /// Phase 2: generative steering and its IoU gate.
+    Steer,
+    /// Phase 3: palette and quantisation.
+    Quantize,
+    /// Phase 4: image tracing and SVG.
+    Trace,
+}
+
+impl Phase {
+    /// `decode`, `phase1`, `phase2`, `phase3` or `phase4`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Phase::Decode => "decode",
+            Phase::Clean => "phase1",
+            Phase::Steer => "phase2",
+            Phase::Quantize => "phase3",
+            Phase::Trace => "phase4",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// A progress report, sent after each phase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    /// The phase that just finished.
+    pub phase: Phase,
+    /// Overall progress, 0..=100.
+    pub percent: u8,
+    /// A short human sentence.
+    pub message: String,
+}
+
+/// The request's steering options (`{"enabled": true, "seed": 7, "strength": 0.6}`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SteeringRequest {
+    /// `false` turns phase 2 off for this request.
+    pub enabled: bool,
+    /// Seed of the first attempt (default `phase2.seed`).
+    pub seed: Option<i64>,
+    /// Strength of the first attempt, in (0, 1] (default `phase2.strength`).
+    pub strength: Option<f32>,
+}
+
+/// The request's image-tracing options (`{"mode": "polygon", "filter_speckle": 4}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TraceOverrides {
+    /// Spline or polygon (default `phase4.mode`).
+    pub mode: Option<TraceMode>,
+    /// Speckle area in working pixels (default `phase4.filter_speckle`).
+    pub filter_speckle: Option<u32>,
+}
+
+/// One vectorization job.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The decoded image (see [`decode`]).
+    pub image: DecodedImage,
+    /// Used exactly when given; else `phase3.default_palette`; else an automatic palette.
+    pub palette: Option<Palette>,
+    /// Colours of an automatic palette, 1..=64 (default `phase3.max_colors`).
+    pub max_colors: Option<u8>,
+    /// Phase-2 options; `None` follows the settings.
+    pub steering: Option<SteeringRequest>,
+    /// Phase-4 options.
+    pub trace: TraceOverrides,
+}
+
+impl Request {
+    /// A request with every option at its default.
+    pub fn new(image: DecodedImage) -> Self {
+        Self {
+            image,
+            palette: None,
+            max_colors: None,
+            steering: None,
+            trace: TraceOverrides::default(),
+        }
+    }
+}
+
+/// Milliseconds and provider of one phase.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseReport {
+    /// Wall-clock milliseconds.
+    pub ms: f64,
+    /// Where it ran (image tracing always runs on the CPU).
+    pub provider: Provider,
+}
+
+/// What phase 2 did: `{"attempts": 2, "iou": 0.91, "accepted": true}`. `iou` is the best
+/// attempt's score, `null` when phase 2 did not run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SteeringReport {
+    /// Steering runs made (0 when phase 2 is off).
+    pub attempts: u32,
+    /// The best attempt's IoU against the clean plate.
+    pub iou: Option<f32>,
+    /// Whether an attempt reached the threshold.
+    pub accepted: bool,
+}
+
+/// The metadata of a finished job (DESIGN.md section 4):
+///
+/// ```json
+/// {"width": 512, "height": 512, "palette": ["#ff0000", "#ffffff"], "colors_used": 2,
+///  "paths": 2, "svg_bytes": 1234,
+///  "phases": {"phase1": {"ms": 12.3, "provider": "cpu"}, "phase3": {...}, "phase4": {...}},
+///  "steering": {"attempts": 0, "iou": null, "accepted": false},
+///  "warnings": [], "total_ms": 45.6}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metadata {
+    /// SVG width, input pixels.
+    pub width: u32,
+    /// SVG height, input pixels.
+    pub height: u32,
+    /// The palette used, `#rrggbb`.
+    pub palette: Vec<String>,
+    /// Palette colours that appear as fills.
+    pub colors_used: usize,
+    /// `<path>` elements.
+    pub paths: usize,
+    /// Size of the SVG text.
+    pub svg_bytes: usize,
+    /// Per phase that ran, keyed `phase1` … `phase4`.
+    pub phases: BTreeMap<String, PhaseReport>,
+    /// Phase 2's outcome.
+    pub steering: SteeringReport,
+    /// Things the caller should know (a steering gate that was skipped, a transparent image).
+    pub warnings: Vec<String>,
+    /// Wall-clock milliseconds of [`Pipeline::run`].
+    pub total_ms: f64,
+}
+
+/// The SVG and its metadata.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The SVG document.
+    pub svg: String,
+    /// What was done.
+    pub metadata: Metadata,
+}
+
+/// What went wrong, in which phase.
+#[derive(Debug, thiserror::Error)]
+#[error("{phase}: {kind}")]
+pub struct PipelineError {
+    /// Where it happened.
+    pub phase: Phase,
+    /// What happened.
+    pub kind: PipelineErrorKind,
+}
+
+impl PipelineError {
+    /// An error in `phase`.
+    pub fn new(phase: Phase, kind: PipelineErrorKind) -> Self {
+        Self { phase, kind }
+    }
+
+    fn invalid(phase: Phase, field: &str, message: String) -> Self {
+        Self::new(
+            phase,
+            PipelineErrorKind::InvalidInput {
+                field: field.to_owned(),
+                message,
+            },
+        )
+    }
+
+    fn cancelled(phase: Phase) -> Self {
+        Self::new(phase, PipelineErrorKind::Cancelled)
+    }
+
+    fn model(phase: Phase) -> impl FnOnce(ModelError) -> Self {
+        move |error| match error {
+            ModelError::Cancelled => Self::cancelled(phase),
+            other => Self::new(phase, PipelineErrorKind::Model(other)),
+        }
+    }
+}
+
+/// The kinds of failure; the handler maps each to one job error type.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineErrorKind {
+    /// The request is wrong: a bad image, a limit, a palette, an option.
+    #[error("{field}: {message}")]
+    InvalidInput {
+        /// The request field (`image`, `palette`, `max_colors`, `steering.strength`, …).
+        field: String,
+        /// What is wrong, naming the value.
+        message: String,
+    },
+    /// The cancel token fired (deadline or job stop).
+    #[error("cancelled")]
+    Cancelled,
+    /// A phase model failed.
+    #[error("{0}")]
+    Model(ModelError),
+    /// No steering attempt passed the IoU gate and `allow_skip_on_failure` is false.
+    #[error("IoU gate failed: the best of {attempts} steering attempts reached IoU {best_iou:.3}, below the threshold {threshold}")]
+    GateFailed {
+        /// The best attempt's area-weighted label IoU.
+        best_iou: f32,
+        /// `phase2.iou_retry.iou_threshold`.
+        threshold: f32,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// A bug: something that should not happen did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Share of the overall progress reached after each phase.
+fn percent_after(phase: Phase) -> u8 {
+    match phase {
+        Phase::Decode => 5,
+        Phase::Clean => 25,
+        Phase::Steer => 50,
+        Phase::Quantize => 65,
+        Phase::Trace => 100,
+    }
+}
+
+fn milliseconds(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// The pipeline: settings plus the phase models, built once and shared across jobs.
+pub struct Pipeline {
+    settings: PipelineSettings,
+    models: PhaseModels,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("working_size", &self.settings.working_size)
+            .field("phase1", &self.models.clean.is_some())
+            .field("phase2", &self.models.steer.is_some())
+            .finish()
+    }
+}
+
+/// Everything a run accumulates for the metadata.
+struct Run<'a> {
+    cancel: &'a CancelToken,
+    progress: &'a mut dyn FnMut(Progress),
+    phases: BTreeMap<String, PhaseReport>,
+    warnings: Vec<String>,
+}
+
+impl Run<'_> {
+    fn check(&self, phase: Phase) -> Result<(), PipelineError> {
+        if self.cancel.is_cancelled() {
+            Err(PipelineError::cancelled(phase))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn record(&mut self, phase: Phase, elapsed: Duration, provider: Provider) {
+        self.phases.insert(
+            phase.key().to_owned(),
+            PhaseReport {
+                ms: milliseconds(elapsed),
+                provider,
+            },
+        );
+    }
+
+    fn report(&mut self, phase: Phase, message: String) {
+        (self.progress)(Progress {
+            phase,
+            percent: percent_after(phase),
+            message,
+        });
+    }
+}
+
+impl Pipeline {
+    /// A pipeline over loaded models.
+    pub fn new(settings: PipelineSettings, models: PhaseModels) -> Self {
+        Self { settings, models }
+    }
+
+    /// The settings it runs with.
+    pub fn settings(&self) -> &PipelineSettings {
+        &self.settings
+    }
+
+    /// Runs every phase on `request`. Blocking: call it from a blocking thread.
+    pub fn run(
+        &self,
+        request: &Request,
+        cancel: &CancelToken,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Output, PipelineError> {
+        let started = Instant::now();
+        let settings = &self.settings;
+        let mut run = Run {
+            cancel,
+            progress,
+            phases: BTreeMap::new(),
+            warnings: Vec::new(),
+        };
+        let options = self.validate(request)?;
+        run.check(Phase::Decode)?;
+
+        // Working resolution.
+        let image = &request.image;
+        let working = working::prepare(image, settings.working_size, settings.pad_multiple);
+        let (width, height) = (working.width, working.height);
+        let drawn = working.opaque.iter().filter(|o| **o).count();
+        if drawn == 0 {
+            run.warnings
+                .push("the image is fully transparent: the SVG has no paths".to_owned());
+        }
+        run.report(
+            Phase::Decode,
+            format!(
+                "{}x{} image, working at {width}x{height}",
+                image.width, image.height
+            ),
+        );
+
+        // Phase 1.
+        let plate = match &self.models.clean {
+            Some(clean) => {
+                run.check(Phase::Clean)?;
+                let phase_started = Instant::now();
+                let plate = clean
+                    .clean(&working.padded, cancel)
+                    .map_err(PipelineError::model(Phase::Clean))?;
+                same_size(Phase::Clean, &working.padded, &plate)?;
+                run.record(Phase::Clean, phase_started.elapsed(), clean.provider());
+                run.report(Phase::Clean, "clean plate ready".to_owned());
+                plate
+            }
+            None => working.padded.clone(),
+        };
+
+        // Phase 3's palette, then the clean plate's labels (the reference of the gate).
+        run.check(Phase::Quantize)?;
+        let quantize_started = Instant::now();
+        let palette = match (&request.palette, &settings.phase3.default_palette) {
+            (Some(palette), _) | (None, Some(palette)) => palette.clone(),
+            (None, None) => {
+                let pixels = working::opaque_colors(&plate, width, height, &working.opaque);
+                let auto = AutoPaletteOptions {
+                    max_colors: options.max_colors,
+                    iterations: settings.phase3.kmeans_iterations,
+                    sample: settings.phase3.kmeans_sample,
+                };
+                match Palette::automatic(&pixels, &auto, cancel) {
+                    Ok(palette) => palette,
+                    Err(AutoPaletteError::Cancelled) => {
+                        return Err(PipelineError::cancelled(Phase::Quantize))
+                    }
+                    // Nothing is drawn, so any single colour does: white, the backdrop.
+                    Err(AutoPaletteError::NoPixels) => {
+                        Palette::from_hex(&["ffffff"]).expect("a valid literal palette")
+                    }
+                    Err(error @ AutoPaletteError::BadMaxColors(_)) => {
+                        return Err(PipelineError::invalid(
+                            Phase::Quantize,
+                            "max_colors",
+                            error.to_string(),
+                        ))
+                    }
+                }
+            }
+        };
+        let quantize = &self.models.quantize;
+        let plate_labels = quantize_cropped(quantize.as_ref(), &plate, &palette, &working, cancel)?;
+        let quantize_elapsed = quantize_started.elapsed();
+
+        // Phase 2.
+        let mut steering = SteeringReport::default();
+        let labels = match self.steering_wanted(request, &mut run.warnings) {
+            Some(steer) => {
+                let phase_started = Instant::now();
+                let outcome = self.steer(
+                    steer.as_ref(),
+                    request,
+                    &plate,
+                    &plate_labels,
+                    &palette,
+                    &working,
+                    &mut run,
+                )?;
+                run.record(Phase::Steer, phase_started.elapsed(), steer.provider());
+                steering = outcome.report;
+                run.report(
+                    Phase::Steer,
+                    format!(
+                        "steering: {} attempt(s), best IoU {:.3}",
+                        steering.attempts,
+                        steering.iou.unwrap_or(0.0)
+                    ),
+                );
+                outcome.labels
+            }
+            None => plate_labels,
+        };
+        run.record(Phase::Quantize, quantize_elapsed, quantize.provider());
+        run.report(
+            Phase::Quantize,
+            format!("quantised to {} palette colours", palette.len()),
+        );
+
+        // Phase 4.
+        run.check(Phase::Trace)?;
+        let trace_started = Instant::now();
+        let input = TraceInput {
+            width,
+            height,
+            labels: &labels,
+            opaque: &working.opaque,
+            palette: &palette,
+            output_width: image.width,
+            output_height: image.height,
+        };
+        let traced = trace::trace(&input, &options.trace, cancel).map_err(|error| match error {
+            TraceError::Cancelled => PipelineError::cancelled(Phase::Trace),
+            other => {
+                PipelineError::new(Phase::Trace, PipelineErrorKind::Internal(other.to_string()))
+            }
+        })?;
+        run.record(Phase::Trace, trace_started.elapsed(), Provider::Cpu);
+        run.report(
+            Phase::Trace,
+            format!("{} paths, {} bytes", traced.paths, traced.svg.len()),
+        );
+
+        let metadata = Metadata {
+            width: image.width,
+            height: image.height,
+            palette: palette.hex_list(),
+            colors_used: traced.colors_used,
+            paths: traced.paths,
+            svg_bytes: traced.svg.len(),
+            phases: run.phases,
+            steering,
+            warnings: run.warnings,
+            total_ms: milliseconds(started.elapsed()),
+        };
+        Ok(Output {
+            svg: traced.svg,
+            metadata,
+        })
+    }
+
+    /// Checks the request's options and resolves them against the settings.
+    fn validate(&self, request: &Request) -> Result<ResolvedOptions, PipelineError> {
+        let max_colors = request
+            .max_colors
+            .unwrap_or(self.settings.phase3.max_colors);
+        if max_colors == 0 || usize::from(max_colors) > MAX_COLORS {
+            return Err(PipelineError::invalid(
+                Phase::Quantize,
+                "max_colors",
+                format!("{max_colors} is outside 1..=64"),
+            ));
+        }
+        if let Some(SteeringRequest {
+            strength: Some(strength),
+            ..
+        }) = request.steering
+        {
+            if !(strength > 0.0 && strength <= 1.0) {
+                return Err(PipelineError::invalid(
+                    Phase::Steer,
+                    "steering.strength",
+                    format!("{strength} is outside (0, 1]"),
+                ));
+            }
+        }
+        let image = &request.image;
+        if image.width == 0 || image.height == 0 || image.rgba.len() != image.pixel_count() * 4 {
+            return Err(PipelineError::invalid(
+                Phase::Decode,
+                "image",
+                format!(
+                    "{}x{} with {} bytes of RGBA is not a valid image",
+                    image.width,
+                    image.height,
+                    image.rgba.len()
+                ),
+            ));
+        }
+        let mut trace = TraceOptions::from(&self.settings.phase4);
+        if let Some(mode) = request.trace.mode {
+            trace.mode = mode;
+        }
+        if let Some(filter_speckle) = request.trace.filter_speckle {
+            trace.filter_speckle = filter_speckle;
+        }
+        Ok(ResolvedOptions { max_colors, trace })
+    }
+
+    /// The steering model when phase 2 should run for this request.
+    fn steering_wanted(
+        &self,
+        request: &Request,
+        warnings: &mut Vec<String>,
+    ) -> Option<Arc<dyn model::SteerModel>> {
+        let asked = request.steering.map(|s| s.enabled);
+        if asked == Some(false) {
+            return None;
+        }
+        match (&self.models.steer, self.settings.phase2.enabled) {
+            (Some(steer), true) => Some(steer.clone()),
+            _ => {
+                if asked == Some(true) {
+                    warnings.push(
+                        "steering was requested but this worker has no steering model (phase2.enabled is false); phase 2 was skipped"
+                            .to_owned(),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// Phase 2: steering attempts gated by label IoU against the clean plate.
+    #[allow(clippy::too_many_arguments)]
+    fn steer(
+        &self,
+        steer: &dyn model::SteerModel,
+        request: &Request,
+        plate: &PlanarImage,
+        plate_labels: &[u8],
+        palette: &Palette,
+        working: &working::WorkingImage,
+        run: &mut Run<'_>,
+    ) -> Result<SteerOutcome, PipelineError> {
+        let phase2 = &self.settings.phase2;
+        let gate = &phase2.iou_retry;
+        let asked = request.steering;
+        let seed = asked.and_then(|s| s.seed).unwrap_or(phase2.seed);
+        let strength = asked.and_then(|s| s.strength).unwrap_or(phase2.strength);
+        let mut best: Option<(f32, Vec<u8>)> = None;
+        let mut attempts = 0u32;
+        for attempt in 0..=gate.max_retries {
+            run.check(Phase::Steer)?;
+            let attempt_seed = seed.wrapping_add(i64::from(attempt));
+            let attempt_strength = strength * gate.strength_decay.powi(attempt as i32);
+            let steered = steer
+                .steer(plate, attempt_seed, attempt_strength, run.cancel)
+                .map_err(PipelineError::model(Phase::Steer))?;
+            same_size(Phase::Steer, plate, &steered)?;
+            let labels = quantize_cropped(
+                self.models.quantize.as_ref(),
+                &steered,
+                palette,
+                working,
+                run.cancel,
+            )
+            .map_err(|error| PipelineError::new(Phase::Steer, error.kind))?;
+            attempts += 1;
+            let iou = gate::weighted_iou(plate_labels, &labels, &working.opaque);
+            tracing::debug!(
+                phase = "phase2",
+                attempt,
+                seed = attempt_seed,
+                strength = attempt_strength,
+                iou,
+                "steering attempt"
+            );
+            let passed = iou >= gate.iou_threshold;
+            if best.as_ref().is_none_or(|(best_iou, _)| iou > *best_iou) {
+                best = Some((iou, labels));
+            }
+            if passed {
+                break;
+            }
+        }
+        let (best_iou, labels) = best.ok_or_else(|| {
+            PipelineError::new(
+                Phase::Steer,
+                PipelineErrorKind::Internal("no steering attempt was made".to_owned()),
+            )
+        })?;
+        let accepted = best_iou >= gate.iou_threshold;
+        if !accepted {
+            if !gate.allow_skip_on_failure {
+                return Err(PipelineError::new(
+                    Phase::Steer,
+                    PipelineErrorKind::GateFailed {
+                        best_iou,
+                        threshold: gate.iou_threshold,
+                        attempts,
+                    },
+                ));
+            }
+            run.warnings.push(format!(
+                "phase2: no steering attempt reached the IoU threshold {} (best {best_iou:.3} of {attempts} attempts); the best attempt was kept",
+                gate.iou_threshold
+            ));
+        }
+        Ok(SteerOutcome {
+            labels,
+            report: SteeringReport {
+                attempts,
+                iou: Some(best_iou),
+                accepted,
+            },
+        })
+    }
+}
+
+/// Request options resolved against the settings.
+struct ResolvedOptions {
+    max_colors: u8,
+    trace: TraceOptions,
+}
+
+struct SteerOutcome {
+    labels: Vec<u8>,
+    report: SteeringReport,
+}
+
+fn same_size(phase: Phase, input: &PlanarImage, output: &PlanarImage) -> Result<(), PipelineError> {
+    if (output.width, output.height) != (input.width, input.height)
+        || output.data.len() != input.data.len()
+    {
+        return Err(PipelineError::new(
+            phase,
+            PipelineErrorKind::Model(ModelError::BadOutput(format!(
+                "the output is {}x{} with {} values, the input was {}x{}",
+                output.width,
+                output.height,
+                output.data.len(),
+                input.width,
+                input.height
+            ))),
+        ));
+    }
+    Ok(())
+}
+
+/// Quantises a padded image and crops the labels to the working size.
+fn quantize_cropped(
+    quantize: &dyn QuantizeModel,
+    image: &PlanarImage,
+    palette: &Palette,
+    working: &working::WorkingImage,
+    cancel: &CancelToken,
+) -> Result<Vec<u8>, PipelineError> {
+    let labels: LabelMap = quantize
+        .quantize(image, palette, cancel)
+        .map_err(PipelineError::model(Phase::Quantize))?;
+    if (labels.width, labels.height) != (image.width, image.height)
+        || labels.labels.len() != image.pixel_count()
+    {
+        return Err(PipelineError::new(
+            Phase::Quantize,
+            PipelineErrorKind::Model(ModelError::BadOutput(format!(
+                "labels are {}x{}, the image was {}x{}",
+                labels.width, labels.height, image.width, image.height
+            ))),
+        ));
+    }
+    if let Some(bad) = labels
+        .labels
+        .iter()
+        .find(|label| usize::from(**label) >= palette.len())
+    {
+        return Err(PipelineError::new(
+            Phase::Quantize,
+            PipelineErrorKind::Model(ModelError::BadOutput(format!(
+                "label {bad} is outside the palette of {} colours",
+                palette.len()
+            ))),
+        ));
+    }
+    Ok(working::crop_labels(&labels, working.width, working.height))
+}
+
+#[cfg(test)]
+mod tests;

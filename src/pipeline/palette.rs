@@ -160,6 +160,35 @@ pub fn srgb_to_oklab(rgb: [f32; 3]) -> [f32; 3] {
     ]
 }
 
+/// OKLab to sRGB in [0, 1] (the inverse of [`srgb_to_oklab`]), clamped to the sRGB gamut.
+pub fn oklab_to_srgb(lab: [f32; 3]) -> [f32; 3] {
+    let [l, a, b] = lab;
+    let l_ = l + 0.396_337_78 * a + 0.215_803_76 * b;
+    let m_ = l - 0.105_561_346 * a - 0.063_854_17 * b;
+    let s_ = l - 0.089_484_18 * a - 1.291_485_5 * b;
+    let (l3, m3, s3) = (l_ * l_ * l_, m_ * m_ * m_, s_ * s_ * s_);
+    let linear = [
+        4.076_741_7 * l3 - 3.307_711_6 * m3 + 0.230_969_94 * s3,
+        -1.268_438 * l3 + 2.609_757_4 * m3 - 0.341_319_38 * s3,
+        -0.004_196_086_3 * l3 - 0.703_418_6 * m3 + 1.707_614_7 * s3,
+    ];
+    linear.map(|c| {
+        let c = c.clamp(0.0, 1.0);
+        if c <= 0.003_130_8 {
+            12.92 * c
+        } else {
+            1.055 * c.powf(1.0 / 2.4) - 0.055
+        }
+    })
+}
+
+impl Rgb8 {
+    /// The nearest 8-bit colour to float sRGB in [0, 1] (values outside are clamped).
+    pub fn from_unit(rgb: [f32; 3]) -> Self {
+        Self(rgb.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +235,21 @@ mod tests {
         let white = srgb_to_oklab([1.0, 1.0, 1.0]);
         assert!((white[0] - 1.0).abs() < 1e-3 && white[1].abs() < 1e-3 && white[2].abs() < 1e-3);
         assert_eq!(srgb_to_oklab([0.0, 0.0, 0.0]), [0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn oklab_round_trips_through_srgb() {
+        for rgb in [
+            [0.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0],
+            [1.0, 0.0, 0.0],
+            [0.2, 0.5, 0.9],
+        ] {
+            let back = oklab_to_srgb(srgb_to_oklab(rgb));
+            for (a, b) in rgb.iter().zip(back) {
+                assert!((a - b).abs() < 1e-3, "{rgb:?} came back as {back:?}");
+            }
+        }
     }
 
     proptest::proptest! {

@@ -1,0 +1,236 @@
+//! Decoding: bytes in, an oriented RGBA8 image out.
+//!
+//! Limits come first. The byte length is checked before anything is parsed, and the pixel
+//! count is read from the header alone (no pixel buffer exists yet), so a decompression bomb
+//! such as a PNG that declares 100000×100000 is refused in microseconds. The decoder then
+//! runs with `image`'s own allocation limit set to what the pixel limit allows, as a second
+//! fence. EXIF orientation is honoured; alpha is kept. This module does not resize: the
+//! working resolution is the orchestrator's business.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+use super::{Phase, PipelineError, PipelineErrorKind};
+
+/// The request field that carries the image, named in every decode error.
+const IMAGE_FIELD: &str = "image";
+
+/// Limits checked before a pixel buffer is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest encoded payload, in bytes.
+    pub max_bytes: u64,
+    /// Largest image, in pixels (width × height, after orientation it is the same number).
+    pub max_pixels: u64,
+}
+
+impl From<&crate::settings::InputLimits> for DecodeLimits {
+    fn from(limits: &crate::settings::InputLimits) -> Self {
+        Self {
+            max_bytes: limits.max_image_bytes,
+            max_pixels: limits.max_pixels,
+        }
+    }
+}
+
+/// A decoded image: straight (not premultiplied) RGBA, 8 bits per channel, row-major, with
+/// EXIF orientation already applied.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DecodedImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `4 * width * height` bytes: red, green, blue, alpha per pixel.
+    pub rgba: Vec<u8>,
+}
+
+impl std::fmt::Debug for DecodedImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DecodedImage({}x{})", self.width, self.height)
+    }
+}
+
+impl DecodedImage {
+    /// Wraps an RGBA8 buffer; `None` when its length is not `4 * width * height` or a side
+    /// is zero.
+    pub fn from_rgba(width: u32, height: u32, rgba: Vec<u8>) -> Option<Self> {
+        let expected = 4usize
+            .checked_mul(width as usize)?
+            .checked_mul(height as usize)?;
+        (width > 0 && height > 0 && rgba.len() == expected).then_some(Self {
+            width,
+            height,
+            rgba,
+        })
+    }
+
+    /// Number of pixels.
+    pub fn pixel_count(&self) -> usize {
+        self.width as usize * self.height as usize
+    }
+}
+
+fn invalid(message: String) -> PipelineError {
+    PipelineError::new(
+        Phase::Decode,
+        PipelineErrorKind::InvalidInput {
+            field: IMAGE_FIELD.to_owned(),
+            message,
+        },
+    )
+}
+
+/// The formats we accept, by name, for error messages.
+const ACCEPTED: &str = "PNG, JPEG, WebP, GIF or BMP";
+
+/// Decodes PNG, JPEG, WebP (and GIF, BMP) bytes, enforcing `limits` before allocating and
+/// applying EXIF orientation. Every error is `InvalidInput` on the `image` field.
+pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, PipelineError> {
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(invalid(format!(
+            "{} bytes is larger than the limit of {} bytes",
+            bytes.len(),
+            limits.max_bytes
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(invalid("is empty (0 bytes)".to_owned()));
+    }
+    let format = image::guess_format(bytes).map_err(|_| {
+        invalid(format!(
+            "is not a {ACCEPTED} image (first bytes: {})",
+            hex_prefix(bytes)
+        ))
+    })?;
+    if !matches!(
+        format,
+        ImageFormat::Png
+            | ImageFormat::Jpeg
+            | ImageFormat::WebP
+            | ImageFormat::Gif
+            | ImageFormat::Bmp
+    ) {
+        return Err(invalid(format!(
+            "{format:?} images are not accepted; send {ACCEPTED}"
+        )));
+    }
+
+    // The header alone: no pixel buffer exists yet.
+    let mut header_reader = ImageReader::with_format(Cursor::new(bytes), format);
+    header_reader.no_limits();
+    let (width, height) = header_reader
+        .into_dimensions()
+        .map_err(|error| invalid(format!("cannot read the {format:?} header: {error}")))?;
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
+        return Err(invalid(format!(
+            "{width}x{height} is {pixels} pixels, more than the limit of {} pixels",
+            limits.max_pixels
+        )));
+    }
+    if pixels == 0 {
+        return Err(invalid(format!("{width}x{height} has no pixels")));
+    }
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(width);
+    decoder_limits.max_image_height = Some(height);
+    // Room for the decoded buffer at 16 bits per channel plus the RGBA8 copy.
+    decoder_limits.max_alloc = Some(pixels.saturating_mul(16).max(64 * 1024 * 1024));
+    reader.limits(decoder_limits);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|error| invalid(format!("cannot decode the {format:?} image: {error}")))?;
+    // A broken EXIF block is not worth refusing the image over: keep it upright as stored.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder)
+        .map_err(|error| invalid(format!("cannot decode the {format:?} image: {error}")))?;
+    image.apply_orientation(orientation);
+    let rgba = image.into_rgba8();
+    let (width, height) = rgba.dimensions();
+    Ok(DecodedImage {
+        width,
+        height,
+        rgba: rgba.into_raw(),
+    })
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: DecodeLimits = DecodeLimits {
+        max_bytes: 1 << 20,
+        max_pixels: 1 << 20,
+    };
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let image = image::RgbaImage::from_pixel(width, height, image::Rgba([10, 20, 30, 255]));
+        let mut bytes = Vec::new();
+        DynamicImage::ImageRgba8(image)
+            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+            .unwrap();
+        bytes
+    }
+
+    #[test]
+    fn decodes_a_png_with_its_alpha() {
+        let decoded = decode(&png(3, 2), &LIMITS).unwrap();
+        assert_eq!((decoded.width, decoded.height), (3, 2));
+        assert_eq!(&decoded.rgba[..4], &[10, 20, 30, 255]);
+    }
+
+    #[test]
+    fn refuses_too_many_bytes_naming_both_numbers() {
+        let limits = DecodeLimits {
+            max_bytes: 10,
+            max_pixels: 100,
+        };
+        let error = decode(&png(3, 2), &limits).unwrap_err();
+        assert_eq!(error.phase, Phase::Decode);
+        let message = error.to_string();
+        assert!(message.contains("limit of 10 bytes"), "{message}");
+    }
+
+    #[test]
+    fn refuses_garbage_naming_its_first_bytes() {
+        let error = decode(b"hello world", &LIMITS).unwrap_err();
+        assert!(error.to_string().contains("68656c6c6f20776f"), "{error}");
+        let error = decode(b"", &LIMITS).unwrap_err();
+        assert!(error.to_string().contains("empty"), "{error}");
+    }
+
+    #[test]
+    fn truncated_png_is_invalid_input() {
+        let bytes = png(64, 64);
+        let error = decode(&bytes[..bytes.len() / 2], &LIMITS).unwrap_err();
+        assert!(matches!(
+            error.kind,
+            PipelineErrorKind::InvalidInput { ref field, .. } if field == "image"
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode(&bytes, &LIMITS);
+        }
+
+        #[test]
+        fn decode_never_panics_on_corrupted_png(position in 0usize..200, value in proptest::num::u8::ANY) {
+            let mut bytes = png(8, 8);
+            let index = position % bytes.len();
+            bytes[index] = value;
+            let _ = decode(&bytes, &LIMITS);
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Automatic palettes: weighted k-means in OKLab, deterministic for the same pixels.
+//!
+//! Pixels are sampled with a fixed stride, counted per exact colour, and clustered with the
+//! counts as weights, so a flat icon with a few hundred distinct colours clusters a few
+//! hundred points rather than a million pixels. Seeding is greedy and has no randomness (the
+//! heaviest colour first, then the colour with the largest weighted squared distance to the
+//! centroids so far), so the same image always gives the same palette. When the image has no
+//! more distinct colours than asked for, they are the palette as they are.
+
+use std::collections::HashMap;
+
+use crate::cancel::CancelToken;
+use crate::pipeline::palette::{oklab_to_srgb, srgb_to_oklab, Palette, Rgb8, MAX_COLORS};
+
+/// What an automatic palette is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoPaletteOptions {
+    /// Most colours, 1..=64.
+    pub max_colors: u8,
+    /// Lloyd iterations at most (it stops earlier once no point changes cluster).
+    pub iterations: u32,
+    /// Pixels sampled, at most (a fixed stride over the pixels given).
+    pub sample: usize,
+}
+
+/// Why no automatic palette came out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AutoPaletteError {
+    /// No pixels to learn colours from (for example a fully transparent image).
+    #[error("no opaque pixels to build a palette from")]
+    NoPixels,
+    /// `max_colors` outside 1..=64.
+    #[error("max_colors: {0} is outside 1..=64")]
+    BadMaxColors(u8),
+    /// The cancel token fired.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// A cluster member is kept as the palette colour instead of the cluster mean when it holds
+/// at least this share of the cluster's weight. Flat artwork then keeps its exact colours
+/// (the mean of a flat region and its anti-aliased edges is a slightly wrong colour), while
+/// photos, where no single colour dominates, get the mean.
+const DOMINANT_SHARE: f64 = 0.25;
+
+/// One distinct colour and how often it was sampled.
+struct Point {
+    color: Rgb8,
+    lab: [f32; 3],
+    weight: f64,
+}
+
+impl Palette {
+    /// Builds a palette of at most `options.max_colors` colours from `pixels` (sRGB, opaque
+    /// pixels only), ordered by how much of the image each colour covers. Deterministic.
+    pub fn automatic(
+        pixels: &[Rgb8],
+        options: &AutoPaletteOptions,
+        cancel: &CancelToken,
+    ) -> Result<Palette, AutoPaletteError> {
+        let k = usize::from(options.max_colors);
+        if k == 0 || k > MAX_COLORS {
+            return Err(AutoPaletteError::BadMaxColors(options.max_colors));
+        }
+        if pixels.is_empty() {
+            return Err(AutoPaletteError::NoPixels);
+        }
+        let points = histogram(pixels, options.sample.max(1));
+        let colors = if points.len() <= k {
+            points.iter().map(|p| p.color).collect()
+        } else {
+            cluster(&points, k, options.iterations, cancel)?
+        };
+        Palette::from_colors(colors).map_err(|_| AutoPaletteError::NoPixels)
+    }
+}
+
+/// Distinct colours of a strided sample, heaviest first (ties by colour, for determinism).
+fn histogram(pixels: &[Rgb8], sample: usize) -> Vec<Point> {
+    let stride = pixels.len().div_ceil(sample).max(1);
+    let mut counts: HashMap<Rgb8, u32> = HashMap::new();
+    for color in pixels.iter().step_by(stride) {
+        *counts.entry(*color).or_insert(0) += 1;
+    }
+    let mut points: Vec<Point> = counts
+        .into_iter()
+        .map(|(color, count)| Point {
+            color,
+            lab: srgb_to_oklab(color.to_unit()),
+            weight: f64::from(count),
+        })
+        .collect();
+    points.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then_with(|| a.color.0.cmp(&b.color.0))
+    });
+    points
+}
+
+fn distance2(a: [f32; 3], b: [f32; 3]) -> f32 {
+    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+}
+
+fn nearest(centroids: &[[f32; 3]], lab: [f32; 3]) -> usize {
+    let mut best = 0;
+    let mut best_distance = f32::INFINITY;
+    for (index, centroid) in centroids.iter().enumerate() {
+        let distance = distance2(*centroid, lab);
+        if distance < best_distance {
+            best_distance = distance;
+            best = index;
+        }
+    }
+    best
+}
+
+/// Weighted Lloyd k-means over `points` (more than `k` of them), returning at most `k`
+/// distinct colours, heaviest cluster first.
+fn cluster(
+    points: &[Point],
+    k: usize,
+    iterations: u32,
+    cancel: &CancelToken,
+) -> Result<Vec<Rgb8>, AutoPaletteError> {
+    // Greedy seeding: heaviest colour, then the largest weight × squared distance.
+    let mut centroids: Vec<[f32; 3]> = vec![points[0].lab];
+    let mut closest: Vec<f32> = points
+        .iter()
+        .map(|p| distance2(p.lab, points[0].lab))
+        .collect();
+    while centroids.len() < k {
+        let (index, score) = points
+            .iter()
+            .zip(&closest)
+            .enumerate()
+            .map(|(i, (p, d))| (i, p.weight * f64::from(*d)))
+            .fold(
+                (0, -1.0),
+                |best, item| if item.1 > best.1 { item } else { best },
+            );
+        if score <= 0.0 {
+            break;
+        }
+        let lab = points[index].lab;
+        centroids.push(lab);
+        for (distance, point) in closest.iter_mut().zip(points) {
+            *distance = distance.min(distance2(point.lab, lab));
+        }
+    }
+
+    let mut assignment = vec![usize::MAX; points.len()];
+    for _ in 0..iterations.max(1) {
+        if cancel.is_cancelled() {
+            return Err(AutoPaletteError::Cancelled);
+        }
+        let mut changed = false;
+        for (slot, point) in assignment.iter_mut().zip(points) {
+            let index = nearest(&centroids, point.lab);
+            if *slot != index {
+                *slot = index;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+        let mut sums = vec![[0f64; 4]; centroids.len()];
+        for (index, point) in assignment.iter().zip(points) {
+            let sum = &mut sums[*index];
+            for (total, value) in sum.iter_mut().zip(point.lab) {
+                *total += point.weight * f64::from(value);
+            }
+            sum[3] += point.weight;
+        }
+        for (centroid, sum) in centroids.iter_mut().zip(&sums) {
+            if sum[3] > 0.0 {
+                *centroid = [
+                    (sum[0] / sum[3]) as f32,
+                    (sum[1] / sum[3]) as f32,
+                    (sum[2] / sum[3]) as f32,
+                ];
+            }
+        }
+    }
+    if cancel.is_cancelled() {
+        return Err(AutoPaletteError::Cancelled);
+    }
+
+    // Final assignment against the final centroids, then one colour per non-empty cluster.
+    let mut clusters: Vec<(f64, Option<(f64, Rgb8)>)> = vec![(0.0, None); centroids.len()];
+    for point in points {
+        let cluster = &mut clusters[nearest(&centroids, point.lab)];
+        cluster.0 += point.weight;
+        // Points are sorted heaviest first, so the first member seen is the heaviest.
+        if cluster.1.is_none() {
+            cluster.1 = Some((point.weight, point.color));
+        }
+    }
+    let mut chosen: Vec<(f64, Rgb8)> = clusters
+        .iter()
+        .zip(&centroids)
+        .filter_map(|((weight, heaviest), centroid)| {
+            let (heaviest_weight, heaviest_color) = (*heaviest)?;
+            let color = if heaviest_weight >= DOMINANT_SHARE * weight {
+                heaviest_color
+            } else {
+                Rgb8::from_unit(oklab_to_srgb(*centroid))
+            };
+            Some((*weight, color))
+        })
+        .collect();
+    chosen.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1 .0.cmp(&b.1 .0)));
+    let mut colors: Vec<Rgb8> = Vec::with_capacity(chosen.len());
+    for (_, color) in chosen {
+        if !colors.contains(&color) {
+            colors.push(color);
+        }
+    }
+    Ok(colors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(max_colors: u8) -> AutoPaletteOptions {
+        AutoPaletteOptions {
+            max_colors,
+            iterations: 24,
+            sample: 65536,
+        }
+    }
+
+    #[test]
+    fn few_colours_are_kept_exactly_heaviest_first() {
+        let mut pixels = vec![Rgb8([255, 0, 0]); 10];
+        pixels.extend(vec![Rgb8([0, 0, 255]); 30]);
+        let palette = Palette::automatic(&pixels, &options(16), &CancelToken::new()).unwrap();
+        assert_eq!(palette.hex_list(), vec!["#0000ff", "#ff0000"]);
+    }
+
+    #[test]
+    fn clusters_to_at_most_max_colors_and_is_deterministic() {
+        let pixels: Vec<Rgb8> = (0..20_000u32)
+            .map(|i| {
+                Rgb8([
+                    (i % 256) as u8,
+                    ((i / 7) % 256) as u8,
+                    ((i / 91) % 256) as u8,
+                ])
+            })
+            .collect();
+        let first = Palette::automatic(&pixels, &options(8), &CancelToken::new()).unwrap();
+        let second = Palette::automatic(&pixels, &options(8), &CancelToken::new()).unwrap();
+        assert!(first.len() <= 8 && first.len() >= 4, "{first:?}");
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn flat_colours_survive_anti_aliased_edges() {
+        // Two flat colours with a ramp of edge colours between them.
+        let mut pixels = vec![Rgb8([200, 30, 30]); 5000];
+        pixels.extend(vec![Rgb8([20, 20, 220]); 5000]);
+        for step in 1..40u8 {
+            let t = f32::from(step) / 40.0;
+            let mix = |a: u8, b: u8| (f32::from(a) * (1.0 - t) + f32::from(b) * t) as u8;
+            pixels.push(Rgb8([mix(200, 20), mix(30, 20), mix(30, 220)]));
+        }
+        let palette = Palette::automatic(&pixels, &options(2), &CancelToken::new()).unwrap();
+        let mut hex = palette.hex_list();
+        hex.sort();
+        assert_eq!(hex, vec!["#1414dc", "#c81e1e"]);
+    }
+
+    #[test]
+    fn cancelled_token_stops_clustering() {
+        let pixels: Vec<Rgb8> = (0..5000u32)
+            .map(|i| Rgb8([(i % 256) as u8, (i / 256) as u8, 7]))
+            .collect();
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        assert_eq!(
+            Palette::automatic(&pixels, &options(4), &cancel),
+            Err(AutoPaletteError::Cancelled)
+        );
+    }
+
+    #[test]
+    fn empty_input_and_bad_counts_are_refused() {
+        assert_eq!(
+            Palette::automatic(&[], &options(4), &CancelToken::new()),
+            Err(AutoPaletteError::NoPixels)
+        );
+        assert_eq!(
+            Palette::automatic(&[Rgb8([0, 0, 0])], &options(0), &CancelToken::new()),
+            Err(AutoPaletteError::BadMaxColors(0))
+        );
+    }
+}

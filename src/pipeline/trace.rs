@@ -1,0 +1,736 @@
+//! Phase 4, image tracing: a label map and its palette in, SVG out.
+//!
+//! **Stacked layers, so there are no gaps.** Labels are ranked by area, largest first. Layer
+//! `r` is the mask of every opaque pixel whose label ranks `r` or later, filled with the
+//! colour of rank `r`; later layers paint over earlier ones. Each layer's shape therefore
+//! covers everything drawn above it, and the curve fitting of one layer can never open a
+//! sliver between two regions: whatever it misses, the layer below still covers. Fully
+//! transparent pixels belong to no mask and get no paths.
+//!
+//! **Speckles** (4-connected same-label regions smaller than `filter_speckle` pixels,
+//! transparency counted as a label) are merged into the neighbour they touch most before the
+//! layers are built, so tiny islands and pinholes cost no path data.
+//!
+//! The outlines come from visioncortex (`PathI32::image_to_path`, its polygon simplification
+//! and spline smoothing), but connected components and holes are found here: visioncortex's
+//! own clustering counts clusters in a `u16` and panics past 65535, which an adversarial
+//! image can reach. Coordinates are scaled from the working resolution to the output size
+//! and written as relative path commands, rounded to `path_precision` decimals. Every `fill`
+//! is `#rrggbb` of a palette colour. Layers are traced in parallel on scoped threads.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use visioncortex::{BinaryImage, PathI32, PathSimplifyMode, PointF64, PointI32, Spline};
+
+use crate::cancel::CancelToken;
+use crate::pipeline::palette::Palette;
+use crate::settings::{TraceMode, TraceSettings};
+
+/// The label of a transparent pixel inside this module (palettes have at most 64 colours).
+const TRANSPARENT: u8 = u8::MAX;
+
+/// visioncortex's `Cluster::OUTSET_RATIO`, used by its own spline tracing.
+const OUTSET_RATIO: f64 = 8.0;
+
+/// How outlines are fitted and written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TraceOptions {
+    /// Spline or polygon.
+    pub mode: TraceMode,
+    /// Regions smaller than this many working pixels are merged into a neighbour.
+    pub filter_speckle: u32,
+    /// Corner threshold, degrees.
+    pub corner_threshold: f64,
+    /// Subdivision segment length, working pixels.
+    pub length_threshold: f64,
+    /// Splice threshold, degrees.
+    pub splice_threshold: f64,
+    /// Smoothing iterations (at least 1 is used).
+    pub max_iterations: u32,
+    /// Decimal places of path coordinates.
+    pub path_precision: u32,
+}
+
+impl From<&TraceSettings> for TraceOptions {
+    fn from(settings: &TraceSettings) -> Self {
+        Self {
+            mode: settings.mode,
+            filter_speckle: settings.filter_speckle,
+            corner_threshold: settings.corner_threshold,
+            length_threshold: settings.length_threshold,
+            splice_threshold: settings.splice_threshold,
+            max_iterations: settings.max_iterations,
+            path_precision: settings.path_precision,
+        }
+    }
+}
+
+/// What image tracing works on.
+#[derive(Debug, Clone, Copy)]
+pub struct TraceInput<'a> {
+    /// Working-resolution width of `labels` and `opaque`.
+    pub width: u32,
+    /// Working-resolution height.
+    pub height: u32,
+    /// One palette index per pixel, row-major.
+    pub labels: &'a [u8],
+    /// Whether each pixel is opaque enough to be drawn.
+    pub opaque: &'a [bool],
+    /// The colours the labels index.
+    pub palette: &'a Palette,
+    /// SVG width (input-image pixels).
+    pub output_width: u32,
+    /// SVG height (input-image pixels).
+    pub output_height: u32,
+}
+
+/// A finished SVG document and its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traced {
+    /// The SVG text.
+    pub svg: String,
+    /// `<path>` elements written (one per colour that has any area).
+    pub paths: usize,
+    /// Distinct fill colours used.
+    pub colors_used: usize,
+}
+
+/// Why image tracing stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    /// The cancel token fired.
+    #[error("cancelled")]
+    Cancelled,
+    /// Inputs of different sizes, or a label outside the palette.
+    #[error("{0}")]
+    BadInput(String),
+    /// The curve fitter panicked on a shape (a bug in it or here); the worker carries on.
+    #[error("the curve fitter failed on layer {layer} ({color})")]
+    FitterPanicked {
+        /// Rank of the layer.
+        layer: usize,
+        /// Its colour.
+        color: String,
+    },
+}
+
+/// Traces `input` into an SVG whose `width`, `height` and `viewBox` are the output size.
+pub fn trace(
+    input: &TraceInput<'_>,
+    options: &TraceOptions,
+    cancel: &CancelToken,
+) -> Result<Traced, TraceError> {
+    let width = input.width as usize;
+    let height = input.height as usize;
+    let pixels = width * height;
+    if input.labels.len() != pixels || input.opaque.len() != pixels || pixels == 0 {
+        return Err(TraceError::BadInput(format!(
+            "label map of {} and mask of {} values do not match {}x{}",
+            input.labels.len(),
+            input.opaque.len(),
+            width,
+            height
+        )));
+    }
+    let mut grid: Vec<u8> = input
+        .labels
+        .iter()
+        .zip(input.opaque)
+        .map(|(label, opaque)| if *opaque { *label } else { TRANSPARENT })
+        .collect();
+    if let Some(bad) = grid
+        .iter()
+        .find(|l| **l != TRANSPARENT && usize::from(**l) >= input.palette.len())
+    {
+        return Err(TraceError::BadInput(format!(
+            "label {bad} is outside the palette of {} colours",
+            input.palette.len()
+        )));
+    }
+    if options.filter_speckle > 1 {
+        merge_speckles(&mut grid, width, height, options.filter_speckle as usize);
+    }
+    if cancel.is_cancelled() {
+        return Err(TraceError::Cancelled);
+    }
+
+    // Rank labels by area, largest first (ties by palette order).
+    let mut areas = [0usize; 256];
+    for label in &grid {
+        areas[usize::from(*label)] += 1;
+    }
+    let mut order: Vec<u8> = (0..input.palette.len() as u8)
+        .filter(|label| areas[usize::from(*label)] > 0)
+        .collect();
+    order.sort_by(|a, b| {
+        areas[usize::from(*b)]
+            .cmp(&areas[usize::from(*a)])
+            .then(a.cmp(b))
+    });
+    let mut rank = [usize::MAX; 256];
+    for (position, label) in order.iter().enumerate() {
+        rank[usize::from(*label)] = position;
+    }
+    let ranks: Vec<usize> = grid.iter().map(|l| rank[usize::from(*l)]).collect();
+    let all_opaque = areas[usize::from(TRANSPARENT)] == 0;
+
+    let writer = PathWriter {
+        scale_x: f64::from(input.output_width) / width as f64,
+        scale_y: f64::from(input.output_height) / height as f64,
+        precision: options.path_precision.min(8) as usize,
+    };
+    let job = LayerJob {
+        ranks: &ranks,
+        width,
+        height,
+        options,
+        writer: &writer,
+        cancel,
+    };
+    let layers = order.len();
+    let results: Mutex<Vec<Option<Result<String, TraceError>>>> =
+        Mutex::new((0..layers).map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(layers)
+        .max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut scratch = Scratch::new(pixels);
+                loop {
+                    let layer = next.fetch_add(1, Ordering::Relaxed);
+                    if layer >= layers {
+                        break;
+                    }
+                    let result = if cancel.is_cancelled() {
+                        Err(TraceError::Cancelled)
+                    } else if layer == 0 && all_opaque {
+                        Ok(writer.rectangle(input.output_width, input.output_height))
+                    } else {
+                        let color = input.palette.colors()[usize::from(order[layer])].hex();
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            job.trace_layer(layer, &mut scratch)
+                        }))
+                        .unwrap_or(Err(TraceError::FitterPanicked { layer, color }))
+                    };
+                    let failed = result.is_err();
+                    results
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())[layer] = Some(result);
+                    if failed {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let results = results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+
+    let mut svg = String::with_capacity(256 + 64 * layers);
+    let _ = writeln!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">",
+        w = input.output_width,
+        h = input.output_height
+    );
+    let mut paths = 0;
+    for (layer, result) in results.into_iter().enumerate() {
+        let data = match result {
+            Some(Ok(data)) => data,
+            Some(Err(error)) => return Err(error),
+            // A layer left unclaimed because another failed: that failure is reported above.
+            None => return Err(TraceError::Cancelled),
+        };
+        if data.is_empty() {
+            continue;
+        }
+        let color = input.palette.colors()[usize::from(order[layer])].hex();
+        let _ = writeln!(svg, "<path d=\"{data}\" fill=\"{color}\"/>");
+        paths += 1;
+    }
+    svg.push_str("</svg>\n");
+    Ok(Traced {
+        svg,
+        paths,
+        colors_used: paths,
+    })
+}
+
+/// Per-thread buffers reused across layers.
+struct Scratch {
+    /// Component stamp per pixel: equal to `stamp` once visited in the current layer.
+    visited: Vec<u32>,
+    stamp: u32,
+    stack: Vec<usize>,
+    members: Vec<usize>,
+}
+
+impl Scratch {
+    fn new(pixels: usize) -> Self {
+        Self {
+            visited: vec![0; pixels],
+            stamp: 0,
+            stack: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+}
+
+/// What every layer shares.
+struct LayerJob<'a> {
+    ranks: &'a [usize],
+    width: usize,
+    height: usize,
+    options: &'a TraceOptions,
+    writer: &'a PathWriter,
+    cancel: &'a CancelToken,
+}
+
+impl LayerJob<'_> {
+    /// Path data of every component of the mask `rank >= layer`.
+    fn trace_layer(&self, layer: usize, scratch: &mut Scratch) -> Result<String, TraceError> {
+        let inside = |index: usize| {
+            let rank = self.ranks[index];
+            rank != usize::MAX && rank >= layer
+        };
+        scratch.stamp = scratch.stamp.wrapping_add(1);
+        if scratch.stamp == 0 {
+            scratch.visited.fill(0);
+            scratch.stamp = 1;
+        }
+        let stamp = scratch.stamp;
+        let mut data = PathData::default();
+        for start in 0..self.ranks.len() {
+            if scratch.visited[start] == stamp || !inside(start) {
+                continue;
+            }
+            if self.cancel.is_cancelled() {
+                return Err(TraceError::Cancelled);
+            }
+            // Flood fill one 4-connected component, tracking its bounding box.
+            scratch.members.clear();
+            scratch.stack.clear();
+            scratch.stack.push(start);
+            scratch.visited[start] = stamp;
+            let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
+            while let Some(index) = scratch.stack.pop() {
+                scratch.members.push(index);
+                let (x, y) = (index % self.width, index / self.width);
+                left = left.min(x);
+                right = right.max(x);
+                top = top.min(y);
+                bottom = bottom.max(y);
+                for neighbour in neighbours(index, x, y, self.width, self.height) {
+                    if scratch.visited[neighbour] != stamp && inside(neighbour) {
+                        scratch.visited[neighbour] = stamp;
+                        scratch.stack.push(neighbour);
+                    }
+                }
+            }
+            let component_width = right - left + 1;
+            let component_height = bottom - top + 1;
+            let mut image = BinaryImage::new_w_h(component_width, component_height);
+            for index in &scratch.members {
+                image.set_pixel(index % self.width - left, index / self.width - top, true);
+            }
+            self.trace_component(image, PointI32::new(left as i32, top as i32), &mut data);
+        }
+        Ok(data.text)
+    }
+
+    /// Outer outline plus one reversed outline per hole, appended as path data.
+    fn trace_component(&self, mut image: BinaryImage, offset: PointI32, data: &mut PathData) {
+        let holes = find_holes(&mut image);
+        self.trace_outline(&image, offset, true, data);
+        for (hole, hole_offset) in holes {
+            self.trace_outline(&hole, offset + hole_offset, false, data);
+        }
+    }
+
+    fn trace_outline(
+        &self,
+        image: &BinaryImage,
+        offset: PointI32,
+        outer: bool,
+        data: &mut PathData,
+    ) {
+        let options = self.options;
+        match options.mode {
+            TraceMode::Polygon => {
+                let path = PathI32::image_to_path(image, outer, PathSimplifyMode::Polygon);
+                let points: Vec<PointF64> = path
+                    .path
+                    .iter()
+                    .map(|p| PointF64::new(f64::from(p.x + offset.x), f64::from(p.y + offset.y)))
+                    .collect();
+                self.writer.polygon(&points, data);
+            }
+            TraceMode::Spline => {
+                let path = PathI32::image_to_path(image, outer, PathSimplifyMode::Polygon);
+                if path.path.len() < 3 {
+                    return;
+                }
+                let smooth = path.smooth(
+                    options.corner_threshold.to_radians(),
+                    OUTSET_RATIO,
+                    options.length_threshold,
+                    options.max_iterations.max(1) as usize,
+                );
+                if smooth.path.len() < 3 {
+                    return;
+                }
+                let mut spline =
+                    Spline::from_path_f64(&smooth, options.splice_threshold.to_radians());
+                spline.offset(&PointF64::new(f64::from(offset.x), f64::from(offset.y)));
+                self.writer.spline(&spline.points, data);
+            }
+        }
+    }
+}
+
+fn neighbours(
+    index: usize,
+    x: usize,
+    y: usize,
+    width: usize,
+    height: usize,
+) -> impl Iterator<Item = usize> {
+    let left = (x > 0).then(|| index - 1);
+    let right = (x + 1 < width).then(|| index + 1);
+    let up = (y > 0).then(|| index - width);
+    let down = (y + 1 < height).then(|| index + width);
+    [left, right, up, down].into_iter().flatten()
+}
+
+/// Finds the holes of a component image (4-connected background regions that do not touch
+/// the border), fills them in `image`, and returns each as its own image and offset.
+fn find_holes(image: &mut BinaryImage) -> Vec<(BinaryImage, PointI32)> {
+    let (width, height) = (image.width, image.height);
+    let mut seen = vec![false; width * height];
+    let mut holes = Vec::new();
+    let mut stack = Vec::new();
+    let mut members = Vec::new();
+    for start in 0..width * height {
+        if seen[start] || image.get_pixel(start % width, start / width) {
+            continue;
+        }
+        members.clear();
+        stack.push(start);
+        seen[start] = true;
+        let mut touches_border = false;
+        let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
+        while let Some(index) = stack.pop() {
+            members.push(index);
+            let (x, y) = (index % width, index / width);
+            touches_border |= x == 0 || y == 0 || x + 1 == width || y + 1 == height;
+            left = left.min(x);
+            right = right.max(x);
+            top = top.min(y);
+            bottom = bottom.max(y);
+            for neighbour in neighbours(index, x, y, width, height) {
+                if !seen[neighbour] && !image.get_pixel(neighbour % width, neighbour / width) {
+                    seen[neighbour] = true;
+                    stack.push(neighbour);
+                }
+            }
+        }
+        if touches_border {
+            continue;
+        }
+        let mut hole = BinaryImage::new_w_h(right - left + 1, bottom - top + 1);
+        for index in &members {
+            let (x, y) = (index % width, index / width);
+            hole.set_pixel(x - left, y - top, true);
+            image.set_pixel(x, y, true);
+        }
+        holes.push((hole, PointI32::new(left as i32, top as i32)));
+    }
+    holes
+}
+
+/// Merges 4-connected regions smaller than `min_area` pixels (transparency included) into
+/// the neighbouring label they share the most edges with.
+fn merge_speckles(grid: &mut [u8], width: usize, height: usize, min_area: usize) {
+    let mut visited = vec![false; grid.len()];
+    let mut stack = Vec::new();
+    let mut members = Vec::new();
+    for start in 0..grid.len() {
+        if visited[start] {
+            continue;
+        }
+        let label = grid[start];
+        members.clear();
+        stack.push(start);
+        visited[start] = true;
+        while let Some(index) = stack.pop() {
+            members.push(index);
+            let (x, y) = (index % width, index / width);
+            for neighbour in neighbours(index, x, y, width, height) {
+                if !visited[neighbour] && grid[neighbour] == label {
+                    visited[neighbour] = true;
+                    stack.push(neighbour);
+                }
+            }
+        }
+        if members.len() >= min_area {
+            continue;
+        }
+        let mut contacts = [0u32; 256];
+        for index in &members {
+            let (x, y) = (index % width, index / width);
+            for neighbour in neighbours(*index, x, y, width, height) {
+                if grid[neighbour] != label {
+                    contacts[usize::from(grid[neighbour])] += 1;
+                }
+            }
+        }
+        let best = (0..256)
+            .filter(|l| contacts[*l] > 0)
+            .max_by_key(|l| (contacts[*l], std::cmp::Reverse(*l)));
+        if let Some(best) = best {
+            for index in &members {
+                grid[*index] = best as u8;
+            }
+        }
+    }
+}
+
+/// Writes path data in output coordinates with relative commands.
+struct PathWriter {
+    scale_x: f64,
+    scale_y: f64,
+    precision: usize,
+}
+
+impl PathWriter {
+    /// The whole canvas, exactly.
+    fn rectangle(&self, width: u32, height: u32) -> String {
+        format!("M0 0H{width}V{height}H0Z")
+    }
+
+    fn round(&self, value: f64) -> f64 {
+        let factor = 10f64.powi(self.precision as i32);
+        (value * factor).round() / factor
+    }
+
+    fn point(&self, point: PointF64) -> (f64, f64) {
+        (
+            self.round(point.x * self.scale_x),
+            self.round(point.y * self.scale_y),
+        )
+    }
+
+    fn number(&self, value: f64, out: &mut String) {
+        let mut text = format!("{:.*}", self.precision, value);
+        if text.contains('.') {
+            while text.ends_with('0') {
+                text.pop();
+            }
+            if text.ends_with('.') {
+                text.pop();
+            }
+        }
+        if text == "-0" {
+            text = "0".to_owned();
+        }
+        out.push_str(&text);
+    }
+
+    fn pair(&self, dx: f64, dy: f64, out: &mut String) {
+        self.number(dx, out);
+        out.push(' ');
+        self.number(dy, out);
+    }
+
+    /// A closed polygon (visioncortex repeats the first point at the end).
+    fn polygon(&self, points: &[PointF64], data: &mut PathData) {
+        let mut points: Vec<(f64, f64)> = points.iter().map(|p| self.point(*p)).collect();
+        points.dedup();
+        if points.len() > 1 && points.first() == points.last() {
+            points.pop();
+        }
+        if points.len() < 3 {
+            return;
+        }
+        let start = points[0];
+        let current = data.current;
+        let out = &mut data.text;
+        out.push('m');
+        self.pair(start.0 - current.0, start.1 - current.1, out);
+        let mut previous = start;
+        for point in &points[1..] {
+            let (dx, dy) = (point.0 - previous.0, point.1 - previous.1);
+            if dy == 0.0 {
+                out.push('h');
+                self.number(dx, out);
+            } else if dx == 0.0 {
+                out.push('v');
+                self.number(dy, out);
+            } else {
+                out.push('l');
+                self.pair(dx, dy, out);
+            }
+            previous = *point;
+        }
+        out.push('z');
+        data.current = start;
+    }
+
+    /// A closed spline of `1 + 3n` points.
+    fn spline(&self, points: &[PointF64], data: &mut PathData) {
+        if points.len() < 4 || !(points.len() - 1).is_multiple_of(3) {
+            return;
+        }
+        let start = self.point(points[0]);
+        let current = data.current;
+        let out = &mut data.text;
+        out.push('m');
+        self.pair(start.0 - current.0, start.1 - current.1, out);
+        out.push('c');
+        let mut previous = start;
+        for (index, chunk) in points[1..].chunks_exact(3).enumerate() {
+            if index > 0 {
+                out.push(' ');
+            }
+            let c1 = self.point(chunk[0]);
+            let c2 = self.point(chunk[1]);
+            let end = self.point(chunk[2]);
+            self.pair(c1.0 - previous.0, c1.1 - previous.1, out);
+            out.push(' ');
+            self.pair(c2.0 - previous.0, c2.1 - previous.1, out);
+            out.push(' ');
+            self.pair(end.0 - previous.0, end.1 - previous.1, out);
+            previous = end;
+        }
+        out.push('z');
+        data.current = start;
+    }
+}
+
+/// Path data being written, plus the start of the last subpath: after `z` the current point
+/// is that start, and every command is relative to the current point.
+#[derive(Default)]
+struct PathData {
+    text: String,
+    current: (f64, f64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(mode: TraceMode) -> TraceOptions {
+        TraceOptions {
+            mode,
+            filter_speckle: 4,
+            corner_threshold: 60.0,
+            length_threshold: 4.0,
+            splice_threshold: 45.0,
+            max_iterations: 10,
+            path_precision: 2,
+        }
+    }
+
+    fn run(labels: &[u8], opaque: &[bool], width: u32, height: u32, mode: TraceMode) -> Traced {
+        let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
+        let input = TraceInput {
+            width,
+            height,
+            labels,
+            opaque,
+            palette: &palette,
+            output_width: width * 2,
+            output_height: height * 2,
+        };
+        trace(&input, &options(mode), &CancelToken::new()).unwrap()
+    }
+
+    #[test]
+    fn a_square_on_a_background_gives_two_stacked_paths() {
+        let (width, height) = (20u32, 20u32);
+        let labels: Vec<u8> = (0..400)
+            .map(|i| {
+                let (x, y) = (i % 20, i / 20);
+                u8::from((5..15).contains(&x) && (5..15).contains(&y)) * 2
+            })
+            .collect();
+        for mode in [TraceMode::Spline, TraceMode::Polygon] {
+            let traced = run(&labels, &[true; 400], width, height, mode);
+            assert_eq!(traced.paths, 2, "{}", traced.svg);
+            assert!(traced
+                .svg
+                .contains("width=\"40\" height=\"40\" viewBox=\"0 0 40 40\""));
+            // The background (largest) is the exact canvas; the square is drawn above it.
+            let background = traced.svg.find("M0 0H40V40H0Z\" fill=\"#ff0000\"").unwrap();
+            let square = traced.svg.find("fill=\"#0000ff\"").unwrap();
+            assert!(background < square);
+        }
+    }
+
+    #[test]
+    fn transparent_pixels_get_no_paths() {
+        let labels = vec![0u8; 100];
+        let traced = run(&labels, &[false; 100], 10, 10, TraceMode::Spline);
+        assert_eq!(traced.paths, 0);
+        assert!(!traced.svg.contains("<path"));
+    }
+
+    #[test]
+    fn speckles_are_merged_into_their_neighbour() {
+        let mut labels = vec![0u8; 100];
+        labels[55] = 1;
+        let traced = run(&labels, &[true; 100], 10, 10, TraceMode::Polygon);
+        assert_eq!(traced.paths, 1, "{}", traced.svg);
+    }
+
+    #[test]
+    fn holes_are_reversed_subpaths() {
+        // A ring of label 1 on label 0, where label 1 is the larger area: the ring layer is
+        // the whole canvas and label 0 sits on top as the outer frame plus the hole.
+        let mut labels = vec![0u8; 30 * 30];
+        for y in 3..27 {
+            for x in 3..27 {
+                labels[y * 30 + x] = 1;
+            }
+        }
+        for y in 10..20 {
+            for x in 10..20 {
+                labels[y * 30 + x] = 0;
+            }
+        }
+        let mut opaque = vec![true; 900];
+        opaque[0] = false;
+        let traced = run(&labels, &opaque, 30, 30, TraceMode::Polygon);
+        assert_eq!(traced.paths, 2, "{}", traced.svg);
+        let frame = traced
+            .svg
+            .lines()
+            .find(|l| l.contains("#ff0000"))
+            .unwrap()
+            .to_owned();
+        // Outer frame with its square hole, and the centre square: three subpaths.
+        assert_eq!(frame.matches('m').count(), 3, "{frame}");
+    }
+
+    #[test]
+    fn number_formatting_is_compact() {
+        let writer = PathWriter {
+            scale_x: 1.0,
+            scale_y: 1.0,
+            precision: 2,
+        };
+        let mut out = String::new();
+        for value in [1.0, -0.0, 2.5, 7.12345, -0.004] {
+            writer.number(writer.round(value), &mut out);
+            out.push(' ');
+        }
+        assert_eq!(out, "1 0 2.5 7.12 0 ");
+    }
+}
