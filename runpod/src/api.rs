@@ -263,7 +263,9 @@ fn parse_request(body: &[u8], id: JobId) -> Result<Job, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|error| ApiError::BadRequest(format!("body is not JSON: {error}")))?;
     let Value::Object(mut object) = value else {
-        return Err(ApiError::BadRequest("body must be a JSON object".to_owned()));
+        return Err(ApiError::BadRequest(
+            "body must be a JSON object".to_owned(),
+        ));
     };
     let Some(input) = object.remove("input") else {
         return Err(ApiError::BadRequest("body has no `input`".to_owned()));
@@ -325,7 +327,9 @@ async fn run_job<H: Handler>(state: Arc<ApiState<H>>, job: Job, api_job: Arc<Api
     let deadline_length = state
         .handler
         .job_deadline(&job)
-        .map_or(config.job_deadline, |lowered| lowered.min(config.job_deadline));
+        .map_or(config.job_deadline, |lowered| {
+            lowered.min(config.job_deadline)
+        });
     let reporter: Arc<dyn Reporter> = Arc::new(ApiReporter {
         job: Arc::clone(&api_job),
     });
@@ -365,13 +369,7 @@ async fn run_job<H: Handler>(state: Arc<ApiState<H>>, job: Job, api_job: Arc<Api
         }
         Outcome::Finished(result) => {
             let timed_out = matches!(&result, Err(HandlerError { error_type, .. }) if error_type == "DeadlineExceeded");
-            let mut body = final_body(
-                result,
-                &Identity::local(),
-                || shared.logs(),
-                false,
-                true,
-            );
+            let mut body = final_body(result, &Identity::local(), || shared.logs(), false, true);
             let output = body.get_mut("output").map(Value::take);
             let error = body.get_mut("error").map(Value::take);
             let status = match (&error, timed_out) {
@@ -392,7 +390,9 @@ async fn run<H: Handler>(
     let id = JobId::new(uuid::Uuid::new_v4().to_string());
     let job = parse_request(&body, id)?;
     let api_job = submit(&state, job)?;
-    Ok(Json(json!({"id": api_job.id.as_str(), "status": "IN_QUEUE"})))
+    Ok(Json(
+        json!({"id": api_job.id.as_str(), "status": "IN_QUEUE"}),
+    ))
 }
 
 #[derive(Deserialize)]

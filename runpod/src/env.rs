@@ -61,7 +61,11 @@ impl fmt::Debug for RunpodEnv {
             .field("ping_url", &self.ping_url)
             .field(
                 "api_key",
-                &self.api_key.as_ref().map(|_| "<redacted>").unwrap_or("<unset>"),
+                &self
+                    .api_key
+                    .as_ref()
+                    .map(|_| "<redacted>")
+                    .unwrap_or("<unset>"),
             )
             .field("pod_id", &self.pod_id)
             .field("worker_id", &self.worker_id)
@@ -227,7 +231,10 @@ mod tests {
     #[test]
     fn parses_the_production_environment() {
         let env = RunpodEnv::from_vars(vars(&[
-            ("RUNPOD_WEBHOOK_GET_JOB", "http://q/v2/ep/job-take/$ID?gpu=A"),
+            (
+                "RUNPOD_WEBHOOK_GET_JOB",
+                "http://q/v2/ep/job-take/$ID?gpu=A",
+            ),
             ("RUNPOD_AI_API_KEY", "secret-key"),
             ("RUNPOD_POD_ID", "pod1"),
             ("RUNPOD_PING_INTERVAL", "1500"),
@@ -245,8 +252,8 @@ mod tests {
 
     #[test]
     fn debug_output_redacts_the_api_key() {
-        let env = RunpodEnv::from_vars(vars(&[("RUNPOD_AI_API_KEY", "secret-key")]))
-            .expect("valid env");
+        let env =
+            RunpodEnv::from_vars(vars(&[("RUNPOD_AI_API_KEY", "secret-key")])).expect("valid env");
         let text = format!("{env:?}");
         assert!(!text.contains("secret-key"));
         assert!(text.contains("<redacted>"));
@@ -273,10 +280,15 @@ mod tests {
 
     #[test]
     fn test_input_flag_forces_local_mode_even_in_production() {
-        let env = RunpodEnv::from_vars(vars(&[("RUNPOD_WEBHOOK_GET_JOB", "http://q/job-take/$ID")]))
-            .expect("valid env");
-        let mode = select_mode(&env, Some(r#"{"input":{}}"#.into()), Path::new("/nonexistent"))
-            .expect("mode");
+        let env =
+            RunpodEnv::from_vars(vars(&[("RUNPOD_WEBHOOK_GET_JOB", "http://q/job-take/$ID")]))
+                .expect("valid env");
+        let mode = select_mode(
+            &env,
+            Some(r#"{"input":{}}"#.into()),
+            Path::new("/nonexistent"),
+        )
+        .expect("mode");
         assert_eq!(mode, Mode::Local(r#"{"input":{}}"#.into()));
         let mode = select_mode(&env, None, Path::new("/nonexistent")).expect("mode");
         assert_eq!(mode, Mode::Production);

@@ -55,9 +55,8 @@ pub(crate) async fn execute<H: Handler>(
         gone,
     } = parts;
     let span = shared.span.clone();
-    let mut task = tokio::spawn(
-        async move { handler.run_job(job, context).await }.instrument(span),
-    );
+    let mut task =
+        tokio::spawn(async move { handler.run_job(job, context).await }.instrument(span));
     tokio::select! {
         biased;
         joined = &mut task => match joined {

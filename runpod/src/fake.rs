@@ -184,7 +184,11 @@ impl Shared {
 
     fn fault(&self, route: Route) -> Option<Fault> {
         let mut faults = lock(&self.faults);
-        if let Some(fault) = faults.scripted.get_mut(&route).and_then(VecDeque::pop_front) {
+        if let Some(fault) = faults
+            .scripted
+            .get_mut(&route)
+            .and_then(VecDeque::pop_front)
+        {
             return Some(fault);
         }
         let (status_rate, drop_rate) = faults.random.get(&route).copied()?;
@@ -236,7 +240,10 @@ impl FakeQueue {
             .thread_name("fake-queue")
             .enable_all()
             .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
+        // Bound with std so that starting a fake from inside a test's runtime never blocks on
+        // (or nests) a runtime; the listener moves into the fake's runtime below.
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
         let app = router(Arc::clone(&shared));
@@ -245,6 +252,13 @@ impl FakeQueue {
             .name("fake-queue".to_owned())
             .spawn(move || {
                 runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => listener,
+                        Err(error) => {
+                            tracing::error!("fake queue cannot listen: {error}");
+                            return;
+                        }
+                    };
                     let serve = axum::serve(listener, app)
                         .with_graceful_shutdown(async move { server_stop.cancelled().await });
                     if let Err(error) = serve.await {
@@ -276,7 +290,10 @@ impl FakeQueue {
     pub fn env(&self) -> Vec<(String, String)> {
         let base = self.base_url();
         [
-            ("RUNPOD_WEBHOOK_GET_JOB", format!("{base}/job-take/$ID?gpu=FAKE+GPU")),
+            (
+                "RUNPOD_WEBHOOK_GET_JOB",
+                format!("{base}/job-take/$ID?gpu=FAKE+GPU"),
+            ),
             (
                 "RUNPOD_WEBHOOK_POST_OUTPUT",
                 format!("{base}/job-done/$RUNPOD_POD_ID/$ID?gpu=FAKE+GPU"),
@@ -405,7 +422,11 @@ impl FakeQueue {
         timeout: Duration,
     ) -> Result<Vec<(String, Value)>, WaitTimeout> {
         self.wait_for(timeout, |events| {
-            events.iter().filter(|event| event.is_delivered_result()).count() >= count
+            events
+                .iter()
+                .filter(|event| event.is_delivered_result())
+                .count()
+                >= count
         })
         .await?;
         Ok(self.results())
@@ -416,14 +437,16 @@ impl FakeQueue {
         let events = self
             .wait_for(timeout, |events| {
                 events.iter().any(|event| {
-                    event.is_delivered_result() && event.jobs.first().map(String::as_str) == Some(job_id)
+                    event.is_delivered_result()
+                        && event.jobs.first().map(String::as_str) == Some(job_id)
                 })
             })
             .await?;
         Ok(events
             .iter()
             .find(|event| {
-                event.is_delivered_result() && event.jobs.first().map(String::as_str) == Some(job_id)
+                event.is_delivered_result()
+                    && event.jobs.first().map(String::as_str) == Some(job_id)
             })
             .and_then(Event::json)
             .unwrap_or(Value::Null))
@@ -549,7 +572,13 @@ fn pop_jobs(shared: &Shared, count: usize, batch: bool) -> Option<(String, Vec<S
     let Some(first_value) = first_value else {
         return Some((first, Vec::new()));
     };
-    let id_of = |value: &Value| value.get("id").and_then(Value::as_str).unwrap_or("").to_owned();
+    let id_of = |value: &Value| {
+        value
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     if !batch {
         return Some((first, vec![id_of(&first_value)]));
     }
@@ -569,7 +598,9 @@ fn pop_jobs(shared: &Shared, count: usize, batch: bool) -> Option<(String, Vec<S
 
 async fn serve_take(shared: Arc<Shared>, request: Request, route: Route) -> Response {
     let incoming = Incoming::from_parts(request.method(), request.uri(), request.headers());
-    let batch_size = query_number(request.uri(), "batch_size").unwrap_or(1).max(1);
+    let batch_size = query_number(request.uri(), "batch_size")
+        .unwrap_or(1)
+        .max(1);
     let incoming = match apply_fault(&shared, route, incoming, &[]).await {
         Ok(incoming) => incoming,
         Err(response) => return response,
@@ -609,11 +640,21 @@ async fn job_stop(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         notified.as_mut().enable();
         let ids: Vec<String> = std::mem::take(&mut *lock(&shared.stops));
         if !ids.is_empty() {
-            shared.record(incoming.event(Route::JobStop, Vec::new(), Served::Status(200), ids.clone()));
+            shared.record(incoming.event(
+                Route::JobStop,
+                Vec::new(),
+                Served::Status(200),
+                ids.clone(),
+            ));
             return axum::Json(json!({"jobsToStop": ids})).into_response();
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            shared.record(incoming.event(Route::JobStop, Vec::new(), Served::Status(204), Vec::new()));
+            shared.record(incoming.event(
+                Route::JobStop,
+                Vec::new(),
+                Served::Status(204),
+                Vec::new(),
+            ));
             return StatusCode::NO_CONTENT.into_response();
         }
     }
@@ -650,7 +691,16 @@ async fn job_done(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    receive(shared, Route::JobDone, Some(job), method, uri, headers, body).await
+    receive(
+        shared,
+        Route::JobDone,
+        Some(job),
+        method,
+        uri,
+        headers,
+        body,
+    )
+    .await
 }
 
 async fn job_stream(
@@ -661,7 +711,16 @@ async fn job_stream(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    receive(shared, Route::JobStream, Some(job), method, uri, headers, body).await
+    receive(
+        shared,
+        Route::JobStream,
+        Some(job),
+        method,
+        uri,
+        headers,
+        body,
+    )
+    .await
 }
 
 async fn ping(
@@ -670,5 +729,14 @@ async fn ping(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    receive(shared, Route::Ping, None, method, uri, headers, Bytes::new()).await
+    receive(
+        shared,
+        Route::Ping,
+        None,
+        method,
+        uri,
+        headers,
+        Bytes::new(),
+    )
+    .await
 }

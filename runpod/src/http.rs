@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
 use serde_json::{json, Value};
 
 use crate::config::WorkerConfig;
@@ -70,10 +72,7 @@ pub(crate) struct Urls {
 impl Urls {
     pub(crate) fn from_env(env: &RunpodEnv) -> Result<Self, Error> {
         let worker = env.worker_id.as_str();
-        let substitute = |template: &str| {
-            template
-                .replace("$RUNPOD_POD_ID", worker)
-        };
+        let substitute = |template: &str| template.replace("$RUNPOD_POD_ID", worker);
         let take = env
             .get_job_url
             .as_deref()
@@ -151,7 +150,10 @@ impl Urls {
 pub(crate) fn ping_url(base: &str, ids: &[JobId]) -> String {
     let mut params = String::new();
     if !ids.is_empty() {
-        let joined: Vec<String> = ids.iter().map(|id| encode_query_value(id.as_str())).collect();
+        let joined: Vec<String> = ids
+            .iter()
+            .map(|id| encode_query_value(id.as_str()))
+            .collect();
         params.push_str("job_id=");
         params.push_str(&joined.join("%2C"));
         params.push('&');
@@ -406,10 +408,17 @@ impl Transport {
                 tracing::error!(job_id = %id, status, "job-done refused the result; posting a short error instead");
                 let error = HandlerError::new(
                     "ResultRejected",
-                    format!("RunPod refused the job result ({} bytes) with HTTP {status}", bytes.len()),
+                    format!(
+                        "RunPod refused the job result ({} bytes) with HTTP {status}",
+                        bytes.len()
+                    ),
                 );
-                let replacement =
-                    replacement_body(&error, &self.identity, logs(), body.get("stopPod").is_some());
+                let replacement = replacement_body(
+                    &error,
+                    &self.identity,
+                    logs(),
+                    body.get("stopPod").is_some(),
+                );
                 self.post_with_retries("job-done", &url, id, &replacement, attempts)
                     .await
                     .inspect_err(|error| {
@@ -460,7 +469,10 @@ impl Reporter for Transport {
 /// Best effort: failures are logged and otherwise ignored.
 pub async fn report_unhealthy(env: &RunpodEnv, check: &str, reason: &str) {
     let Some(template) = env.ping_url.as_deref() else {
-        tracing::warn!(check, "cannot report the failed check: RUNPOD_WEBHOOK_PING is not set");
+        tracing::warn!(
+            check,
+            "cannot report the failed check: RUNPOD_WEBHOOK_PING is not set"
+        );
         return;
     };
     let base = template.replace("$RUNPOD_POD_ID", &env.worker_id);
@@ -493,7 +505,10 @@ pub async fn report_unhealthy(env: &RunpodEnv, check: &str, reason: &str) {
     };
     match client.get(url).send().await {
         Ok(response) if response.status().is_success() => {}
-        Ok(response) => tracing::warn!(status = response.status().as_u16(), "unhealthy report refused"),
+        Ok(response) => tracing::warn!(
+            status = response.status().as_u16(),
+            "unhealthy report refused"
+        ),
         Err(error) => tracing::warn!("unhealthy report failed: {error}"),
     }
 }
@@ -510,10 +525,22 @@ mod tests {
     #[test]
     fn urls_match_the_python_sdk_byte_for_byte() {
         let urls = Urls::from_env(&env(&[
-            ("RUNPOD_WEBHOOK_GET_JOB", "https://api.runpod.ai/v2/ep/job-take/$ID?gpu=NVIDIA+RTX+A5000"),
-            ("RUNPOD_WEBHOOK_POST_OUTPUT", "https://api.runpod.ai/v2/ep/job-done/$RUNPOD_POD_ID/$ID?gpu=NVIDIA+RTX+A5000"),
-            ("RUNPOD_WEBHOOK_POST_STREAM", "https://api.runpod.ai/v2/ep/job-stream/$RUNPOD_POD_ID/$ID?gpu=NVIDIA+RTX+A5000"),
-            ("RUNPOD_WEBHOOK_PING", "https://api.runpod.ai/v2/ep/ping/$RUNPOD_POD_ID"),
+            (
+                "RUNPOD_WEBHOOK_GET_JOB",
+                "https://api.runpod.ai/v2/ep/job-take/$ID?gpu=NVIDIA+RTX+A5000",
+            ),
+            (
+                "RUNPOD_WEBHOOK_POST_OUTPUT",
+                "https://api.runpod.ai/v2/ep/job-done/$RUNPOD_POD_ID/$ID?gpu=NVIDIA+RTX+A5000",
+            ),
+            (
+                "RUNPOD_WEBHOOK_POST_STREAM",
+                "https://api.runpod.ai/v2/ep/job-stream/$RUNPOD_POD_ID/$ID?gpu=NVIDIA+RTX+A5000",
+            ),
+            (
+                "RUNPOD_WEBHOOK_PING",
+                "https://api.runpod.ai/v2/ep/ping/$RUNPOD_POD_ID",
+            ),
             ("RUNPOD_POD_ID", "moi9fq5smrmwvl"),
         ]))
         .expect("urls");
@@ -559,13 +586,18 @@ mod tests {
         assert_eq!(urls.take_url(true), "http://q/next/w?job_in_progress=1");
         assert!(urls.batch_url(2, false).is_none());
         assert!(urls.stop_url().is_none());
-        assert_eq!(urls.done_url(&JobId::from("j"), true), "http://q/done/j?isStream=true");
+        assert_eq!(
+            urls.done_url(&JobId::from("j"), true),
+            "http://q/done/j?isStream=true"
+        );
         assert!(urls.stream_url(&JobId::from("j")).is_none());
     }
 
     #[test]
     fn production_urls_need_take_and_done_templates() {
-        assert!(Urls::from_env(&env(&[("RUNPOD_WEBHOOK_GET_JOB", "http://q/job-take/$ID")])).is_err());
+        assert!(
+            Urls::from_env(&env(&[("RUNPOD_WEBHOOK_GET_JOB", "http://q/job-take/$ID")])).is_err()
+        );
     }
 
     #[test]

@@ -190,9 +190,10 @@ mod tests {
 
     #[test]
     fn a_batch_skips_malformed_elements_and_keeps_the_rest() {
-        let TakeAnswer::Jobs { jobs, skipped } =
-            decode_take(JSON, br#"[{"id":"a","input":1},{"input":2},7,{"id":"b","input":3}]"#)
-        else {
+        let TakeAnswer::Jobs { jobs, skipped } = decode_take(
+            JSON,
+            br#"[{"id":"a","input":1},{"input":2},7,{"id":"b","input":3}]"#,
+        ) else {
             panic!("expected jobs");
         };
         assert_eq!(
@@ -206,8 +207,14 @@ mod tests {
     fn empty_and_non_json_bodies_mean_no_job_and_broken_json_is_malformed() {
         assert_eq!(decode_take(JSON, b""), TakeAnswer::NoJob);
         assert_eq!(decode_take(Some("text/plain"), b"{}"), TakeAnswer::NoJob);
-        assert_eq!(decode_take(None, br#"{"id":"a","input":1}"#), TakeAnswer::NoJob);
-        assert!(matches!(decode_take(JSON, b"{not json"), TakeAnswer::Malformed(_)));
+        assert_eq!(
+            decode_take(None, br#"{"id":"a","input":1}"#),
+            TakeAnswer::NoJob
+        );
+        assert!(matches!(
+            decode_take(JSON, b"{not json"),
+            TakeAnswer::Malformed(_)
+        ));
     }
 
     #[test]

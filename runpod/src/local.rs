@@ -73,7 +73,9 @@ pub async fn run_local<H: Handler>(
     let job = parse_test_input(test_input)?;
     let deadline_length = handler
         .job_deadline(&job)
-        .map_or(config.job_deadline, |lowered| lowered.min(config.job_deadline));
+        .map_or(config.job_deadline, |lowered| {
+            lowered.min(config.job_deadline)
+        });
     let reporter: Arc<dyn Reporter> = Arc::new(LogReporter);
     let parts = JobContext::create(
         job.id.clone(),
@@ -132,7 +134,10 @@ mod tests {
         assert_eq!(job.input, json!({"a":1}));
         assert_eq!(job.extra["webhook"], json!("w"));
         assert_eq!(
-            parse_test_input(r#"{"id":"x","input":2}"#).expect("job").id.as_str(),
+            parse_test_input(r#"{"id":"x","input":2}"#)
+                .expect("job")
+                .id
+                .as_str(),
             "x"
         );
     }

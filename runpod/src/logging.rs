@@ -144,7 +144,10 @@ fn shorten(text: String) -> String {
     )
 }
 
-fn find_job<S>(event: &Event<'_>, ctx: &Context<'_, S>) -> Option<(String, Option<Weak<Mutex<LogRing>>>)>
+fn find_job<S>(
+    event: &Event<'_>,
+    ctx: &Context<'_, S>,
+) -> Option<(String, Option<Weak<Mutex<LogRing>>>)>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -177,7 +180,8 @@ where
         };
         let ring = rings().get(&job_id).cloned();
         if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(JobSpanData { id: job_id, ring });
+            span.extensions_mut()
+                .insert(JobSpanData { id: job_id, ring });
         }
     }
 
@@ -222,8 +226,7 @@ where
         let level = level_name(event.metadata().level());
         let message = event_text(event);
         let line = if self.json_lines {
-            serde_json::json!({"requestId": job_id, "message": message, "level": level})
-                .to_string()
+            serde_json::json!({"requestId": job_id, "message": message, "level": level}).to_string()
         } else {
             match job_id {
                 Some(id) => format!("{level:<7} | {id} | {message}"),

@@ -205,7 +205,9 @@ mod tests {
                 std::thread::spawn(move || {
                     for index in 0..50 {
                         let id = JobId::new(format!("t{thread}-j{index}"));
-                        registry.insert(id.clone(), index).expect("room after eviction");
+                        registry
+                            .insert(id.clone(), index)
+                            .expect("room after eviction");
                         registry.finish(&id);
                     }
                 })

@@ -252,7 +252,9 @@ mod tests {
             json!({"error":"{\"code\":3}"})
         );
         assert_eq!(
-            body(Ok(HandlerOutput::Single(json!({"error": "bad", "partial": 1})))),
+            body(Ok(HandlerOutput::Single(
+                json!({"error": "bad", "partial": 1})
+            ))),
             json!({"error":"bad","output":{"partial":1}})
         );
         assert_eq!(
@@ -264,7 +266,9 @@ mod tests {
     #[test]
     fn refresh_worker_in_the_output_adds_stop_pod() {
         assert_eq!(
-            body(Ok(HandlerOutput::Single(json!({"refresh_worker": true, "a": 1})))),
+            body(Ok(HandlerOutput::Single(
+                json!({"refresh_worker": true, "a": 1})
+            ))),
             json!({"output":{"a":1},"stopPod":true})
         );
     }
@@ -302,6 +306,9 @@ mod tests {
             serde_json::from_str(value["error"].as_str().expect("string")).expect("JSON");
         assert_eq!(report["error_type"], "OutputTooLarge");
         let small = json!({"output": 1});
-        assert_eq!(encode_body(&small, 100, &identity(), Vec::new), b"{\"output\":1}");
+        assert_eq!(
+            encode_body(&small, 100, &identity(), Vec::new),
+            b"{\"output\":1}"
+        );
     }
 }

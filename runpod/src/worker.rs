@@ -13,10 +13,12 @@
 //!    jobs get `drain_timeout` to finish and post, the rest are abandoned, and it returns.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -95,25 +97,12 @@ pub async fn run_production<H: Handler>(
         refresh_marked: Arc::new(AtomicBool::new(false)),
         stop_taking: CancellationToken::new(),
     });
-    let shutdown_seen = CancellationToken::new();
-    {
-        let stop_taking = worker.stop_taking.clone();
-        let shutdown_seen = shutdown_seen.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = shutdown => {
-                    tracing::info!("shutdown requested: no more jobs will be taken");
-                    shutdown_seen.cancel();
-                    stop_taking.cancel();
-                }
-                _ = stop_taking.cancelled() => {}
-            }
-        });
-    }
+    let shutdown = shutdown;
+    tokio::pin!(shutdown);
     let stop_poll = tokio::spawn(stop_poll_loop(Arc::clone(&worker)));
     tracing::info!(worker_id = %env.worker_id, "worker started");
     let mut jobs = JoinSet::new();
-    take_loop(&worker, &mut jobs).await;
+    take_loop(&worker, &mut jobs, shutdown.as_mut()).await;
     stop_poll.abort();
     drain(&worker, &mut jobs).await;
     if let Some(heartbeat) = heartbeat {
@@ -123,34 +112,58 @@ pub async fn run_production<H: Handler>(
     Ok(())
 }
 
-async fn take_loop<H: Handler>(worker: &Arc<Worker<H>>, jobs: &mut JoinSet<()>) {
+async fn take_loop<H: Handler>(
+    worker: &Arc<Worker<H>>,
+    jobs: &mut JoinSet<()>,
+    mut shutdown: Pin<&mut impl Future<Output = ()>>,
+) {
     let mut concurrency = worker.config.concurrency.next(1).get();
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
+    // The shutdown future is polled right before every take and raced against every wait, so
+    // a signal that came before a slot freed up is always seen before the next take.
+    macro_rules! or_shutdown {
+        ($($branch:tt)*) => {
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => {
+                    tracing::info!("shutdown requested: no more jobs will be taken");
+                    worker.stop_taking.cancel();
+                    return;
+                }
+                _ = worker.stop_taking.cancelled() => return,
+                $($branch)*
+            }
+        };
+    }
     loop {
         // Reap finished job tasks so the set stays small.
         while jobs.try_join_next().is_some() {}
         if worker.stop_taking.is_cancelled() {
             return;
         }
+        if shutdown.as_mut().now_or_never().is_some() {
+            tracing::info!("shutdown requested: no more jobs will be taken");
+            worker.stop_taking.cancel();
+            return;
+        }
         concurrency = worker.config.concurrency.next(concurrency).get();
         let held = worker.held.in_flight();
         if held >= concurrency {
-            tokio::select! {
-                biased;
-                _ = worker.stop_taking.cancelled() => return,
+            or_shutdown! {
                 _ = worker.slot_freed.notified() => {}
                 _ = tokio::time::sleep(CONCURRENCY_RECHECK) => {}
             }
             continue;
         }
         let wanted = concurrency - held;
-        let answer = tokio::select! {
-            biased;
-            _ = worker.stop_taking.cancelled() => return,
+        let answer = or_shutdown! {
             answer = worker.transport.take(wanted, held > 0) => answer,
         };
         let pause = match answer {
-            Ok(Take::Answer(TakeAnswer::Jobs { jobs: taken, skipped })) => {
+            Ok(Take::Answer(TakeAnswer::Jobs {
+                jobs: taken,
+                skipped,
+            })) => {
                 backoff.reset();
                 for reason in skipped {
                     tracing::error!("skipped a malformed job in a batch: {reason}");
@@ -179,9 +192,7 @@ async fn take_loop<H: Handler>(worker: &Arc<Worker<H>>, jobs: &mut JoinSet<()>) 
             }
         };
         if let Some(pause) = pause {
-            tokio::select! {
-                biased;
-                _ = worker.stop_taking.cancelled() => return,
+            or_shutdown! {
                 _ = tokio::time::sleep(pause) => {}
             }
         }
@@ -213,7 +224,9 @@ async fn run_job<H: Handler>(worker: &Arc<Worker<H>>, job: Job, stop: Cancellati
     let deadline_length = worker
         .handler
         .job_deadline(&job)
-        .map_or(config.job_deadline, |lowered| lowered.min(config.job_deadline));
+        .map_or(config.job_deadline, |lowered| {
+            lowered.min(config.job_deadline)
+        });
     let reporter: Arc<dyn Reporter> = worker.transport.clone();
     let parts = JobContext::create(
         job.id.clone(),
@@ -255,8 +268,7 @@ async fn run_job<H: Handler>(worker: &Arc<Worker<H>>, job: Job, stop: Cancellati
         }
         Outcome::Finished(result) => result,
     };
-    let is_stream = worker.handler.is_streaming()
-        || matches!(result, Ok(HandlerOutput::Stream(_)));
+    let is_stream = worker.handler.is_streaming() || matches!(result, Ok(HandlerOutput::Stream(_)));
     let stop_pod = config.refresh_worker || worker.refresh_marked.load(Ordering::SeqCst);
     let body = final_body(
         result,
