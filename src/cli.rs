@@ -36,6 +36,10 @@ pub struct WorkerArgs {
     /// one-shot mode like RunPod's `--test_input`.
     #[arg(long = "test-input", alias = "test_input", value_name = "JSON-or-FILE")]
     pub test_input: Option<String>,
+    /// Local mode: also write the SVG and the whole result to this folder
+    /// (test_output.svg, test_output.json).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// Configuration overlay merged over configs/default.toml and the profile.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use gemini3::cli::{Cli, Command};
+use gemini3::commands::worker::{self, WorkerStart};
 use gemini3::settings::{find_root, HandlerSettings, LoadOptions, Settings};
 
 fn main() -> ExitCode {
@@ -65,8 +66,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (settings, handler) = load(args.config.clone(), args.overrides())?;
             gemini3::commands::vectorize::run(&args, &settings, &handler.input)
         }
-        Command::Worker(_) | Command::Serve(_) => {
-            anyhow::bail!("worker and serve arrive with the handler")
+        Command::Worker(args) => {
+            let env: Vec<(String, String)> = std::env::vars().collect();
+            let start = WorkerStart {
+                root: find_root(&env),
+                env,
+                overlay: args.config.clone(),
+            };
+            worker::run_worker(start, args.test_input.clone(), args.output_dir.as_deref())
+        }
+        Command::Serve(args) => {
+            let env: Vec<(String, String)> = std::env::vars().collect();
+            let start = WorkerStart {
+                root: find_root(&env),
+                env,
+                overlay: args.config.clone(),
+            };
+            worker::run_serve(start, &args.host, args.port)
         }
     }
 }

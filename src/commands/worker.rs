@@ -1,0 +1,232 @@
+//! `gemini3 worker` and `gemini3 serve`: start-up checks, session warm-up, then the `runpod`
+//! runtime with the vectorize handler.
+//!
+//! Start-up order: RunPod's environment, logging, mode selection, settings, ONNX Runtime and
+//! every phase session (built and warmed up before the first job-take). In production a
+//! start-up failure is reported to the ping URL as an unhealthy fitness check (as RunPod's
+//! SDK does) before exiting non-zero.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::engine::Engine;
+use crate::handler::{HandlerConfig, VectorizeHandler};
+use crate::pipeline::Pipeline;
+use crate::settings::{HandlerSettings, LoadOptions, Settings, WorkerSettings};
+
+/// Everything the worker is started with, gathered at the edge.
+pub struct WorkerStart {
+    /// The process environment.
+    pub env: Vec<(String, String)>,
+    /// Project root.
+    pub root: PathBuf,
+    /// `--config FILE`.
+    pub overlay: Option<PathBuf>,
+}
+
+/// The runtime's tunables from `handler.toml`.
+pub fn worker_config(settings: &WorkerSettings) -> runpod::WorkerConfig {
+    runpod::WorkerConfig {
+        concurrency: runpod::Concurrency::Fixed(settings.concurrency),
+        job_deadline: settings.job_deadline,
+        deadline_grace: settings.deadline_grace,
+        log_max_lines: settings.log_max_lines,
+        log_max_bytes: settings.log_max_bytes,
+        progress_interval: settings.progress_interval,
+        drain_timeout: settings.drain_timeout,
+        ..runpod::WorkerConfig::default()
+    }
+}
+
+fn truthy(env: &[(String, String)], key: &str) -> bool {
+    env.iter().any(|(k, v)| {
+        k == key && matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
+    })
+}
+
+/// Loads settings, ONNX Runtime and every phase session; returns the handler and the worker
+/// configuration. A failure names the check that failed (for the unhealthy report).
+fn start(
+    start: &WorkerStart,
+) -> Result<(VectorizeHandler, runpod::WorkerConfig), (String, anyhow::Error)> {
+    let settings = Settings::load(&LoadOptions {
+        root: start.root.clone(),
+        overlay: start.overlay.clone(),
+        env: start.env.clone(),
+        overrides: Vec::new(),
+    })
+    .context("invalid configuration")
+    .map_err(|e| ("configuration".to_owned(), e))?;
+    let handler_settings = HandlerSettings::load(&start.root, None, &start.env)
+        .context("invalid handler.toml")
+        .map_err(|e| ("configuration".to_owned(), e))?;
+    tracing::info!(sources = ?settings.sources, profile = ?settings.profile, "settings loaded");
+    let engine = Engine::load(&settings.engine)
+        .context("loading ONNX Runtime")
+        .map_err(|e| ("onnxruntime".to_owned(), e))?;
+    let models = engine
+        .load_models(&settings.pipeline)
+        .context("building the phase sessions")
+        .map_err(|e| ("models".to_owned(), e))?;
+    for report in &models.reports {
+        tracing::info!(phase = report.phase, provider = %report.provider, model = %report.model.display(), "phase session ready");
+    }
+    let pipeline = Arc::new(Pipeline::new(settings.pipeline.clone(), models));
+    let config = HandlerConfig {
+        input: handler_settings.input,
+        output: handler_settings.output,
+        allow_private_downloads: truthy(&start.env, "RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS"),
+    };
+    Ok((
+        VectorizeHandler::new(pipeline, config),
+        worker_config(&handler_settings.worker),
+    ))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // Multi-threaded: the runtime enforces deadlines from another thread than the handler's.
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}
+
+fn init_logging(runpod_env: &runpod::RunpodEnv, env: &[(String, String)]) -> anyhow::Result<()> {
+    let level = env
+        .iter()
+        .find(|(k, _)| k == "RUST_LOG")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| {
+            format!(
+                "{},ort=warn,hyper=info,h2=info,reqwest=info",
+                runpod_env.log_level
+            )
+        });
+    runpod::logging::init(runpod_env.endpoint_id.is_some(), &level).context("starting logging")
+}
+
+/// `gemini3 worker`.
+pub fn run_worker(
+    start_options: WorkerStart,
+    test_input: Option<String>,
+    output_dir: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let runpod_env = runpod::RunpodEnv::from_vars(start_options.env.clone())
+        .context("invalid RunPod environment")?;
+    init_logging(&runpod_env, &start_options.env)?;
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let mode = runpod::select_mode(&runpod_env, test_input, &cwd).context("choosing the mode")?;
+    let runtime = runtime()?;
+    let started = start(&start_options);
+    let (handler, config) = match started {
+        Ok(ready) => ready,
+        Err((check, error)) => {
+            if matches!(mode, runpod::Mode::Production) {
+                let reason = format!("{error:#}");
+                runtime.block_on(runpod::report_unhealthy(&runpod_env, &check, &reason));
+            }
+            return Err(error);
+        }
+    };
+    let handler = Arc::new(handler);
+    match mode {
+        runpod::Mode::Production => {
+            runtime
+                .block_on(runpod::run_production(
+                    handler,
+                    config,
+                    runpod_env,
+                    shutdown_signal(),
+                ))
+                .context("worker loop")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        runpod::Mode::Local(json) => {
+            let outcome = runtime
+                .block_on(runpod::run_local(handler, config, &json))
+                .context("running the test input")?;
+            if let Some(dir) = output_dir {
+                write_outputs(dir, &outcome.body)?;
+            }
+            println!("{}", serde_json::to_string(&summary(&outcome.body))?);
+            Ok(if outcome.success {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+/// The body printed in local mode: the SVG is replaced by its size when it was written out,
+/// so the terminal shows the metadata rather than megabytes of path data.
+fn summary(body: &serde_json::Value) -> serde_json::Value {
+    let mut body = body.clone();
+    if let Some(svg) = body.pointer_mut("/output/svg") {
+        if let Some(text) = svg.as_str() {
+            *svg = serde_json::Value::String(format!("<{} bytes of SVG>", text.len()));
+        }
+    }
+    body
+}
+
+fn write_outputs(dir: &Path, body: &serde_json::Value) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(svg) = body.pointer("/output/svg").and_then(|v| v.as_str()) {
+        let path = dir.join("test_output.svg");
+        std::fs::write(&path, svg).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    let path = dir.join("test_output.json");
+    std::fs::write(&path, serde_json::to_string_pretty(body)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+/// `gemini3 serve`.
+pub fn run_serve(start_options: WorkerStart, host: &str, port: u16) -> anyhow::Result<ExitCode> {
+    let runpod_env = runpod::RunpodEnv::from_vars(start_options.env.clone())
+        .context("invalid RunPod environment")?;
+    init_logging(&runpod_env, &start_options.env)?;
+    let runtime = runtime()?;
+    let (handler, config) = start(&start_options).map_err(|(_, error)| error)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((host, port))
+            .await
+            .with_context(|| format!("binding {host}:{port}"))?;
+        let address = listener.local_addr().context("reading the bound address")?;
+        tracing::info!(%address, "local API listening");
+        eprintln!("gemini3: local API on http://{address}");
+        runpod::serve(Arc::new(handler), config, listener, shutdown_signal())
+            .await
+            .context("local API server")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
