@@ -7,7 +7,6 @@
 //! `--test-input '<json>'` (or a file) or `./test_input.json`; `--serve [ADDR]` runs the local
 //! API (default 127.0.0.1:8000). SIGTERM/SIGINT drain and exit 0.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,27 +16,22 @@ use serde_json::Value;
 struct Echo;
 
 impl Handler for Echo {
-    fn handle(
-        &self,
-        job: Job,
-        ctx: JobContext,
-    ) -> impl Future<Output = Result<Value, HandlerError>> + Send {
-        async move {
-            if let Some(count) = job.input.get("progress").and_then(Value::as_u64) {
-                for step in 0..count {
-                    ctx.progress(Value::from(step));
-                }
+    async fn handle(&self, job: Job, ctx: JobContext) -> Result<Value, HandlerError> {
+        if let Some(count) = job.input.get("progress").and_then(Value::as_u64) {
+            for step in 0..count {
+                ctx.progress(Value::from(step));
             }
-            if let Some(millis) = job.input.get("sleep_ms").and_then(Value::as_u64) {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(millis)) => {}
-                    _ = ctx.cancellation().cancelled() => {
-                        return Err(HandlerError::new("Cancelled", "job cancelled while sleeping"));
-                    }
-                }
-            }
-            Ok(job.input)
         }
+        if let Some(millis) = job.input.get("sleep_ms").and_then(Value::as_u64) {
+            let cancelled = ctx.cancellation();
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(millis)) => {}
+                _ = cancelled.cancelled() => {
+                    return Err(HandlerError::new("Cancelled", "job cancelled while sleeping"));
+                }
+            }
+        }
+        Ok(job.input)
     }
 }
 

@@ -1,16 +1,16 @@
 //! The handler traits: [`Handler`] for one value per job, [`StreamHandler`] (wrapped in
 //! [`Streaming`]) for a stream of chunks.
 //!
-//! Both use return-position `impl Trait` in traits, so implementations are plain `async`
-//! blocks with no boxing and no `async_trait`:
+//! The traits declare `fn … -> impl Future<…> + Send`, so implementations are plain
+//! `async fn`s (the compiler checks that their futures are `Send`), with no boxing and no
+//! `async_trait`:
 //!
 //! ```
 //! use runpod::{Handler, HandlerError, Job, JobContext};
 //! struct Echo;
 //! impl Handler for Echo {
-//!     fn handle(&self, job: Job, _ctx: JobContext)
-//!         -> impl std::future::Future<Output = Result<serde_json::Value, HandlerError>> + Send {
-//!         async move { Ok(job.input) }
+//!     async fn handle(&self, job: Job, _ctx: JobContext) -> Result<serde_json::Value, HandlerError> {
+//!         Ok(job.input)
 //!     }
 //! }
 //! ```
@@ -87,20 +87,14 @@ pub trait StreamHandler: Send + Sync + 'static {
 pub struct Streaming<S>(pub S);
 
 impl<S: StreamHandler> Handler for Streaming<S> {
-    fn handle(
-        &self,
-        job: Job,
-        ctx: JobContext,
-    ) -> impl Future<Output = Result<Value, HandlerError>> + Send {
-        async move {
-            let stream = self.0.stream(job, ctx);
-            futures_util::pin_mut!(stream);
-            let mut chunks = Vec::new();
-            while let Some(item) = stream.next().await {
-                chunks.push(item?);
-            }
-            Ok(Value::Array(chunks))
+    async fn handle(&self, job: Job, ctx: JobContext) -> Result<Value, HandlerError> {
+        let stream = self.0.stream(job, ctx);
+        futures_util::pin_mut!(stream);
+        let mut chunks = Vec::new();
+        while let Some(item) = stream.next().await {
+            chunks.push(item?);
         }
+        Ok(Value::Array(chunks))
     }
 
     fn job_deadline(&self, job: &Job) -> Option<Duration> {
@@ -111,24 +105,18 @@ impl<S: StreamHandler> Handler for Streaming<S> {
         true
     }
 
-    fn run_job(
-        &self,
-        job: Job,
-        ctx: JobContext,
-    ) -> impl Future<Output = Result<HandlerOutput, HandlerError>> + Send {
-        async move {
-            let shared = ctx.shared_state();
-            let stream = self.0.stream(job, ctx);
-            futures_util::pin_mut!(stream);
-            let mut chunks = Vec::new();
-            while let Some(item) = stream.next().await {
-                let chunk = item?;
-                if shared.aggregate {
-                    chunks.push(chunk.clone());
-                }
-                shared.reporter.chunk(&shared.id, chunk).await;
+    async fn run_job(&self, job: Job, ctx: JobContext) -> Result<HandlerOutput, HandlerError> {
+        let shared = ctx.shared_state();
+        let stream = self.0.stream(job, ctx);
+        futures_util::pin_mut!(stream);
+        let mut chunks = Vec::new();
+        while let Some(item) = stream.next().await {
+            let chunk = item?;
+            if shared.aggregate {
+                chunks.push(chunk.clone());
             }
-            Ok(HandlerOutput::Stream(chunks))
+            shared.reporter.chunk(&shared.id, chunk).await;
         }
+        Ok(HandlerOutput::Stream(chunks))
     }
 }

@@ -441,15 +441,9 @@ async fn deadline_posts_deadline_exceeded_while_the_handler_is_stuck_and_the_nex
 async fn a_handler_may_lower_its_job_deadline() {
     struct Lowering;
     impl runpod::Handler for Lowering {
-        fn handle(
-            &self,
-            _job: Job,
-            ctx: JobContext,
-        ) -> impl std::future::Future<Output = Result<Value, HandlerError>> + Send {
-            async move {
-                ctx.cancellation().cancelled().await;
-                Ok(Value::Null)
-            }
+        async fn handle(&self, _job: Job, ctx: JobContext) -> Result<Value, HandlerError> {
+            ctx.cancellation().cancelled().await;
+            Ok(Value::Null)
         }
         fn job_deadline(&self, job: &Job) -> Option<Duration> {
             job.input

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,57 +112,51 @@ pub fn test_handler() -> (TestHandler, TestHandlerControl) {
 }
 
 impl Handler for TestHandler {
-    fn handle(
-        &self,
-        job: Job,
-        ctx: JobContext,
-    ) -> impl Future<Output = Result<Value, HandlerError>> + Send {
-        async move {
-            let id = job.id.to_string();
-            self.tokens
-                .lock()
-                .expect("lock")
-                .insert(id.clone(), ctx.cancellation());
-            let _ = self.seen.send(Seen::Started(id.clone()));
-            let input = &job.input;
-            if let Some(line) = input.get("log").and_then(Value::as_str) {
-                ctx.log(line);
-            }
-            if let Some(count) = input.get("progress").and_then(Value::as_u64) {
-                for step in 0..count {
-                    ctx.progress(Value::from(step));
-                    tokio::task::yield_now().await;
-                }
-            }
-            if let Some(message) = input.get("fail").and_then(Value::as_str) {
-                return Err(HandlerError::invalid_input(message));
-            }
-            if input.get("panic").is_some() {
-                panic!("test handler panics on purpose");
-            }
-            if let Some(size) = input.get("big").and_then(Value::as_u64) {
-                return Ok(Value::String("x".repeat(size as usize)));
-            }
-            match input.get("wait").and_then(Value::as_str) {
-                Some("cancel") => {
-                    ctx.cancellation().cancelled().await;
-                    let _ = self.seen.send(Seen::Cancelled(id));
-                    return Ok(Value::from("cancelled"));
-                }
-                Some("release") => self.release.notified().await,
-                Some("stuck") => {
-                    let receiver = self
-                        .stuck_release
-                        .lock()
-                        .expect("lock")
-                        .take()
-                        .expect("one stuck job per test");
-                    let _ = ctx.spawn_blocking(move || receiver.recv()).await;
-                }
-                _ => {}
-            }
-            Ok(serde_json::json!({"echo": job.input, "extra": job.extra}))
+    async fn handle(&self, job: Job, ctx: JobContext) -> Result<Value, HandlerError> {
+        let id = job.id.to_string();
+        self.tokens
+            .lock()
+            .expect("lock")
+            .insert(id.clone(), ctx.cancellation());
+        let _ = self.seen.send(Seen::Started(id.clone()));
+        let input = &job.input;
+        if let Some(line) = input.get("log").and_then(Value::as_str) {
+            ctx.log(line);
         }
+        if let Some(count) = input.get("progress").and_then(Value::as_u64) {
+            for step in 0..count {
+                ctx.progress(Value::from(step));
+                tokio::task::yield_now().await;
+            }
+        }
+        if let Some(message) = input.get("fail").and_then(Value::as_str) {
+            return Err(HandlerError::invalid_input(message));
+        }
+        if input.get("panic").is_some() {
+            panic!("test handler panics on purpose");
+        }
+        if let Some(size) = input.get("big").and_then(Value::as_u64) {
+            return Ok(Value::String("x".repeat(size as usize)));
+        }
+        match input.get("wait").and_then(Value::as_str) {
+            Some("cancel") => {
+                ctx.cancellation().cancelled().await;
+                let _ = self.seen.send(Seen::Cancelled(id));
+                return Ok(Value::from("cancelled"));
+            }
+            Some("release") => self.release.notified().await,
+            Some("stuck") => {
+                let receiver = self
+                    .stuck_release
+                    .lock()
+                    .expect("lock")
+                    .take()
+                    .expect("one stuck job per test");
+                let _ = ctx.spawn_blocking(move || receiver.recv()).await;
+            }
+            _ => {}
+        }
+        Ok(serde_json::json!({"echo": job.input, "extra": job.extra}))
     }
 }
 
