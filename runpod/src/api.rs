@@ -36,14 +36,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerConfig;
-use crate::context::{JobContext, Reporter};
+use crate::context::Reporter;
 use crate::error::Error;
-use crate::exec::{execute, Outcome};
+use crate::exec::{self, Outcome};
 use crate::handler::Handler;
 use crate::job::{Job, JobId};
 use crate::registry::JobRegistry;
 use crate::report::{final_body, HandlerError, Identity};
-use crate::ring::LogRing;
 
 /// `/runsync` waits this long by default (RunPod's 90 s).
 const DEFAULT_SYNC_WAIT: Duration = Duration::from_secs(90);
@@ -323,46 +322,18 @@ async fn run_job<H: Handler>(state: Arc<ApiState<H>>, job: Job, api_job: Arc<Api
         job_state.status = JobStatus::InProgress;
         job_state.started = Some(Instant::now());
     }
-    let config = &state.config;
-    let deadline_length = state
-        .handler
-        .job_deadline(&job)
-        .map_or(config.job_deadline, |lowered| {
-            lowered.min(config.job_deadline)
-        });
-    let reporter: Arc<dyn Reporter> = Arc::new(ApiReporter {
-        job: Arc::clone(&api_job),
-    });
-    let parts = JobContext::create(
-        job.id.clone(),
-        Instant::now() + deadline_length,
-        LogRing::new(config.log_max_lines, config.log_max_bytes),
-        Arc::clone(&reporter),
-        true,
-    );
-    let shared = Arc::clone(&parts.shared);
-    let pump = {
-        let shared = Arc::clone(&shared);
-        let interval = config.progress_interval;
-        tokio::spawn(async move {
-            shared
-                .progress
-                .pump(reporter.as_ref(), &shared.id, interval)
-                .await
-        })
-    };
-    let outcome = execute(
-        Arc::clone(&state.handler),
+    let (outcome, shared) = exec::run_job(
+        &state.handler,
         job,
-        parts,
-        deadline_length,
+        &state.config,
+        Arc::new(ApiReporter {
+            job: Arc::clone(&api_job),
+        }),
+        true,
         api_job.cancel.clone(),
-        config.deadline_grace,
         || {},
     )
     .await;
-    shared.progress.close();
-    let _ = pump.await;
     match outcome {
         Outcome::Stopped => {
             api_job.finish(JobStatus::Cancelled, None, None);

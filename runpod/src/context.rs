@@ -176,13 +176,14 @@ impl JobContext {
         ring: LogRing,
         reporter: Arc<dyn Reporter>,
         aggregate: bool,
+        parent: &CancellationToken,
     ) -> ContextParts {
         let ring = Arc::new(Mutex::new(ring));
         logging::register_ring(&id, &ring);
         let span = tracing::error_span!("runpod_job", job_id = %id);
         let shared = Arc::new(JobShared {
             id,
-            token: CancellationToken::new(),
+            token: parent.child_token(),
             deadline,
             ring,
             progress: ProgressSlot::new(),
@@ -311,6 +312,7 @@ mod tests {
             LogRing::new(NonZeroUsize::MIN, NonZeroUsize::MIN.saturating_add(99)),
             reporter,
             false,
+            &CancellationToken::new(),
         )
     }
 

@@ -10,14 +10,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::context::{ContextParts, JobShared};
+use crate::config::WorkerConfig;
+use crate::context::{ContextParts, JobContext, JobShared, Reporter};
 use crate::handler::Handler;
 use crate::job::Job;
 use crate::report::{HandlerError, HandlerOutput};
+use crate::ring::LogRing;
 
 /// How a job ended.
 #[derive(Debug)]
@@ -37,6 +41,57 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
     } else {
         "non-string panic payload".to_owned()
     }
+}
+
+/// Runs one job the same way in every mode: its context (token a child of `stop`, so a stop
+/// reaches the handler at once), its progress pump, the handler under its deadline, then the
+/// pump closed (any progress post in flight finished) before the caller posts a final result.
+pub(crate) async fn run_job<H: Handler>(
+    handler: &Arc<H>,
+    job: Job,
+    config: &WorkerConfig,
+    reporter: Arc<dyn Reporter>,
+    aggregate: bool,
+    stop: CancellationToken,
+    on_outlived: impl FnOnce() + Send + 'static,
+) -> (Outcome, Arc<JobShared>) {
+    let deadline_length = handler
+        .job_deadline(&job)
+        .map_or(config.job_deadline, |lowered| {
+            lowered.min(config.job_deadline)
+        });
+    let parts = JobContext::create(
+        job.id.clone(),
+        Instant::now() + deadline_length,
+        LogRing::new(config.log_max_lines, config.log_max_bytes),
+        Arc::clone(&reporter),
+        aggregate,
+        &stop,
+    );
+    let shared = Arc::clone(&parts.shared);
+    let pump = {
+        let shared = Arc::clone(&shared);
+        let interval = config.progress_interval;
+        tokio::spawn(async move {
+            shared
+                .progress
+                .pump(reporter.as_ref(), &shared.id, interval)
+                .await
+        })
+    };
+    let outcome = execute(
+        Arc::clone(handler),
+        job,
+        parts,
+        deadline_length,
+        stop,
+        config.deadline_grace,
+        on_outlived,
+    )
+    .await;
+    shared.progress.close();
+    let _ = pump.await;
+    (outcome, shared)
 }
 
 /// Runs `job` through `handler` until it answers, hits `parts`' deadline or `stop` fires.
@@ -59,6 +114,13 @@ pub(crate) async fn execute<H: Handler>(
         tokio::spawn(async move { handler.run_job(job, context).await }.instrument(span));
     tokio::select! {
         biased;
+        // A stop wins over a result: a handler that returns because it saw the stop's
+        // cancellation must not get its answer posted.
+        _ = stop.cancelled() => {
+            tracing::info!(job_id = %shared.id, "stopping job");
+            abandon(&shared, task, gone, grace, on_outlived);
+            Outcome::Stopped
+        }
         joined = &mut task => match joined {
             Ok(result) => Outcome::Finished(result),
             Err(error) if error.is_panic() => {
@@ -68,11 +130,6 @@ pub(crate) async fn execute<H: Handler>(
             }
             Err(_) => Outcome::Finished(Err(HandlerError::internal("handler task was cancelled"))),
         },
-        _ = stop.cancelled() => {
-            tracing::info!(job_id = %shared.id, "stopping job");
-            abandon(&shared, task, gone, grace, on_outlived);
-            Outcome::Stopped
-        }
         _ = tokio::time::sleep_until(shared.deadline) => {
             tracing::error!(job_id = %shared.id, ?deadline_length, "job deadline exceeded");
             abandon(&shared, task, gone, grace, on_outlived);

@@ -8,17 +8,15 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerConfig;
-use crate::context::{JobContext, Reporter};
+use crate::context::Reporter;
 use crate::error::Error;
-use crate::exec::{execute, Outcome};
+use crate::exec::{run_job, Outcome};
 use crate::handler::Handler;
 use crate::job::{Job, JobId};
 use crate::report::{final_body, is_failure, Identity};
-use crate::ring::LogRing;
 
 /// The result of a local run.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,42 +69,16 @@ pub async fn run_local<H: Handler>(
     test_input: &str,
 ) -> Result<LocalOutcome, Error> {
     let job = parse_test_input(test_input)?;
-    let deadline_length = handler
-        .job_deadline(&job)
-        .map_or(config.job_deadline, |lowered| {
-            lowered.min(config.job_deadline)
-        });
-    let reporter: Arc<dyn Reporter> = Arc::new(LogReporter);
-    let parts = JobContext::create(
-        job.id.clone(),
-        Instant::now() + deadline_length,
-        LogRing::new(config.log_max_lines, config.log_max_bytes),
-        Arc::clone(&reporter),
-        true,
-    );
-    let shared = Arc::clone(&parts.shared);
-    let pump = {
-        let shared = Arc::clone(&shared);
-        let interval = config.progress_interval;
-        tokio::spawn(async move {
-            shared
-                .progress
-                .pump(reporter.as_ref(), &shared.id, interval)
-                .await
-        })
-    };
-    let outcome = execute(
-        handler,
+    let (outcome, shared) = run_job(
+        &handler,
         job,
-        parts,
-        deadline_length,
+        &config,
+        Arc::new(LogReporter),
+        true,
         CancellationToken::new(),
-        config.deadline_grace,
         || {},
     )
     .await;
-    shared.progress.close();
-    let _ = pump.await;
     let result = match outcome {
         Outcome::Finished(result) => result,
         Outcome::Stopped => return Err(Error::Cancelled),

@@ -25,17 +25,15 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WorkerConfig;
-use crate::context::{JobContext, Reporter};
 use crate::env::RunpodEnv;
 use crate::error::Error;
-use crate::exec::{execute, Outcome};
+use crate::exec::{self, Outcome};
 use crate::handler::Handler;
 use crate::heartbeat::Heartbeat;
 use crate::http::{Backoff, Take, Transport, TOO_MANY_REQUESTS_PAUSE};
 use crate::job::{Job, TakeAnswer};
 use crate::registry::JobRegistry;
 use crate::report::{final_body, HandlerOutput};
-use crate::ring::LogRing;
 
 /// How often a full worker re-reads a dynamic concurrency while waiting for a free slot.
 const CONCURRENCY_RECHECK: Duration = Duration::from_secs(1);
@@ -221,46 +219,17 @@ fn start_job<H: Handler>(worker: &Arc<Worker<H>>, jobs: &mut JoinSet<()>, job: J
 
 async fn run_job<H: Handler>(worker: &Arc<Worker<H>>, job: Job, stop: CancellationToken) {
     let config = &worker.config;
-    let deadline_length = worker
-        .handler
-        .job_deadline(&job)
-        .map_or(config.job_deadline, |lowered| {
-            lowered.min(config.job_deadline)
-        });
-    let reporter: Arc<dyn Reporter> = worker.transport.clone();
-    let parts = JobContext::create(
-        job.id.clone(),
-        Instant::now() + deadline_length,
-        LogRing::new(config.log_max_lines, config.log_max_bytes),
-        Arc::clone(&reporter),
-        config.return_aggregate_stream,
-    );
-    let shared = Arc::clone(&parts.shared);
-    let pump = {
-        let shared = Arc::clone(&shared);
-        let interval = config.progress_interval;
-        tokio::spawn(async move {
-            shared
-                .progress
-                .pump(reporter.as_ref(), &shared.id, interval)
-                .await
-        })
-    };
-    tracing::debug!(job_id = %shared.id, "started");
     let refresh_marked = Arc::clone(&worker.refresh_marked);
-    let outcome = execute(
-        Arc::clone(&worker.handler),
+    let (outcome, shared) = exec::run_job(
+        &worker.handler,
         job,
-        parts,
-        deadline_length,
+        config,
+        worker.transport.clone(),
+        config.return_aggregate_stream,
         stop,
-        config.deadline_grace,
         move || refresh_marked.store(true, Ordering::SeqCst),
     )
     .await;
-    // Progress is closed, and any post in flight finished, before the final result.
-    shared.progress.close();
-    let _ = pump.await;
     let result = match outcome {
         Outcome::Stopped => {
             tracing::info!(job_id = %shared.id, "job stopped; no result is posted");
