@@ -43,6 +43,12 @@ pub enum AutoPaletteError {
 /// photos, where no single colour dominates, get the mean.
 const DOMINANT_SHARE: f64 = 0.25;
 
+/// Palette colours closer than this in OKLab (about one just-noticeable difference) are one
+/// colour: seeding skips candidates this close to a centroid, and the final palette drops a
+/// colour this close to a heavier one. Without it, an image with four flat colours asked for
+/// sixteen gets near-duplicates that split flat areas into noisy patches.
+const MIN_SEPARATION: f32 = 0.025;
+
 /// One distinct colour and how often it was sampled.
 struct Point {
     color: Rgb8,
@@ -67,7 +73,7 @@ impl Palette {
         }
         let points = histogram(pixels, options.sample.max(1));
         let colors = if points.len() <= k {
-            points.iter().map(|p| p.color).collect()
+            separated(points.iter().map(|p| p.color))
         } else {
             cluster(&points, k, options.iterations, cancel)?
         };
@@ -135,6 +141,7 @@ fn cluster(
             .iter()
             .zip(&closest)
             .enumerate()
+            .filter(|(_, (_, d))| **d >= MIN_SEPARATION * MIN_SEPARATION)
             .map(|(i, (p, d))| (i, p.weight * f64::from(*d)))
             .fold(
                 (0, -1.0),
@@ -212,13 +219,22 @@ fn cluster(
         })
         .collect();
     chosen.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1 .0.cmp(&b.1 .0)));
-    let mut colors: Vec<Rgb8> = Vec::with_capacity(chosen.len());
-    for (_, color) in chosen {
-        if !colors.contains(&color) {
-            colors.push(color);
+    Ok(separated(chosen.into_iter().map(|(_, color)| color)))
+}
+
+/// Keeps each colour (heaviest first) unless it is within [`MIN_SEPARATION`] of one kept.
+fn separated(colors: impl Iterator<Item = Rgb8>) -> Vec<Rgb8> {
+    let mut kept: Vec<(Rgb8, [f32; 3])> = Vec::new();
+    for color in colors {
+        let lab = srgb_to_oklab(color.to_unit());
+        let distinct = kept
+            .iter()
+            .all(|(_, other)| distance2(*other, lab) >= MIN_SEPARATION * MIN_SEPARATION);
+        if distinct {
+            kept.push((color, lab));
         }
     }
-    Ok(colors)
+    kept.into_iter().map(|(color, _)| color).collect()
 }
 
 #[cfg(test)]
@@ -272,6 +288,17 @@ mod tests {
         let mut hex = palette.hex_list();
         hex.sort();
         assert_eq!(hex, vec!["#1414dc", "#c81e1e"]);
+    }
+
+    #[test]
+    fn near_duplicate_colours_are_not_separate_entries() {
+        let mut pixels = Vec::new();
+        for shade in 0..40u8 {
+            pixels.extend(vec![Rgb8([250 - shade % 4, 245, 230]); 50]);
+            pixels.extend(vec![Rgb8([30, 40, 120 + shade % 3]); 50]);
+        }
+        let palette = Palette::automatic(&pixels, &options(16), &CancelToken::new()).unwrap();
+        assert_eq!(palette.len(), 2, "{palette:?}");
     }
 
     #[test]

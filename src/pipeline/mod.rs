@@ -405,7 +405,7 @@ impl Pipeline {
         let palette = match (&request.palette, &settings.phase3.default_palette) {
             (Some(palette), _) | (None, Some(palette)) => palette.clone(),
             (None, None) => {
-                let pixels = working::opaque_colors(&plate, width, height, &working.opaque);
+                let pixels = working::palette_samples(&plate, width, height, &working.opaque);
                 let auto = AutoPaletteOptions {
                     max_colors: options.max_colors,
                     iterations: settings.phase3.kmeans_iterations,

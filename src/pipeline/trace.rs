@@ -509,6 +509,10 @@ struct PathWriter {
     precision: usize,
 }
 
+/// A cubic whose control points lie within this distance (output pixels) of its chord is
+/// written as a straight line: the fitter emits many straight edges as cubics.
+const STRAIGHT_TOLERANCE: f64 = 0.05;
+
 impl PathWriter {
     /// The whole canvas, exactly.
     fn rectangle(&self, width: u32, height: u32) -> String {
@@ -543,10 +547,85 @@ impl PathWriter {
         out.push_str(&text);
     }
 
-    fn pair(&self, dx: f64, dy: f64, out: &mut String) {
-        self.number(dx, out);
-        out.push(' ');
-        self.number(dy, out);
+    /// Starts a subpath at absolute `start` (rounded).
+    fn move_to(&self, start: (f64, f64), data: &mut PathData) {
+        let current = data.current;
+        data.text.push('m');
+        data.after_letter = true;
+        self.numbers(&[start.0 - current.0, start.1 - current.1], data);
+        data.current = start;
+        data.start = start;
+        // After `m`, bare numbers would mean `l`: force the next letter.
+        data.last_command = None;
+    }
+
+    /// A straight segment to absolute `end`.
+    fn line_to(&self, end: (f64, f64), data: &mut PathData) {
+        let (dx, dy) = (end.0 - data.current.0, end.1 - data.current.1);
+        if dx == 0.0 && dy == 0.0 {
+            return;
+        }
+        if dy == 0.0 {
+            self.command('h', data);
+            self.numbers(&[dx], data);
+        } else if dx == 0.0 {
+            self.command('v', data);
+            self.numbers(&[dy], data);
+        } else {
+            self.command('l', data);
+            self.numbers(&[dx, dy], data);
+        }
+        data.current = end;
+    }
+
+    /// A cubic to absolute `end`, or a line when it is straight.
+    fn cubic_to(&self, c1: (f64, f64), c2: (f64, f64), end: (f64, f64), data: &mut PathData) {
+        let from = data.current;
+        if is_straight(from, c1, c2, end) {
+            self.line_to(end, data);
+            return;
+        }
+        self.command('c', data);
+        self.numbers(
+            &[
+                c1.0 - from.0,
+                c1.1 - from.1,
+                c2.0 - from.0,
+                c2.1 - from.1,
+                end.0 - from.0,
+                end.1 - from.1,
+            ],
+            data,
+        );
+        data.current = end;
+    }
+
+    fn close(&self, data: &mut PathData) {
+        data.text.push('z');
+        data.current = data.start;
+        data.last_command = Some('z');
+        data.after_letter = true;
+    }
+
+    fn command(&self, letter: char, data: &mut PathData) {
+        if data.last_command != Some(letter) {
+            data.text.push(letter);
+            data.last_command = Some(letter);
+            data.after_letter = true;
+        }
+    }
+
+    /// Numbers separated by a space, or by nothing before a minus sign or after a letter.
+    fn numbers(&self, values: &[f64], data: &mut PathData) {
+        for value in values {
+            let mut text = String::new();
+            self.number(*value, &mut text);
+            if !data.after_letter && !text.starts_with('-') {
+                data.text.push(' ');
+            }
+            data.text.push_str(&text);
+            data.after_letter = false;
+        }
     }
 
     /// A closed polygon (visioncortex repeats the first point at the end).
@@ -559,28 +638,11 @@ impl PathWriter {
         if points.len() < 3 {
             return;
         }
-        let start = points[0];
-        let current = data.current;
-        let out = &mut data.text;
-        out.push('m');
-        self.pair(start.0 - current.0, start.1 - current.1, out);
-        let mut previous = start;
+        self.move_to(points[0], data);
         for point in &points[1..] {
-            let (dx, dy) = (point.0 - previous.0, point.1 - previous.1);
-            if dy == 0.0 {
-                out.push('h');
-                self.number(dx, out);
-            } else if dx == 0.0 {
-                out.push('v');
-                self.number(dy, out);
-            } else {
-                out.push('l');
-                self.pair(dx, dy, out);
-            }
-            previous = *point;
+            self.line_to(*point, data);
         }
-        out.push('z');
-        data.current = start;
+        self.close(data);
     }
 
     /// A closed spline of `1 + 3n` points.
@@ -588,38 +650,42 @@ impl PathWriter {
         if points.len() < 4 || !(points.len() - 1).is_multiple_of(3) {
             return;
         }
-        let start = self.point(points[0]);
-        let current = data.current;
-        let out = &mut data.text;
-        out.push('m');
-        self.pair(start.0 - current.0, start.1 - current.1, out);
-        out.push('c');
-        let mut previous = start;
-        for (index, chunk) in points[1..].chunks_exact(3).enumerate() {
-            if index > 0 {
-                out.push(' ');
-            }
-            let c1 = self.point(chunk[0]);
-            let c2 = self.point(chunk[1]);
+        self.move_to(self.point(points[0]), data);
+        for chunk in points[1..].chunks_exact(3) {
             let end = self.point(chunk[2]);
-            self.pair(c1.0 - previous.0, c1.1 - previous.1, out);
-            out.push(' ');
-            self.pair(c2.0 - previous.0, c2.1 - previous.1, out);
-            out.push(' ');
-            self.pair(end.0 - previous.0, end.1 - previous.1, out);
-            previous = end;
+            self.cubic_to(self.point(chunk[0]), self.point(chunk[1]), end, data);
         }
-        out.push('z');
-        data.current = start;
+        self.close(data);
     }
 }
 
-/// Path data being written, plus the start of the last subpath: after `z` the current point
-/// is that start, and every command is relative to the current point.
+/// Whether both control points lie on the chord from `from` to `end` (within
+/// [`STRAIGHT_TOLERANCE`]) and between its ends.
+fn is_straight(from: (f64, f64), c1: (f64, f64), c2: (f64, f64), end: (f64, f64)) -> bool {
+    let (dx, dy) = (end.0 - from.0, end.1 - from.1);
+    let length2 = dx * dx + dy * dy;
+    if length2 == 0.0 {
+        return c1 == from && c2 == from;
+    }
+    let length = length2.sqrt();
+    [c1, c2].iter().all(|c| {
+        let (px, py) = (c.0 - from.0, c.1 - from.1);
+        let along = (px * dx + py * dy) / length2;
+        let across = (px * dy - py * dx).abs() / length;
+        (-0.001..=1.001).contains(&along) && across <= STRAIGHT_TOLERANCE
+    })
+}
+
+/// Path data being written. Every command is relative to the current point; after `z` the
+/// current point is the subpath's start.
 #[derive(Default)]
 struct PathData {
     text: String,
     current: (f64, f64),
+    start: (f64, f64),
+    last_command: Option<char>,
+    /// The last thing written is a command letter (no separator needed).
+    after_letter: bool,
 }
 
 #[cfg(test)]
@@ -732,5 +798,13 @@ mod tests {
             out.push(' ');
         }
         assert_eq!(out, "1 0 2.5 7.12 0 ");
+        let mut data = PathData::default();
+        writer.move_to((1.0, 2.0), &mut data);
+        writer.cubic_to((2.0, 2.0), (3.0, 2.0), (4.0, 2.0), &mut data);
+        writer.cubic_to((4.0, 3.0), (5.0, 4.0), (3.0, 5.0), &mut data);
+        writer.line_to((1.0, 2.0), &mut data);
+        writer.close(&mut data);
+        writer.move_to((0.5, 0.0), &mut data);
+        assert_eq!(data.text, "m1 2h3c0 1 1 2-1 3l-2-3zm-0.5-2");
     }
 }

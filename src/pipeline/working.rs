@@ -115,17 +115,72 @@ pub fn crop_labels(labels: &LabelMap, width: u32, height: u32) -> Vec<u8> {
     cropped
 }
 
-/// The drawn pixels of the unpadded area of `image`, as 8-bit colours (for k-means).
-pub fn opaque_colors(image: &PlanarImage, width: u32, height: u32, opaque: &[bool]) -> Vec<Rgb8> {
-    let mut colors = Vec::new();
-    for y in 0..height as usize {
-        for x in 0..width as usize {
-            if opaque[y * width as usize + x] {
-                colors.push(Rgb8::from_unit(image.pixel(y * image.width as usize + x)));
+/// Largest summed 8-bit channel difference between a pixel and a 4-neighbour for the pixel
+/// to count as flat. Anti-aliased edges differ far more; a smooth gradient after the clean
+/// plate differs by a few levels.
+const FLAT_TOLERANCE: u32 = 12;
+
+/// If fewer than this share of the drawn pixels are flat (busy photos), k-means learns from
+/// every drawn pixel instead.
+const MIN_FLAT_SHARE: f64 = 0.05;
+
+/// The colours an automatic palette learns from: the drawn pixels of the unpadded area of
+/// `image` that are flat, i.e. close to their drawn 4-neighbours. Anti-aliased edge pixels
+/// are blends of their neighbours; left out, they no longer pull palette entries towards
+/// blend colours (which would then trace as thin rings around every shape), and at
+/// quantisation they go to the nearer of the real colours either side.
+pub fn palette_samples(image: &PlanarImage, width: u32, height: u32, opaque: &[bool]) -> Vec<Rgb8> {
+    let (width, height) = (width as usize, height as usize);
+    let stride = image.width as usize;
+    let colors: Vec<Rgb8> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| y * stride + x))
+        .map(|index| Rgb8::from_unit(image.pixel(index)))
+        .collect();
+    let differs = |a: Rgb8, b: Rgb8| -> bool {
+        let total: u32 =
+            a.0.iter()
+                .zip(b.0)
+                .map(|(p, q)| u32::from(p.abs_diff(q)))
+                .sum();
+        total > FLAT_TOLERANCE
+    };
+    let mut all = Vec::new();
+    let mut flat = Vec::new();
+    for y in 0..height {
+        for x in 0..width {
+            let index = y * width + x;
+            if !opaque[index] {
+                continue;
+            }
+            let color = colors[index];
+            all.push(color);
+            let mut neighbours = [None; 4];
+            if x > 0 {
+                neighbours[0] = Some(index - 1);
+            }
+            if x + 1 < width {
+                neighbours[1] = Some(index + 1);
+            }
+            if y > 0 {
+                neighbours[2] = Some(index - width);
+            }
+            if y + 1 < height {
+                neighbours[3] = Some(index + width);
+            }
+            let is_flat = neighbours
+                .into_iter()
+                .flatten()
+                .all(|n| !opaque[n] || !differs(color, colors[n]));
+            if is_flat {
+                flat.push(color);
             }
         }
     }
-    colors
+    if (flat.len() as f64) < MIN_FLAT_SHARE * all.len() as f64 {
+        all
+    } else {
+        flat
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +207,31 @@ mod tests {
         // Padding repeats the last column and row.
         assert_eq!(working.padded.pixel(3), [1.0, 1.0, 1.0]);
         assert_eq!(working.padded.pixel(12), [1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn palette_samples_leave_out_edge_pixels() {
+        // Four columns: red, red, a red-blue blend, blue.
+        let mut image = PlanarImage::zeros(4, 1);
+        let colors = [
+            [1.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.5, 0.0, 0.5],
+            [0.0, 0.0, 1.0],
+        ];
+        for (x, color) in colors.iter().enumerate() {
+            for (channel, value) in color.iter().enumerate() {
+                image.data[channel * 4 + x] = *value;
+            }
+        }
+        let samples = palette_samples(&image, 4, 1, &[true; 4]);
+        assert_eq!(samples, vec![Rgb8([255, 0, 0])]);
+        // With the blend's neighbour transparent, the blue pixel is flat too.
+        let samples = palette_samples(&image, 4, 1, &[true, true, false, true]);
+        assert_eq!(
+            samples,
+            vec![Rgb8([255, 0, 0]), Rgb8([255, 0, 0]), Rgb8([0, 0, 255])]
+        );
     }
 
     #[test]

@@ -1,0 +1,503 @@
+//! The pipeline end to end with the real engine on CPU and the shipped models: decoding and
+//! its limits, palettes, transparency, the SVG contract, the phase-2 gate with the shipped
+//! test steering models, and cancellation.
+
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use gemini3::cancel::CancelToken;
+use gemini3::engine::Engine;
+use gemini3::pipeline::palette::{Palette, PaletteError};
+use gemini3::pipeline::{
+    decode, DecodeLimits, DecodedImage, Output, Phase, Pipeline, PipelineError, PipelineErrorKind,
+    Request, SteeringRequest,
+};
+use gemini3::settings::{LoadOptions, Settings};
+use image::ImageEncoder;
+
+const LIMITS: DecodeLimits = DecodeLimits {
+    max_bytes: 20_000_000,
+    max_pixels: 40_000_000,
+};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Settings on CPU without warm-up, plus `overrides` (full keys, TOML values).
+fn settings(overrides: &[(&str, toml::Value)]) -> Settings {
+    let mut all = vec![("hardware.warmup".to_owned(), toml::Value::Boolean(false))];
+    all.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    Settings::load(&LoadOptions {
+        root: root(),
+        env: vec![("GEMINI3__HARDWARE__DEVICE".into(), "cpu".into())],
+        overrides: all,
+        ..Default::default()
+    })
+    .expect("test settings are valid")
+}
+
+fn pipeline(overrides: &[(&str, toml::Value)]) -> Pipeline {
+    let settings = settings(overrides);
+    let engine = Engine::load(&settings.engine).expect("ONNX Runtime loads from .ort/lib");
+    let models = engine
+        .load_models(&settings.pipeline)
+        .expect("the shipped models load");
+    Pipeline::new(settings.pipeline, models)
+}
+
+fn run(pipeline: &Pipeline, request: &Request) -> Result<Output, PipelineError> {
+    pipeline.run(request, &CancelToken::new(), &mut |_| {})
+}
+
+fn logo() -> DecodedImage {
+    let bytes = std::fs::read(root().join("tests/fixtures/logo.png")).unwrap();
+    decode(&bytes, &LIMITS).unwrap()
+}
+
+fn encode(image: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut bytes), format)
+        .unwrap();
+    bytes
+}
+
+/// Every `fill` attribute of every element, parsed as XML.
+fn fills(svg: &str) -> Vec<String> {
+    let document = roxmltree::Document::parse(svg).expect("the SVG is valid XML");
+    document
+        .descendants()
+        .filter_map(|node| node.attribute("fill").map(str::to_owned))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding and limits.
+
+/// A PNG whose IHDR declares `width × height` RGBA pixels, followed by a token IDAT (an empty
+/// zlib stream): the shape of a decompression bomb, whose data would inflate to the declared
+/// size.
+fn png_header_only(width: u32, height: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut crc_input = kind.to_vec();
+        crc_input.extend_from_slice(data);
+        out.extend_from_slice(&crc_input);
+        out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    }
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for byte in bytes {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(
+        &mut png,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+#[test]
+fn a_png_header_declaring_100000_by_100000_is_refused_before_decoding() {
+    let bytes = png_header_only(100_000, 100_000);
+    // Without our limits the header alone would ask for 40 GB of RGBA.
+    let error = decode(&bytes, &LIMITS).unwrap_err();
+    assert_eq!(error.phase, Phase::Decode);
+    match &error.kind {
+        PipelineErrorKind::InvalidInput { field, message } => {
+            assert_eq!(field, "image");
+            assert!(message.contains("100000x100000"), "{message}");
+            assert!(message.contains("40000000 pixels"), "{message}");
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
+
+#[test]
+fn too_many_bytes_are_refused_naming_the_limit() {
+    let limits = DecodeLimits {
+        max_bytes: 100,
+        max_pixels: 1_000_000,
+    };
+    let bytes = std::fs::read(root().join("tests/fixtures/logo.png")).unwrap();
+    let error = decode(&bytes, &limits).unwrap_err();
+    assert!(error.to_string().contains("limit of 100 bytes"), "{error}");
+}
+
+#[test]
+fn jpeg_and_webp_decode() {
+    let image = image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        20,
+        10,
+        image::Rgb([200, 100, 50]),
+    ));
+    for format in [image::ImageFormat::Jpeg, image::ImageFormat::WebP] {
+        let decoded = decode(&encode(image.clone(), format), &LIMITS).unwrap();
+        assert_eq!((decoded.width, decoded.height), (20, 10), "{format:?}");
+        assert_eq!(decoded.rgba[3], 255);
+    }
+}
+
+#[test]
+fn exif_orientation_is_applied() {
+    // A 2×1 image (red, blue) tagged "rotate 90° clockwise" (orientation 6) becomes 1×2.
+    let pixels = [255u8, 0, 0, 255, 0, 0, 255, 255];
+    let exif = [
+        b'M', b'M', 0, 42, 0, 0, 0, 8, // TIFF header, big-endian, IFD at 8
+        0, 1, // one entry
+        0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, // Orientation, SHORT, 1, value 6
+        0, 0, 0, 0, // no next IFD
+    ];
+    let mut bytes = Vec::new();
+    let mut encoder = image::codecs::png::PngEncoder::new(&mut bytes);
+    encoder.set_exif_metadata(exif.to_vec()).unwrap();
+    encoder
+        .write_image(&pixels, 2, 1, image::ExtendedColorType::Rgba8)
+        .unwrap();
+    let decoded = decode(&bytes, &LIMITS).unwrap();
+    assert_eq!((decoded.width, decoded.height), (1, 2));
+    assert_eq!(&decoded.rgba[..4], &[255, 0, 0, 255]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Palettes.
+
+#[test]
+fn palette_errors_name_the_value_and_its_index() {
+    let error = Palette::from_hex(&["#ff0000", "12345G"]).unwrap_err();
+    assert_eq!(
+        error,
+        PaletteError::BadHex {
+            index: 1,
+            value: "12345G".to_owned()
+        }
+    );
+    assert!(error.to_string().starts_with("palette[1]: \"12345G\""));
+    let error = Palette::from_hex(&["00FF00", "#00ff00"]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "palette[1]: \"#00ff00\" repeats palette[0]"
+    );
+    let many: Vec<String> = (0..65).map(|i| format!("{:06x}", i * 1000)).collect();
+    assert!(Palette::from_hex(&many)
+        .unwrap_err()
+        .to_string()
+        .contains("65 colours"));
+}
+
+#[test]
+fn every_fill_is_a_request_palette_colour_on_a_real_image() {
+    let pipeline = pipeline(&[]);
+    let mut request = Request::new(logo());
+    let palette = Palette::from_hex(&["FFFFFF", "#000000", "e07020", "2040a0", "30b050"]).unwrap();
+    request.palette = Some(palette.clone());
+    let output = run(&pipeline, &request).unwrap();
+    let allowed = palette.hex_list();
+    let fills = fills(&output.svg);
+    assert!(fills.len() >= 3, "{}", output.svg);
+    for fill in &fills {
+        assert!(allowed.contains(fill), "{fill} is not in {allowed:?}");
+    }
+    assert_eq!(output.metadata.palette, allowed);
+    assert_eq!(output.metadata.paths, fills.len());
+}
+
+#[test]
+fn every_fill_is_an_automatic_palette_colour_and_the_palette_is_deterministic() {
+    let pipeline = pipeline(&[]);
+    let first = run(&pipeline, &Request::new(logo())).unwrap();
+    let second = run(&pipeline, &Request::new(logo())).unwrap();
+    assert_eq!(first.metadata.palette, second.metadata.palette);
+    assert_eq!(first.svg, second.svg);
+    assert!(first.metadata.palette.len() <= 16);
+    for fill in fills(&first.svg) {
+        assert!(first.metadata.palette.contains(&fill), "{fill}");
+    }
+    // The flat colours of the fixture survive exactly.
+    for color in ["#f58c1e", "#1e2878", "#28aa50", "#faf5e6"] {
+        assert!(
+            first.metadata.palette.iter().any(|c| c == color),
+            "{color} missing from {:?}",
+            first.metadata.palette
+        );
+    }
+}
+
+#[test]
+fn max_colors_limits_the_automatic_palette() {
+    let pipeline = pipeline(&[]);
+    let mut request = Request::new(logo());
+    request.max_colors = Some(3);
+    let output = run(&pipeline, &request).unwrap();
+    assert!(output.metadata.palette.len() <= 3);
+    assert!(output.metadata.colors_used <= 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SVG contract.
+
+fn check_svg_size(svg: &str, width: u32, height: u32) {
+    let document = roxmltree::Document::parse(svg).expect("the SVG is valid XML");
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "svg");
+    assert_eq!(root.attribute("width"), Some(width.to_string().as_str()));
+    assert_eq!(root.attribute("height"), Some(height.to_string().as_str()));
+    assert_eq!(
+        root.attribute("viewBox"),
+        Some(format!("0 0 {width} {height}").as_str())
+    );
+}
+
+#[test]
+fn the_svg_parses_as_xml_and_its_viewbox_is_the_input_size() {
+    let output = run(&pipeline(&[]), &Request::new(logo())).unwrap();
+    check_svg_size(&output.svg, 160, 120);
+    assert_eq!((output.metadata.width, output.metadata.height), (160, 120));
+    assert_eq!(output.metadata.svg_bytes, output.svg.len());
+}
+
+#[test]
+fn paths_are_scaled_from_the_working_resolution_to_input_pixels() {
+    // Working at 80×60 (half), the SVG must still cover 160×120 input pixels.
+    let pipeline = pipeline(&[("pipeline.working_size", toml::Value::Integer(80))]);
+    let output = run(&pipeline, &Request::new(logo())).unwrap();
+    check_svg_size(&output.svg, 160, 120);
+    let rendered = render(&output.svg);
+    // The orange disc is centred at (80, 60) in input pixels; the navy square inside it.
+    assert_eq!(rgb_at(&rendered, 80, 60), [0x1e, 0x28, 0x78]);
+    assert_eq!(rgb_at(&rendered, 80, 20), [0xf5, 0x8c, 0x1e]);
+}
+
+fn render(svg: &str) -> resvg::tiny_skia::Pixmap {
+    let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).unwrap();
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+}
+
+fn rgb_at(pixmap: &resvg::tiny_skia::Pixmap, x: u32, y: u32) -> [u8; 3] {
+    let pixel = pixmap.pixel(x, y).unwrap().demultiply();
+    [pixel.red(), pixel.green(), pixel.blue()]
+}
+
+fn alpha_at(pixmap: &resvg::tiny_skia::Pixmap, x: u32, y: u32) -> u8 {
+    pixmap.pixel(x, y).unwrap().alpha()
+}
+
+#[test]
+fn fully_transparent_pixels_get_no_paths() {
+    // Left half transparent, right half opaque red.
+    let (width, height) = (64u32, 40u32);
+    let rgba = (0..width * height)
+        .flat_map(|i| {
+            if i % width < 32 {
+                [0, 255, 0, 0]
+            } else {
+                [220, 30, 30, 255]
+            }
+        })
+        .collect();
+    let image = DecodedImage::from_rgba(width, height, rgba).unwrap();
+    let output = run(&pipeline(&[]), &Request::new(image)).unwrap();
+    let rendered = render(&output.svg);
+    for y in 0..height {
+        for x in 0..30 {
+            assert_eq!(alpha_at(&rendered, x, y), 0, "({x}, {y}) is painted");
+        }
+        for x in 34..width {
+            assert_eq!(alpha_at(&rendered, x, y), 255, "({x}, {y}) is not painted");
+        }
+    }
+    // The transparent pixels' colour (green) never reaches the palette.
+    assert_eq!(output.metadata.palette[0], "#dc1e1e");
+    assert!(
+        output.metadata.palette.iter().all(|c| c != "#00ff00"),
+        "{:?}",
+        output.metadata.palette
+    );
+
+    let empty = DecodedImage::from_rgba(16, 16, vec![0; 16 * 16 * 4]).unwrap();
+    let output = run(&pipeline(&[]), &Request::new(empty)).unwrap();
+    assert_eq!(output.metadata.paths, 0);
+    assert!(fills(&output.svg).is_empty());
+}
+
+#[test]
+fn the_logo_renders_back_close_to_the_input() {
+    let input = logo();
+    let output = run(&pipeline(&[]), &Request::new(input.clone())).unwrap();
+    let rendered = render(&output.svg);
+    let mut close = 0;
+    let mut counted = 0;
+    for y in 0..input.height {
+        for x in 0..input.width {
+            let index = ((y * input.width + x) * 4) as usize;
+            if input.rgba[index + 3] != 255 {
+                continue;
+            }
+            counted += 1;
+            let got = rgb_at(&rendered, x, y);
+            let want = &input.rgba[index..index + 3];
+            if got.iter().zip(want).all(|(a, b)| a.abs_diff(*b) <= 8) {
+                close += 1;
+            }
+        }
+    }
+    // Edge pixels may differ; the flat areas must match.
+    assert!(
+        close * 100 >= counted * 95,
+        "{close} of {counted} pixels match"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The phase-2 gate with the shipped test steering models.
+
+/// 64×32, left half red, right half blue: a right shift by d pixels scores
+/// 0.5·(32/(32+d) + (32−d)/32), so 1 px passes 0.85, 4 px passes, 9 px fails.
+fn split_image() -> DecodedImage {
+    let rgba = (0..64 * 32)
+        .flat_map(|i| {
+            if i % 64 < 32 {
+                [220, 20, 20, 255]
+            } else {
+                [20, 20, 220, 255]
+            }
+        })
+        .collect();
+    DecodedImage::from_rgba(64, 32, rgba).unwrap()
+}
+
+fn steered(model: &str, strength: f32, allow_skip: bool) -> Result<Output, PipelineError> {
+    let pipeline = pipeline(&[
+        ("phase2.enabled", toml::Value::Boolean(true)),
+        (
+            "phase2.model",
+            toml::Value::String(format!("models/{model}.onnx")),
+        ),
+        ("phase2.iou_retry.max_retries", toml::Value::Integer(2)),
+        ("phase2.iou_retry.iou_threshold", toml::Value::Float(0.85)),
+        ("phase2.iou_retry.strength_decay", toml::Value::Float(0.5)),
+        (
+            "phase2.iou_retry.allow_skip_on_failure",
+            toml::Value::Boolean(allow_skip),
+        ),
+    ]);
+    let mut request = Request::new(split_image());
+    request.palette = Some(Palette::from_hex(&["dc1414", "1414dc"]).unwrap());
+    request.steering = Some(SteeringRequest {
+        enabled: true,
+        seed: Some(11),
+        strength: Some(strength),
+    });
+    run(&pipeline, &request)
+}
+
+#[test]
+fn gate_passes_a_two_pixel_drift_at_the_first_attempt() {
+    // steer_shift_2 at strength 0.6 moves 1 px.
+    let output = steered("steer_shift_2", 0.6, false).unwrap();
+    let steering = &output.metadata.steering;
+    assert_eq!(steering.attempts, 1);
+    assert!(steering.accepted);
+    assert!(steering.iou.unwrap() >= 0.85);
+    assert!(output.metadata.warnings.is_empty());
+    assert!(output.metadata.phases.contains_key("phase2"));
+}
+
+#[test]
+fn gate_passes_only_on_a_retry_with_lower_strength() {
+    // steer_shift_48: strength 0.2 moves 9 px (IoU 0.75), the retry at 0.1 moves 4 px (0.88).
+    let output = steered("steer_shift_48", 0.2, false).unwrap();
+    let steering = &output.metadata.steering;
+    assert_eq!(steering.attempts, 2, "{steering:?}");
+    assert!(steering.accepted);
+    let iou = steering.iou.unwrap();
+    assert!((iou - 0.8819).abs() < 0.01, "{iou}");
+}
+
+#[test]
+fn gate_that_never_passes_keeps_the_best_attempt_with_a_warning_when_skipping_is_allowed() {
+    let output = steered("steer_shift_512", 0.6, true).unwrap();
+    let steering = &output.metadata.steering;
+    assert_eq!(steering.attempts, 3);
+    assert!(!steering.accepted);
+    assert!(steering.iou.unwrap() < 0.85);
+    assert_eq!(
+        output.metadata.warnings.len(),
+        1,
+        "{:?}",
+        output.metadata.warnings
+    );
+    assert!(output.metadata.warnings[0].contains("0.85"));
+    assert!(!fills(&output.svg).is_empty());
+}
+
+#[test]
+fn gate_that_never_passes_fails_naming_best_iou_and_threshold_when_skipping_is_not_allowed() {
+    let error = steered("steer_shift_512", 0.6, false).unwrap_err();
+    assert_eq!(error.phase, Phase::Steer);
+    let PipelineErrorKind::GateFailed {
+        best_iou,
+        threshold,
+        attempts,
+    } = error.kind
+    else {
+        panic!("expected GateFailed, got {:?}", error.kind);
+    };
+    assert_eq!((threshold, attempts), (0.85, 3));
+    assert!(best_iou < 0.85);
+    let message = steered("steer_shift_512", 0.6, false)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains(&format!("{best_iou:.3}")), "{message}");
+    assert!(message.contains("threshold 0.85"), "{message}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancellation.
+
+#[test]
+fn cancelling_between_phases_stops_with_a_cancellation_error() {
+    let pipeline = pipeline(&[]);
+    let cancel = CancelToken::new();
+    let token = cancel.clone();
+    let mut seen = Vec::new();
+    let error = pipeline
+        .run(&Request::new(logo()), &cancel, &mut |progress| {
+            seen.push(progress.phase);
+            if progress.phase == Phase::Clean {
+                token.cancel();
+            }
+        })
+        .unwrap_err();
+    assert!(
+        matches!(error.kind, PipelineErrorKind::Cancelled),
+        "{error}"
+    );
+    assert_eq!(error.phase, Phase::Quantize);
+    assert_eq!(seen, vec![Phase::Decode, Phase::Clean]);
+}
