@@ -100,8 +100,8 @@ RUN apt-get update \
 # "Non-root" section of docs/DEPLOY.md). A fixed, high UID keeps volume ownership stable across
 # image versions and outside the range of host users.
 ARG APP_UID=10001
-RUN groupadd --system --gid "${APP_UID}" gemini3 \
- && useradd --system --no-log-init --uid "${APP_UID}" --gid gemini3 \
+RUN groupadd --gid "${APP_UID}" gemini3 \
+ && useradd --no-log-init --uid "${APP_UID}" --gid gemini3 \
       --home-dir /app --shell /usr/sbin/nologin gemini3
 
 COPY --from=ortlibs /ort/ /opt/onnxruntime/lib/

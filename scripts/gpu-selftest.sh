@@ -14,6 +14,7 @@
 #      Runtime's CPU fallback disabled, so even one node placed on CPU is an error;
 #   4. times a cold run (fresh TensorRT engine cache: engine build included) and a warm run
 #      (cache reused) of `gemini3 vectorize` on generated 512x512 and 1024x1024 images;
+#      Each run's metadata gives the time and provider per phase; a model phase on CPU fails;
 #   5. reports the peak GPU memory seen by polling nvidia-smi during all of it;
 # and exits non-zero if any step failed. All phases run, phase 2 included (with the shipped
 # test steering model unless GEMINI3__PHASE2__MODEL names yours).
@@ -164,6 +165,28 @@ make_bmp() {
   rm -f "$file.row"
 }
 
+# Prints each phase's time and provider from a run's metadata
+# ("phases": {"phase1": {"ms": 12.3, "provider": "tensorrt"}, ...}); a model phase (1-3) that
+# ran on CPU is a failure. Phase 4, image tracing, is Rust on the CPU by design.
+check_phases() {
+  local label=$1 entry phase ms provider
+  local entries
+  entries="$(tr -d ' \n\t' <"$out/$label.json" | grep -oE '"phase[0-9]":\{[^}]*\}')" || true
+  if [ -z "$entries" ]; then
+    fail "$label: no per-phase report in $out/$label.json"
+    return
+  fi
+  while read -r entry; do
+    phase="$(sed -E 's/^"(phase[0-9])".*/\1/' <<<"$entry")"
+    ms="$(sed -nE 's/.*"ms":([0-9.]+).*/\1/p' <<<"$entry")"
+    provider="$(sed -nE 's/.*"provider":"([a-z_]+)".*/\1/p' <<<"$entry")"
+    printf '  %s %10s ms  on %s\n' "$phase" "${ms:-?}" "${provider:-?}"
+    if [ "$phase" != "phase4" ] && [ "$provider" = "cpu" ]; then
+      fail "$label: $phase ran on CPU"
+    fi
+  done <<<"$entries"
+}
+
 # Runs `gemini3 vectorize` once; prints and records the wall time in milliseconds.
 timings=()
 run_vectorize() {
@@ -177,9 +200,7 @@ run_vectorize() {
     if [ ! -s "$out/$label.svg" ]; then
       fail "$label: no SVG written"
     fi
-    # Per-phase timings, where the metadata has them.
-    grep -oE '"[a-z0-9_]*(_ms|ms)"[[:space:]]*:[[:space:]]*[0-9.]+' "$out/$label.json" 2>/dev/null \
-      | tr '\n' ' ' | sed 's/^/  metadata: /;s/ $/\n/'
+    check_phases "$label"
   else
     fail "gemini3 vectorize $label (log: $out/$label.log)"
     tail -n 20 "$out/$label.log" >&2
@@ -201,7 +222,9 @@ poller_pid=""
 peak_mib="$(sort -n "$mem_log" 2>/dev/null | tail -n 1 | tr -d ' ')"
 say "summary"
 echo "GPU: $(nvidia-smi -i "$device_id" --query-gpu=name,driver_version,compute_cap --format=csv,noheader)"
-echo "providers: DISABLE_TENSORRT=${DISABLE_TENSORRT:-0} (see check.log for the provider of each phase)"
+echo "providers (gemini3 check, DISABLE_TENSORRT=${DISABLE_TENSORRT:-0}):"
+grep -E '^phase[0-9] [a-z]+: .* on [a-z]+$' "$out/check.log" | sed 's/^/  /' || echo "  (none reported)"
+echo "wall time per process (ONNX Runtime load, sessions or engine build, warm-up, one image):"
 for line in "${timings[@]}"; do
   echo "  $line"
 done
