@@ -393,10 +393,10 @@ impl Engine {
 }
 
 /// Creates the TensorRT cache folders, falling back to a local folder with a warning when
-/// they cannot be created (no network volume mounted).
+/// they cannot be created or written (no network volume mounted, or a read-only one).
 fn cache_dirs(engine: &Path, timing: &Path, fallback: &Path) -> (PathBuf, PathBuf) {
     let ensure = |dir: &Path, kind: &str| -> PathBuf {
-        match std::fs::create_dir_all(dir) {
+        match writable_dir(dir) {
             Ok(()) => dir.to_path_buf(),
             Err(error) => {
                 let local = fallback.join(kind);
@@ -404,7 +404,7 @@ fn cache_dirs(engine: &Path, timing: &Path, fallback: &Path) -> (PathBuf, PathBu
                     wanted = %dir.display(),
                     using = %local.display(),
                     %error,
-                    "TensorRT cache folder unavailable (no network volume?); using a local folder"
+                    "TensorRT cache folder unusable (no network volume?); using a local folder"
                 );
                 let _ = std::fs::create_dir_all(&local);
                 local
@@ -412,6 +412,15 @@ fn cache_dirs(engine: &Path, timing: &Path, fallback: &Path) -> (PathBuf, PathBu
         }
     };
     (ensure(engine, "engines"), ensure(timing, "timing"))
+}
+
+/// Creates `dir` and proves it writable: `create_dir_all` succeeds on an existing read-only
+/// folder, so write and remove a probe file.
+fn writable_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".gemini3-write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
 }
 
 /// One ONNX Runtime session and the provider it got.
@@ -476,7 +485,7 @@ impl PhaseSession {
                         session: Mutex::new(session),
                     });
                 }
-                Err(cause) => fallbacks.push((*provider, cause)),
+                Err(cause) => fallbacks.push((*provider, cause.trim().to_owned())),
             }
         }
         let causes = fallbacks
