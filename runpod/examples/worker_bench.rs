@@ -154,17 +154,11 @@ async fn main() {
         .expect("worker starts");
     let pid = child.id().expect("worker pid");
 
-    fake.wait_for(Duration::from_secs(120), |events| {
-        events.iter().any(is_take)
-    })
-    .await
-    .expect("the worker takes within 120 s");
     let first_take = fake
-        .events()
-        .iter()
-        .find(|event| is_take(event))
-        .map(|event| event.at.saturating_duration_since(started))
-        .unwrap_or_default();
+        .wait_first_take(Duration::from_secs(120))
+        .await
+        .expect("the worker takes within 120 s")
+        .saturating_duration_since(started);
     // Let start-up allocations settle, then read the idle footprint.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss_kb = tree_kb(pid, "VmRSS:");
@@ -288,7 +282,12 @@ async fn main() {
         "peak_hwm_kb": peak_hwm_kb,
         "sigterm_exit_ms": sigterm_exit_ms,
         "exit_code": exit_code,
-        "requests_failed_by_fake": events.iter().filter(|event| !event.ok() && event.route != Route::JobTake || matches!(event.served, runpod::fake::Served::Dropped)).count(),
+        "requests_faulted_by_fake": events
+            .iter()
+            .filter(|event| {
+                matches!(event.served, runpod::fake::Served::Dropped | runpod::fake::Served::Status(503))
+            })
+            .count(),
     });
     println!("{figures}");
     fake.shutdown();

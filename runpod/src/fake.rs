@@ -164,6 +164,8 @@ struct Shared {
     event_count: watch::Sender<usize>,
     faults: Mutex<Faults>,
     hold: Mutex<Duration>,
+    /// When each job-take or job-take-batch request arrived (events are recorded on answer).
+    take_arrivals: Mutex<Vec<Instant>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -234,6 +236,7 @@ impl FakeQueue {
             event_count,
             faults: Mutex::new(Faults::default()),
             hold: Mutex::new(Duration::from_secs(30)),
+            take_arrivals: Mutex::new(Vec::new()),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.max(1))
@@ -406,6 +409,25 @@ impl FakeQueue {
                 }
                 if count.changed().await.is_err() {
                     // The sender lives in `shared`, which we hold: this cannot end.
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| WaitTimeout(timeout))
+    }
+
+    /// Waits for the first job-take (or batch) request to arrive, answered or not; returns
+    /// when it arrived.
+    pub async fn wait_first_take(&self, timeout: Duration) -> Result<Instant, WaitTimeout> {
+        let mut count = self.shared.event_count.subscribe();
+        let wait = async {
+            loop {
+                if let Some(first) = lock(&self.shared.take_arrivals).first() {
+                    return *first;
+                }
+                if count.changed().await.is_err() {
                     std::future::pending::<()>().await;
                 }
             }
@@ -597,6 +619,8 @@ fn pop_jobs(shared: &Shared, count: usize, batch: bool) -> Option<(String, Vec<S
 }
 
 async fn serve_take(shared: Arc<Shared>, request: Request, route: Route) -> Response {
+    lock(&shared.take_arrivals).push(Instant::now());
+    shared.event_count.send_modify(|_| {});
     let incoming = Incoming::from_parts(request.method(), request.uri(), request.headers());
     let batch_size = query_number(request.uri(), "batch_size")
         .unwrap_or(1)
