@@ -45,8 +45,14 @@ lint:
 
 bench: bench-worker bench-quality
 
+# Worker overhead against RunPod's Python worker (bench/worker_bench.py writes bench/worker.md),
+# then the real handler on CPU (examples/bench_handler.rs), appended to the same page.
 bench-worker: onnxruntime
-	@echo "see bench/worker.md"
+	python3 bench/worker_bench.py
+	$(CARGO) build --release --bin gemini3 --example bench_handler
+	./target/release/examples/bench_handler bench/handler.md
+	{ echo; cat bench/handler.md; } >> bench/worker.md
 
+# Fidelity against VTracer (bench/quality.md, bench/quality-grid.png).
 bench-quality: onnxruntime
-	@echo "see bench/quality.md"
+	bash bench/quality.sh
