@@ -6,6 +6,7 @@
 //! - [`decode`]: bytes to an oriented RGBA image, with limits enforced before allocating.
 //! - `working`: compositing onto white, the working resolution (downscale only) and padding.
 //! - [`kmeans`]: automatic palettes (k-means in OKLab, deterministic).
+//! - [`fringe`]: anti-aliasing fringes merged into the regions they blend.
 //! - [`gate`]: the phase-2 IoU score.
 //! - [`trace`]: phase 4, stacked-layer image tracing on visioncortex, and the SVG writer.
 //! - [`model`]: the phase-model traits; `crate::engine` implements them with ONNX Runtime.
@@ -16,6 +17,7 @@
 //! about HTTP, RunPod or the command line.
 
 pub mod decode;
+pub mod fringe;
 pub mod gate;
 pub mod kmeans;
 pub mod model;
@@ -436,7 +438,7 @@ impl Pipeline {
 
         // Phase 2.
         let mut steering = SteeringReport::default();
-        let labels = match self.steering_wanted(request, &mut run.warnings) {
+        let steered = match self.steering_wanted(request, &mut run.warnings) {
             Some(steer) => {
                 let phase_started = Instant::now();
                 let outcome = self.steer(
@@ -449,7 +451,7 @@ impl Pipeline {
                     &mut run,
                 )?;
                 run.record(Phase::Steer, phase_started.elapsed(), steer.provider());
-                steering = outcome.report;
+                steering = outcome.report.clone();
                 run.report(
                     Phase::Steer,
                     format!(
@@ -458,10 +460,24 @@ impl Pipeline {
                         steering.iou.unwrap_or(0.0)
                     ),
                 );
-                outcome.labels
+                Some(outcome)
             }
-            None => plate_labels,
+            None => None,
         };
+        let (mut labels, labelled_image) = match steered {
+            Some(outcome) => (outcome.labels, outcome.image),
+            None => (plate_labels, plate),
+        };
+        run.check(Phase::Quantize)?;
+        let fringe_started = Instant::now();
+        fringe::merge_fringes(
+            &mut labels,
+            &working.opaque,
+            &labelled_image,
+            width as usize,
+            height as usize,
+        );
+        let quantize_elapsed = quantize_elapsed + fringe_started.elapsed();
         run.record(Phase::Quantize, quantize_elapsed, quantize.provider());
         run.report(
             Phase::Quantize,
@@ -599,7 +615,7 @@ impl Pipeline {
         let asked = request.steering;
         let seed = asked.and_then(|s| s.seed).unwrap_or(phase2.seed);
         let strength = asked.and_then(|s| s.strength).unwrap_or(phase2.strength);
-        let mut best: Option<(f32, Vec<u8>)> = None;
+        let mut best: Option<(f32, Vec<u8>, PlanarImage)> = None;
         let mut attempts = 0u32;
         for attempt in 0..=gate.max_retries {
             run.check(Phase::Steer)?;
@@ -628,14 +644,14 @@ impl Pipeline {
                 "steering attempt"
             );
             let passed = iou >= gate.iou_threshold;
-            if best.as_ref().is_none_or(|(best_iou, _)| iou > *best_iou) {
-                best = Some((iou, labels));
+            if best.as_ref().is_none_or(|(best_iou, _, _)| iou > *best_iou) {
+                best = Some((iou, labels, steered));
             }
             if passed {
                 break;
             }
         }
-        let (best_iou, labels) = best.ok_or_else(|| {
+        let (best_iou, labels, image) = best.ok_or_else(|| {
             PipelineError::new(
                 Phase::Steer,
                 PipelineErrorKind::Internal("no steering attempt was made".to_owned()),
@@ -660,6 +676,7 @@ impl Pipeline {
         }
         Ok(SteerOutcome {
             labels,
+            image,
             report: SteeringReport {
                 attempts,
                 iou: Some(best_iou),
@@ -677,6 +694,8 @@ struct ResolvedOptions {
 
 struct SteerOutcome {
     labels: Vec<u8>,
+    /// The steered image the labels came from.
+    image: PlanarImage,
     report: SteeringReport,
 }
 
