@@ -195,8 +195,8 @@ fn clean_model_keeps_flat_areas_flat_and_edges_in_place() {
     for y in 0..height as usize {
         for x in 0..width as usize {
             let color = if x < 32 { left } else { right };
-            for c in 0..3 {
-                image.data[c * n + y * width as usize + x] = color[c];
+            for (c, value) in color.iter().enumerate() {
+                image.data[c * n + y * width as usize + x] = *value;
             }
         }
     }
@@ -205,10 +205,10 @@ fn clean_model_keeps_flat_areas_flat_and_edges_in_place() {
         // Flat areas away from the edge are unchanged.
         for x in (0..28).chain(36..64) {
             let expected = if x < 32 { left } else { right };
-            for c in 0..3 {
+            for (c, wanted) in expected.iter().enumerate() {
                 let value = out.data[c * n + y * width as usize + x];
                 assert!(
-                    (value - expected[c]).abs() < 1e-4,
+                    (value - wanted).abs() < 1e-4,
                     "({x},{y}) c{c}: {value}"
                 );
             }

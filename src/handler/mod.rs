@@ -129,18 +129,16 @@ impl VectorizeHandler {
 }
 
 impl runpod::Handler for VectorizeHandler {
-    fn handle(
+    async fn handle(
         &self,
         job: runpod::Job,
         ctx: runpod::JobContext,
-    ) -> impl std::future::Future<Output = Result<Value, runpod::HandlerError>> + Send {
-        async move {
-            let result = self.process(job, &ctx).await;
-            if let Err(error) = &result {
-                tracing::warn!(error_type = %error.error_type, "job failed: {}", error.message);
-            }
-            result
+    ) -> Result<Value, runpod::HandlerError> {
+        let result = self.process(job, &ctx).await;
+        if let Err(error) = &result {
+            tracing::warn!(error_type = %error.error_type, "job failed: {}", error.message);
         }
+        result
     }
 
     fn job_deadline(&self, job: &runpod::Job) -> Option<Duration> {
