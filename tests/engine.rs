@@ -207,10 +207,7 @@ fn clean_model_keeps_flat_areas_flat_and_edges_in_place() {
             let expected = if x < 32 { left } else { right };
             for (c, wanted) in expected.iter().enumerate() {
                 let value = out.data[c * n + y * width as usize + x];
-                assert!(
-                    (value - wanted).abs() < 1e-4,
-                    "({x},{y}) c{c}: {value}"
-                );
+                assert!((value - wanted).abs() < 1e-4, "({x},{y}) c{c}: {value}");
             }
         }
         // The edge stays within 1 px: the half-way crossing of red lies between x = 31 and 33.
