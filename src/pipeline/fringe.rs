@@ -1,5 +1,12 @@
-//! Anti-aliasing fringes: thin bands of a third palette colour along the edge between two
-//! regions, which nearest-colour quantisation produces where the input blends the two.
+//! Label clean-up after phase 3, in two steps, both keeping labels palette indices.
+//!
+//! [`vote_flat_regions`]: every flat region of the input (exactly one colour before phase 1)
+//! gets one label, its majority, so the clean plate's small colour shifts near edges cannot
+//! split it between two palette colours.
+//!
+//! [`merge_fringes`]: anti-aliasing fringes, thin bands of a third palette colour along the
+//! edge between two regions, which nearest-colour quantisation produces where the input blends
+//! the two.
 //!
 //! Traced, such a band becomes a ring around the shape that the input never had (and costs a
 //! path); rendered, the SVG's own anti-aliasing already reproduces the blend. So after phase
@@ -42,17 +49,17 @@ pub fn merge_fringes(
             srgb_to_oklab(image.pixel((index / width) * stride + index % width))
         })
     };
-    let thin = thin_pixels(labels, opaque, width, height);
+    let regions = Regions::find(labels, opaque, image, width, height);
     let original = labels.to_vec();
     let mut moved = 0;
     for index in 0..labels.len() {
-        if !thin[index] {
+        if !regions.is_thin(index) {
             continue;
         }
         let own = original[index];
         let (x, y) = (index % width, index / width);
-        // Up to two other labels seen along the four directions within REACH, with the colour
-        // of the first pixel of each (the far side of the band).
+        // The other labels seen along the four directions within REACH, with the mean colour of
+        // the region first met (transparency: the pixel's own composited colour).
         let mut sides: Vec<(Option<u8>, [f32; 3], u32)> = Vec::with_capacity(4);
         for (dx, dy) in [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)] {
             for step in 1..=REACH as i64 {
@@ -68,7 +75,10 @@ pub fn merge_fringes(
                 }
                 match sides.iter_mut().find(|(l, _, _)| *l == label) {
                     Some(side) => side.2 += 1,
-                    None => sides.push((label, lab(neighbour), 1)),
+                    None => {
+                        let color = regions.mean(neighbour).unwrap_or_else(|| lab(neighbour));
+                        sides.push((label, color, 1));
+                    }
                 }
                 break;
             }
@@ -81,6 +91,75 @@ pub fn merge_fringes(
         moved += 1;
     }
     moved
+}
+
+/// Flat regions of at least this many pixels vote; smaller ones are left as quantised.
+const MIN_VOTING_AREA: usize = 16;
+
+/// Gives every flat region of the input one label: the most common label among its pixels.
+///
+/// A flat region is a 4-connected set of pixels of exactly the same colour in `original`, the
+/// working image before phase 1 (flat artwork has large ones; a photo or a JPEG has almost
+/// none, so this leaves them alone). The clean plate shifts colours by a level or two near
+/// edges; where a region's colour lies close to the boundary between two palette colours,
+/// that is enough to flip a band along its edge to the other colour, and the region comes out
+/// in two colours that the input never had. The vote puts it back to one. Returns how many
+/// pixels changed.
+pub fn vote_flat_regions(
+    labels: &mut [u8],
+    opaque: &[bool],
+    original: &PlanarImage,
+    width: usize,
+    height: usize,
+) -> usize {
+    let stride = original.width as usize;
+    let color = |index: usize| original.pixel((index / width) * stride + index % width);
+    let mut visited = vec![false; labels.len()];
+    let mut stack = Vec::new();
+    let mut members = Vec::new();
+    let mut changed = 0;
+    for start in 0..labels.len() {
+        if visited[start] || !opaque[start] {
+            continue;
+        }
+        let region_color = color(start);
+        members.clear();
+        stack.push(start);
+        visited[start] = true;
+        while let Some(index) = stack.pop() {
+            members.push(index);
+            let (x, y) = (index % width, index / width);
+            let neighbours = [
+                (x > 0).then(|| index - 1),
+                (x + 1 < width).then(|| index + 1),
+                (y > 0).then(|| index - width),
+                (y + 1 < height).then(|| index + width),
+            ];
+            for neighbour in neighbours.into_iter().flatten() {
+                if !visited[neighbour] && opaque[neighbour] && color(neighbour) == region_color {
+                    visited[neighbour] = true;
+                    stack.push(neighbour);
+                }
+            }
+        }
+        if members.len() < MIN_VOTING_AREA {
+            continue;
+        }
+        let mut counts = [0u32; 256];
+        for index in &members {
+            counts[usize::from(labels[*index])] += 1;
+        }
+        let winner = (0..256)
+            .max_by_key(|label| (counts[*label], std::cmp::Reverse(*label)))
+            .unwrap_or(0) as u8;
+        for index in &members {
+            if labels[*index] != winner {
+                labels[*index] = winner;
+                changed += 1;
+            }
+        }
+    }
+    changed
 }
 
 /// The label a pixel of colour `color` should move to, given the sides around it (label or
@@ -116,51 +195,82 @@ fn blend_target(color: [f32; 3], sides: &[(Option<u8>, [f32; 3], u32)]) -> Optio
     }
 }
 
-/// Pixels of thin 4-connected same-label regions.
-fn thin_pixels(labels: &[u8], opaque: &[bool], width: usize, height: usize) -> Vec<bool> {
-    let mut thin = vec![false; labels.len()];
-    let mut visited = vec![false; labels.len()];
-    let mut stack = Vec::new();
-    let mut members = Vec::new();
-    for start in 0..labels.len() {
-        if visited[start] || !opaque[start] {
-            continue;
-        }
-        let label = labels[start];
-        members.clear();
-        stack.push(start);
-        visited[start] = true;
-        let mut interior = 0usize;
-        while let Some(index) = stack.pop() {
-            members.push(index);
-            let (x, y) = (index % width, index / width);
-            let mut same = 0;
-            let neighbours = [
-                (x > 0).then(|| index - 1),
-                (x + 1 < width).then(|| index + 1),
-                (y > 0).then(|| index - width),
-                (y + 1 < height).then(|| index + width),
-            ];
-            for neighbour in neighbours.into_iter().flatten() {
-                if opaque[neighbour] && labels[neighbour] == label {
-                    same += 1;
-                    if !visited[neighbour] {
-                        visited[neighbour] = true;
-                        stack.push(neighbour);
+/// The 4-connected same-label regions of the drawn pixels: which are thin, and their mean
+/// colour (the OKLab of their mean sRGB colour in the quantised image).
+struct Regions {
+    /// Region of each pixel; `u32::MAX` for transparent pixels.
+    id: Vec<u32>,
+    thin: Vec<bool>,
+    mean: Vec<[f32; 3]>,
+}
+
+impl Regions {
+    fn find(
+        labels: &[u8],
+        opaque: &[bool],
+        image: &PlanarImage,
+        width: usize,
+        height: usize,
+    ) -> Self {
+        let stride = image.width as usize;
+        let mut id = vec![u32::MAX; labels.len()];
+        let mut thin = Vec::new();
+        let mut mean = Vec::new();
+        let mut stack = Vec::new();
+        for start in 0..labels.len() {
+            if id[start] != u32::MAX || !opaque[start] {
+                continue;
+            }
+            let region = thin.len() as u32;
+            let label = labels[start];
+            stack.push(start);
+            id[start] = region;
+            let (mut members, mut interior) = (0usize, 0usize);
+            let mut sum = [0f64; 3];
+            while let Some(index) = stack.pop() {
+                members += 1;
+                let (x, y) = (index % width, index / width);
+                let color = image.pixel(y * stride + x);
+                for (total, value) in sum.iter_mut().zip(color) {
+                    *total += f64::from(value);
+                }
+                let mut same = 0;
+                let neighbours = [
+                    (x > 0).then(|| index - 1),
+                    (x + 1 < width).then(|| index + 1),
+                    (y > 0).then(|| index - width),
+                    (y + 1 < height).then(|| index + width),
+                ];
+                for neighbour in neighbours.into_iter().flatten() {
+                    if opaque[neighbour] && labels[neighbour] == label {
+                        same += 1;
+                        if id[neighbour] == u32::MAX {
+                            id[neighbour] = region;
+                            stack.push(neighbour);
+                        }
                     }
                 }
+                if same == 4 {
+                    interior += 1;
+                }
             }
-            if same == 4 {
-                interior += 1;
-            }
+            thin.push((interior as f64) <= THIN_INTERIOR_SHARE * members as f64);
+            mean.push(srgb_to_oklab(
+                sum.map(|total| (total / members as f64) as f32),
+            ));
         }
-        if (interior as f64) <= THIN_INTERIOR_SHARE * members.len() as f64 {
-            for index in &members {
-                thin[*index] = true;
-            }
-        }
+        Self { id, thin, mean }
     }
-    thin
+
+    fn is_thin(&self, index: usize) -> bool {
+        let region = self.id[index];
+        region != u32::MAX && self.thin[region as usize]
+    }
+
+    fn mean(&self, index: usize) -> Option<[f32; 3]> {
+        let region = self.id[index];
+        (region != u32::MAX).then(|| self.mean[region as usize])
+    }
 }
 
 fn sub(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
@@ -178,6 +288,28 @@ fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flat_region_split_by_the_clean_plate_gets_its_majority_label() {
+        // 20 identical pixels in the original, quantised as 14 × label 1 and 6 × label 2.
+        let image = image(&[[0.5, 0.5, 0.5]; 20]);
+        let mut labels: Vec<u8> = (0..20)
+            .map(|i| if (3..17).contains(&i) { 1 } else { 2 })
+            .collect();
+        assert_eq!(
+            vote_flat_regions(&mut labels, &[true; 20], &image, 20, 1),
+            6
+        );
+        assert!(labels.iter().all(|l| *l == 1));
+        // Too small to vote.
+        let small = image_of(8);
+        let mut labels = vec![1, 1, 1, 1, 1, 2, 2, 2];
+        assert_eq!(vote_flat_regions(&mut labels, &[true; 8], &small, 8, 1), 0);
+    }
+
+    fn image_of(width: usize) -> PlanarImage {
+        image(&vec![[0.2, 0.3, 0.4]; width])
+    }
 
     /// A one-row image from colours, padded to nothing.
     fn image(colors: &[[f32; 3]]) -> PlanarImage {

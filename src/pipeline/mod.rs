@@ -6,7 +6,8 @@
 //! - [`decode`]: bytes to an oriented RGBA image, with limits enforced before allocating.
 //! - `working`: compositing onto white, the working resolution (downscale only) and padding.
 //! - [`kmeans`]: automatic palettes (k-means in OKLab, deterministic).
-//! - [`fringe`]: anti-aliasing fringes merged into the regions they blend.
+//! - [`fringe`]: label clean-up after phase 3: one label per flat input region, and
+//!   anti-aliasing fringes merged into the regions they blend.
 //! - [`gate`]: the phase-2 IoU score.
 //! - [`trace`]: phase 4, stacked-layer image tracing on visioncortex, and the SVG writer.
 //! - [`model`]: the phase-model traits; `crate::engine` implements them with ONNX Runtime.
@@ -470,6 +471,13 @@ impl Pipeline {
         };
         run.check(Phase::Quantize)?;
         let fringe_started = Instant::now();
+        fringe::vote_flat_regions(
+            &mut labels,
+            &working.opaque,
+            &working.padded,
+            width as usize,
+            height as usize,
+        );
         fringe::merge_fringes(
             &mut labels,
             &working.opaque,
