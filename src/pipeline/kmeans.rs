@@ -43,11 +43,13 @@ pub enum AutoPaletteError {
 /// photos, where no single colour dominates, get the mean.
 const DOMINANT_SHARE: f64 = 0.25;
 
-/// Palette colours closer than this in OKLab (about one just-noticeable difference) are one
-/// colour: seeding skips candidates this close to a centroid, and the final palette drops a
-/// colour this close to a heavier one. Without it, an image with four flat colours asked for
-/// sixteen gets near-duplicates that split flat areas into noisy patches.
-const MIN_SEPARATION: f32 = 0.025;
+/// Palette colours closer than this in OKLab (about half a just-noticeable difference, which
+/// is near 0.02) are one colour: seeding skips candidates this close to a centroid, and the
+/// final palette drops a colour this close to a heavier one. Without it, an image with four
+/// flat colours asked for sixteen gets near-duplicates that split flat areas into noisy
+/// patches. Much larger, and distinct artwork colours merge: Twemoji's fox draws its ears and
+/// face in two oranges 0.010 apart (26 levels apart in blue), and merging them cost SSIM.
+const MIN_SEPARATION: f32 = 0.008;
 
 /// One distinct colour and how often it was sampled.
 struct Point {
