@@ -33,6 +33,7 @@ check: onnxruntime
 
 test: onnxruntime
 	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
 
 fmt:
 	$(CARGO) fmt --all -- --check
