@@ -633,12 +633,18 @@ fn build_session(
     builder.commit_from_file(model).map_err(|e| e.to_string())
 }
 
-/// Whether the ONNX file declares an input with this name, read without a session (the
-/// TensorRT profile string must name only inputs that exist).
+/// Whether the ONNX file names a value `name`, read without a session: the TensorRT profile
+/// string must name only inputs that exist, and it is needed before the session is built. A
+/// protobuf string field is its tag, its length and its bytes, so this looks for the name as
+/// a whole field (`name` is field 1 of ValueInfoProto, tag 0x0a), not as a substring.
 fn model_has_input(model: &Path, name: &str) -> bool {
-    // A cheap byte search is enough: input names are stored verbatim in the protobuf.
+    let Ok(length) = u8::try_from(name.len()) else {
+        return false;
+    };
+    let mut field = vec![0x0a, length];
+    field.extend_from_slice(name.as_bytes());
     std::fs::read(model)
-        .map(|bytes| bytes.windows(name.len()).any(|w| w == name.as_bytes()))
+        .map(|bytes| bytes.windows(field.len()).any(|w| w == field.as_slice()))
         .unwrap_or(false)
 }
 
@@ -829,5 +835,19 @@ impl QuantizeModel for OrtQuantize {
 
     fn provider(&self) -> Provider {
         self.session.provider
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_declared_inputs_by_whole_field() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        assert!(model_has_input(&root.join("quantize.onnx"), "palette"));
+        assert!(model_has_input(&root.join("clean.onnx"), "image"));
+        assert!(!model_has_input(&root.join("clean.onnx"), "palette"));
+        assert!(!model_has_input(&root.join("clean.onnx"), "imag"));
     }
 }

@@ -664,10 +664,7 @@ fn parse_scalar(raw: &str) -> toml::Value {
 fn merge<R: DeserializeOwned + Serialize + Default>(
     layers: Vec<Layer>,
 ) -> Result<(R, Layers), SettingsError> {
-    let schema = match toml::Value::try_from(R::default()) {
-        Ok(toml::Value::Table(table)) => table,
-        _ => unreachable!("raw settings serialise to a table"),
-    };
+    let schema = schema_of::<R>();
     for layer in &layers {
         check_keys(&layer.table, &schema, "", layer)?;
     }
