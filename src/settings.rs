@@ -294,7 +294,7 @@ impl TraceMode {
 }
 
 /// Phase 4 (image tracing).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TraceSettings {
     /// Spline or polygon.
     pub mode: TraceMode,

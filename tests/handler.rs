@@ -392,6 +392,18 @@ async fn ten_concurrent_jobs_all_complete() {
     worker.finish().await;
 }
 
+async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn local_api_runs_a_job_to_completed_and_runsync_returns_the_svg() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -409,30 +421,14 @@ async fn local_api_runs_a_job_to_completed_and_runsync_returns_the_svg() {
     let base = format!("http://{address}");
     let input = json!({"input": {"image": b64(&logo_png()), "max_colors": 4}});
 
-    let answer: Value = client
-        .post(format!("{base}/runsync"))
-        .json(&input)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = post_json(&client, &format!("{base}/runsync"), &input).await;
     assert_eq!(answer["status"], "COMPLETED", "{answer}");
     assert!(answer["output"]["svg"]
         .as_str()
         .unwrap()
         .starts_with("<svg"));
 
-    let queued: Value = client
-        .post(format!("{base}/run"))
-        .json(&input)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queued = post_json(&client, &format!("{base}/run"), &input).await;
     let id = queued["id"].as_str().unwrap().to_owned();
     let mut status = queued["status"].as_str().unwrap().to_owned();
     let mut polls = 0;

@@ -572,7 +572,7 @@ impl Pipeline {
                 ),
             ));
         }
-        let mut trace = TraceOptions::from(&self.settings.phase4);
+        let mut trace: TraceOptions = self.settings.phase4;
         if let Some(mode) = request.trace.mode {
             trace.mode = mode;
         }

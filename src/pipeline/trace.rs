@@ -34,38 +34,9 @@ const TRANSPARENT: u8 = u8::MAX;
 /// visioncortex's `Cluster::OUTSET_RATIO`, used by its own spline tracing.
 const OUTSET_RATIO: f64 = 8.0;
 
-/// How outlines are fitted and written.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TraceOptions {
-    /// Spline or polygon.
-    pub mode: TraceMode,
-    /// Regions smaller than this many working pixels are merged into a neighbour.
-    pub filter_speckle: u32,
-    /// Corner threshold, degrees.
-    pub corner_threshold: f64,
-    /// Subdivision segment length, working pixels.
-    pub length_threshold: f64,
-    /// Splice threshold, degrees.
-    pub splice_threshold: f64,
-    /// Smoothing iterations (at least 1 is used).
-    pub max_iterations: u32,
-    /// Decimal places of path coordinates.
-    pub path_precision: u32,
-}
-
-impl From<&TraceSettings> for TraceOptions {
-    fn from(settings: &TraceSettings) -> Self {
-        Self {
-            mode: settings.mode,
-            filter_speckle: settings.filter_speckle,
-            corner_threshold: settings.corner_threshold,
-            length_threshold: settings.length_threshold,
-            splice_threshold: settings.splice_threshold,
-            max_iterations: settings.max_iterations,
-            path_precision: settings.path_precision,
-        }
-    }
-}
+/// How outlines are fitted and written: phase 4's validated settings with the request's
+/// overrides applied.
+pub type TraceOptions = TraceSettings;
 
 /// What image tracing works on.
 #[derive(Debug, Clone, Copy)]
