@@ -280,6 +280,9 @@ pub enum TraceMode {
     Spline,
     /// Straight segments.
     Polygon,
+    /// Exact pixel outlines, no simplification: the most faithful mode for photos, whose
+    /// fragmented regions lose most to curve fitting.
+    Pixel,
 }
 
 impl TraceMode {
@@ -288,6 +291,7 @@ impl TraceMode {
         match value {
             "spline" => Some(Self::Spline),
             "polygon" => Some(Self::Polygon),
+            "pixel" => Some(Self::Pixel),
             _ => None,
         }
     }
@@ -958,6 +962,7 @@ fn validate(
             &[
                 ("spline", TraceMode::Spline),
                 ("polygon", TraceMode::Polygon),
+                ("pixel", TraceMode::Pixel),
             ],
         )?,
         filter_speckle: check.int_in("phase4.filter_speckle", raw.phase4.filter_speckle, 0, 1024)?

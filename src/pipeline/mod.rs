@@ -103,7 +103,8 @@ pub struct SteeringRequest {
     pub strength: Option<f32>,
 }
 
-/// The request's image-tracing options (`{"mode": "polygon", "filter_speckle": 4}`).
+/// The request's image-tracing options (`{"mode": "polygon", "filter_speckle": 4}`; modes are
+/// `spline`, `polygon` and `pixel`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TraceOverrides {
     /// Spline or polygon (default `phase4.mode`).

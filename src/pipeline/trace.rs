@@ -334,8 +334,13 @@ impl LayerJob<'_> {
     ) {
         let options = self.options;
         match options.mode {
-            TraceMode::Polygon => {
-                let path = PathI32::image_to_path(image, outer, PathSimplifyMode::Polygon);
+            TraceMode::Polygon | TraceMode::Pixel => {
+                let simplify = if options.mode == TraceMode::Pixel {
+                    PathSimplifyMode::None
+                } else {
+                    PathSimplifyMode::Polygon
+                };
+                let path = PathI32::image_to_path(image, outer, simplify);
                 let points: Vec<PointF64> = path
                     .path
                     .iter()
@@ -690,6 +695,46 @@ mod tests {
     }
 
     #[test]
+    fn pixel_mode_keeps_every_step_of_a_staircase() {
+        // A 16×16 staircase: label 2 where x > y. Polygon simplification turns it into a
+        // triangle; pixel mode keeps each step, so it has far more vertices, all on the pixel
+        // grid (scaled by 2 to the output).
+        let labels: Vec<u8> = (0..256).map(|i| u8::from(i % 16 > i / 16) * 2).collect();
+        let last_path = |mode| {
+            let traced = run(&labels, &[true; 256], 16, 16, mode);
+            let start = traced.svg.rfind("<path d=\"").unwrap() + 9;
+            let end = start + traced.svg[start..].find('"').unwrap();
+            traced.svg[start..end].to_owned()
+        };
+        let pixel = last_path(TraceMode::Pixel);
+        let polygon = last_path(TraceMode::Polygon);
+        // Compact SVG numbers: a new number starts at a command letter, a space, a '-', or a
+        // second '.' ("0.5.5" is 0.5 and .5).
+        let numbers = |d: &str| -> Vec<f64> {
+            let mut tokens: Vec<String> = Vec::new();
+            let mut current = String::new();
+            for c in d.chars() {
+                let starts_new = c == '-' || (c == '.' && current.contains('.'));
+                if c.is_ascii_digit() || c == '.' || c == '-' {
+                    if starts_new && !current.is_empty() {
+                        tokens.push(std::mem::take(&mut current));
+                    }
+                    current.push(c);
+                } else if !current.is_empty() {
+                    tokens.push(std::mem::take(&mut current));
+                }
+            }
+            tokens.extend((!current.is_empty()).then_some(current));
+            tokens.iter().map(|t| t.parse().unwrap()).collect()
+        };
+        assert!(
+            numbers(&pixel).len() >= 2 * numbers(&polygon).len(),
+            "{pixel} vs {polygon}"
+        );
+        assert!(numbers(&pixel).iter().all(|v| v.fract() == 0.0), "{pixel}");
+    }
+
+    #[test]
     fn a_square_on_a_background_gives_two_stacked_paths() {
         let (width, height) = (20u32, 20u32);
         let labels: Vec<u8> = (0..400)
@@ -698,7 +743,7 @@ mod tests {
                 u8::from((5..15).contains(&x) && (5..15).contains(&y)) * 2
             })
             .collect();
-        for mode in [TraceMode::Spline, TraceMode::Polygon] {
+        for mode in [TraceMode::Spline, TraceMode::Polygon, TraceMode::Pixel] {
             let traced = run(&labels, &[true; 400], width, height, mode);
             assert_eq!(traced.paths, 2, "{}", traced.svg);
             assert!(traced
