@@ -9,6 +9,7 @@ from PIL import Image
 import resvg_py
 from skimage.metrics import structural_similarity as ssim, peak_signal_noise_ratio as psnr
 D = "bench/.work/venv/lib/python3.11/site-packages/skimage/data"
+EXTRA = sys.argv[1:]
 photos = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]
 rows = []
 for name in photos:
@@ -17,8 +18,8 @@ for name in photos:
     ref = np.asarray(im, dtype=np.float64)
     out = {}
     for label, cmd in [
-        ("gemini3 spline", ["./target/release/gemini3", "vectorize", src, "-o", "/tmp/p.svg"]),
-        ("gemini3 pixel", ["env", "GEMINI3__PHASE4__MODE=pixel", "./target/release/gemini3", "vectorize", src, "-o", "/tmp/p.svg"]),
+        ("gemini3 spline", ["env", "GEMINI3__PHASE4__MODE=spline", "./target/release/gemini3", "vectorize", src, "-o", "/tmp/p.svg"]),
+        ("gemini3 pixel", ["env", "GEMINI3__PHASE4__MODE=pixel", "./target/release/gemini3", "vectorize", src, "-o", "/tmp/p.svg"] + EXTRA),
         ("VTracer 0.6.5", ["bench/.work/vtracer/bin/vtracer", "--input", src, "--output", "/tmp/p.svg"]),
     ]:
         subprocess.run(cmd, check=True, capture_output=True)

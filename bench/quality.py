@@ -339,7 +339,7 @@ def write_report(rows, timing):
     add("- Each SVG is rendered back with resvg at the input size; SSIM, PSNR and mean CIEDE2000 are "
         "against the input, both composited on white.")
     add("- gemini3: release build, default configuration (CPU, phase 1 on, phase 2 off, working size "
-        "1024, spline mode, filter_speckle 4, automatic palette of at most 16 colours); \"gemini3 "
+        "1024, auto trace mode (splines for artwork, exact pixel outlines for photos), filter_speckle 4, automatic palette of at most 16 colours); \"gemini3 "
         "phase1 off\" is the same with `GEMINI3__PHASE1__ENABLED=false`. VTracer 0.6.5 CLI with its "
         "defaults.")
     add("- fixed16: both held to PICO-8's 16 colours. gemini3 gets `--palette`; VTracer has no palette "

@@ -283,6 +283,9 @@ pub enum TraceMode {
     /// Exact pixel outlines, no simplification: the most faithful mode for photos, whose
     /// fragmented regions lose most to curve fitting.
     Pixel,
+    /// Chosen per image from the label map: `pixel` when its regions are fragmented (a
+    /// photo), else `spline`.
+    Auto,
 }
 
 impl TraceMode {
@@ -292,6 +295,7 @@ impl TraceMode {
             "spline" => Some(Self::Spline),
             "polygon" => Some(Self::Polygon),
             "pixel" => Some(Self::Pixel),
+            "auto" => Some(Self::Auto),
             _ => None,
         }
     }
@@ -963,6 +967,7 @@ fn validate(
                 ("spline", TraceMode::Spline),
                 ("polygon", TraceMode::Polygon),
                 ("pixel", TraceMode::Pixel),
+                ("auto", TraceMode::Auto),
             ],
         )?,
         filter_speckle: check.int_in("phase4.filter_speckle", raw.phase4.filter_speckle, 0, 1024)?
@@ -1214,7 +1219,7 @@ mod tests {
         assert_eq!(settings.pipeline.working_size, 1024);
         assert_eq!(settings.engine.device, Device::Auto);
         assert!(!settings.pipeline.phase2.enabled);
-        assert_eq!(settings.pipeline.phase4.mode, TraceMode::Spline);
+        assert_eq!(settings.pipeline.phase4.mode, TraceMode::Auto);
         assert_eq!(settings.profile, None);
     }
 

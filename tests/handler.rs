@@ -159,6 +159,8 @@ async fn real_png_job_returns_a_palette_exact_svg_with_metadata() {
     assert_eq!(metadata["palette"], json!(allowed));
     assert_eq!(metadata["svg_bytes"].as_u64(), Some(svg.len() as u64));
     assert_eq!(metadata["phases"]["phase3"]["provider"], "cpu");
+    // Flat artwork: the default `auto` mode fits splines.
+    assert_eq!(metadata["trace_mode"], "spline");
     assert!(metadata["total_ms"].as_f64().unwrap() > 0.0);
     assert!(!output["logs"].as_array().unwrap().is_empty());
     worker.finish().await;

@@ -228,7 +228,7 @@ pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestE
                     TraceMode::parse(&mode).ok_or_else(|| {
                         RequestError::new(
                             "trace.mode",
-                            format!("{mode:?} is not one of spline, polygon, pixel"),
+                            format!("{mode:?} is not one of spline, polygon, pixel, auto"),
                         )
                     })
                 })
@@ -445,7 +445,7 @@ mod tests {
             (
                 json!({"image": PNG_1X1, "trace": {"mode": "bezier"}}),
                 "trace.mode",
-                "\"bezier\" is not one of spline, polygon, pixel",
+                "\"bezier\" is not one of spline, polygon, pixel, auto",
             ),
             (
                 json!({"image": PNG_1X1, "colour": 1}),

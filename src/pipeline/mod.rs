@@ -183,6 +183,8 @@ pub struct Metadata {
     pub colors_used: usize,
     /// `<path>` elements.
     pub paths: usize,
+    /// How outlines were traced (`spline`, `polygon` or `pixel`; `auto` resolved).
+    pub trace_mode: TraceMode,
     /// Size of the SVG text.
     pub svg_bytes: usize,
     /// Per phase that ran, keyed `phase1` … `phase4`.
@@ -523,6 +525,7 @@ impl Pipeline {
             palette: palette.hex_list(),
             colors_used: traced.colors_used,
             paths: traced.paths,
+            trace_mode: traced.mode,
             svg_bytes: traced.svg.len(),
             phases: run.phases,
             steering,

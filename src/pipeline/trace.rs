@@ -57,11 +57,48 @@ pub struct TraceInput<'a> {
     pub output_height: u32,
 }
 
+/// Region-boundary pixels per pixel of image side (boundary count over the square root of
+/// the opaque area) above which `auto` traces exact pixel outlines. The measure does not
+/// depend on scale for artwork, whose boundaries are outlines that grow with the side: the
+/// benchmark's Twemoji at 48 to 512 px measure 0.6 to 13 once quantised, JPEG-compressed ones
+/// 14 to 34 (at 16 to 64 colours). Photos, whose quantised regions are fragmented everywhere,
+/// measure 64 to 137 at 300 to 640 px, and there curve fitting costs most fidelity
+/// (bench/quality.md, "Photos in pixel mode").
+pub const AUTO_PIXEL_FRAGMENTATION: f64 = 40.0;
+
+/// Opaque pixels whose right or lower neighbour is opaque with another label, divided by the
+/// square root of the opaque pixel count.
+pub fn fragmentation(grid: &[u8], width: usize, height: usize) -> f64 {
+    let (mut opaque, mut boundary) = (0usize, 0usize);
+    for y in 0..height {
+        for x in 0..width {
+            let label = grid[y * width + x];
+            if label == TRANSPARENT {
+                continue;
+            }
+            opaque += 1;
+            let differs = |other: u8| other != TRANSPARENT && other != label;
+            if (x + 1 < width && differs(grid[y * width + x + 1]))
+                || (y + 1 < height && differs(grid[(y + 1) * width + x]))
+            {
+                boundary += 1;
+            }
+        }
+    }
+    if opaque == 0 {
+        0.0
+    } else {
+        boundary as f64 / (opaque as f64).sqrt()
+    }
+}
+
 /// A finished SVG document and its counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Traced {
     /// The SVG text.
     pub svg: String,
+    /// The mode the outlines were traced in (`auto` resolved).
+    pub mode: TraceMode,
     /// `<path>` elements written (one per colour that has any area).
     pub paths: usize,
     /// Distinct fill colours used.
@@ -123,6 +160,16 @@ pub fn trace(
     if options.filter_speckle > 1 {
         merge_speckles(&mut grid, width, height, options.filter_speckle as usize);
     }
+    let mut resolved = *options;
+    if resolved.mode == TraceMode::Auto {
+        let measure = fragmentation(&grid, width, height);
+        resolved.mode = if measure > AUTO_PIXEL_FRAGMENTATION {
+            TraceMode::Pixel
+        } else {
+            TraceMode::Spline
+        };
+    }
+    let options = &resolved;
     if cancel.is_cancelled() {
         return Err(TraceError::Cancelled);
     }
@@ -229,6 +276,7 @@ pub fn trace(
     svg.push_str("</svg>\n");
     Ok(Traced {
         svg,
+        mode: options.mode,
         paths,
         colors_used: paths,
     })
@@ -348,7 +396,8 @@ impl LayerJob<'_> {
                     .collect();
                 self.writer.polygon(&points, data);
             }
-            TraceMode::Spline => {
+            // `Auto` is resolved before any layer is traced.
+            TraceMode::Spline | TraceMode::Auto => {
                 let path = PathI32::image_to_path(image, outer, PathSimplifyMode::Polygon);
                 if path.path.len() < 3 {
                     return;
@@ -692,6 +741,48 @@ mod tests {
             output_height: height * 2,
         };
         trace(&input, &options(mode), &CancelToken::new()).unwrap()
+    }
+
+    #[test]
+    fn auto_mode_traces_artwork_as_splines_and_fragmented_labels_as_pixels() {
+        // Artwork: a square on a background. Fragmentation is its outline over its side.
+        let (width, height) = (40usize, 40usize);
+        let square: Vec<u8> = (0..width * height)
+            .map(|i| {
+                u8::from((10..30).contains(&(i % width)) && (10..30).contains(&(i / width))) * 2
+            })
+            .collect();
+        assert!(fragmentation(&square, width, height) < 2.0);
+        let traced = run(&square, &[true; 1600], 40, 40, TraceMode::Auto);
+        assert_eq!(traced.mode, TraceMode::Spline);
+        // A photo-like label map: labels change every two pixels in a pseudo-random pattern
+        // (the measure grows with the side for such maps, so it needs some size).
+        let mut state = 12345u32;
+        let noisy: Vec<u8> = (0..160 * 160)
+            .map(|i| {
+                if i % 2 == 0 {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                }
+                (state % 3) as u8
+            })
+            .collect();
+        assert!(fragmentation(&noisy, 160, 160) > AUTO_PIXEL_FRAGMENTATION);
+        let mut options = options(TraceMode::Auto);
+        options.filter_speckle = 0;
+        let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
+        let input = TraceInput {
+            width: 160,
+            height: 160,
+            labels: &noisy,
+            opaque: &[true; 160 * 160],
+            palette: &palette,
+            output_width: 160,
+            output_height: 160,
+        };
+        let traced = trace(&input, &options, &CancelToken::new()).unwrap();
+        assert_eq!(traced.mode, TraceMode::Pixel);
     }
 
     #[test]
