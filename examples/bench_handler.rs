@@ -83,6 +83,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 struct Scenario {
     side: u32,
+    /// `gemini3`'s own allocator setting (2 arenas) or glibc's default, for comparison.
+    arenas: &'static str,
     jobs: usize,
     start_to_take_ms: f64,
     jobs_per_s: f64,
@@ -94,8 +96,19 @@ struct Scenario {
     exit_ms: f64,
 }
 
-fn spawn_worker(binary: &PathBuf, root: &PathBuf, queue: &FakeQueue) -> std::io::Result<Child> {
+fn spawn_worker(
+    binary: &PathBuf,
+    root: &PathBuf,
+    queue: &FakeQueue,
+    glibc_arenas: bool,
+) -> std::io::Result<Child> {
     let mut command = Command::new(binary);
+    command.env_remove("MALLOC_ARENA_MAX");
+    if glibc_arenas {
+        // glibc's own default on this machine: 8 arenas per core.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        command.env("MALLOC_ARENA_MAX", (8 * cores).to_string());
+    }
     command
         .arg("worker")
         .current_dir(root)
@@ -110,14 +123,20 @@ fn spawn_worker(binary: &PathBuf, root: &PathBuf, queue: &FakeQueue) -> std::io:
     command.spawn()
 }
 
-async fn run_scenario(binary: &PathBuf, root: &PathBuf, side: u32, jobs: usize) -> Scenario {
+async fn run_scenario(
+    binary: &PathBuf,
+    root: &PathBuf,
+    side: u32,
+    jobs: usize,
+    glibc_arenas: bool,
+) -> Scenario {
     let queue = FakeQueue::start().expect("fake queue starts");
     queue.set_hold(Duration::from_millis(200));
     let image = base64::engine::general_purpose::STANDARD.encode(icon_png(side));
     let input = json!({"image": image, "max_colors": 8});
     queue.push("job-0", input.clone());
     let started = Instant::now();
-    let mut child = spawn_worker(binary, root, &queue).expect("the worker starts");
+    let mut child = spawn_worker(binary, root, &queue, glibc_arenas).expect("the worker starts");
     let pid = child.id();
     let events = queue
         .wait_for(WAIT, |events| {
@@ -194,6 +213,11 @@ async fn run_scenario(binary: &PathBuf, root: &PathBuf, side: u32, jobs: usize) 
     queue.shutdown();
     Scenario {
         side,
+        arenas: if glibc_arenas {
+            "glibc default"
+        } else {
+            "2 (gemini3)"
+        },
         jobs,
         start_to_take_ms,
         jobs_per_s,
@@ -217,9 +241,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let scenarios = runtime.block_on(async {
         vec![
-            run_scenario(&binary, &root, 256, 200).await,
-            run_scenario(&binary, &root, 512, 100).await,
-            run_scenario(&binary, &root, 1024, 200).await,
+            run_scenario(&binary, &root, 256, 200, false).await,
+            run_scenario(&binary, &root, 512, 100, false).await,
+            run_scenario(&binary, &root, 1024, 200, false).await,
+            run_scenario(&binary, &root, 1024, 200, true).await,
         ]
     });
     let mut text = String::new();
@@ -232,10 +257,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          automatic palette, default phases (1, 3, 4).\n\n",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     ));
-    text.push_str("| image | jobs | start → first take (ms, incl. warm-up) | jobs/s | take→result p50 (ms) | p99 (ms) | pipeline total_ms p50 | peak RSS (MiB) | exit on SIGTERM (ms) |\n|---|---|---|---|---|---|---|---|---|\n");
+    text.push_str("| image | malloc arenas | jobs | start → first take (ms, incl. warm-up) | jobs/s | take→result p50 (ms) | p99 (ms) | pipeline total_ms p50 | peak RSS (MiB) | exit on SIGTERM (ms) |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for s in &scenarios {
         text.push_str(&format!(
-            "| {0}×{0} | {1} | {2:.0} | {3:.1} | {4:.1} | {5:.1} | {6:.1} | {7:.1} | {8:.0} |\n",
+            "| {0}×{0} | {9} | {1} | {2:.0} | {3:.1} | {4:.1} | {5:.1} | {6:.1} | {7:.1} | {8:.0} |\n",
             s.side,
             s.jobs,
             s.start_to_take_ms,
@@ -244,21 +269,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             s.p99_ms,
             s.pipeline_p50_ms,
             s.peak_mib,
-            s.exit_ms
+            s.exit_ms,
+            s.arenas
         ));
     }
-    text.push_str("\nRSS (MiB) after N jobs (flat means no growth from job to job):\n\n| image |");
+    text.push_str("\nRSS (MiB) after N jobs (flat means no growth from job to job):\n\n| image | malloc arenas |");
     let checkpoints = [1usize, 50, 100, 150, 200];
     for n in checkpoints {
         text.push_str(&format!(" after {n} |"));
     }
-    text.push_str("\n|---|");
+    text.push_str("\n|---|---|");
     for _ in checkpoints {
         text.push_str("---|");
     }
     text.push('\n');
     for s in &scenarios {
-        text.push_str(&format!("| {0}×{0} |", s.side));
+        text.push_str(&format!("| {0}×{0} | {1} |", s.side, s.arenas));
         for n in checkpoints {
             match s.rss_mib.iter().find(|(k, _)| *k == n) {
                 Some((_, mib)) => text.push_str(&format!(" {mib:.1} |")),
