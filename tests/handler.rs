@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::png_header_only;
+use common::{fills, png_header_only};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -118,14 +118,6 @@ fn error_report(result: &Value) -> Value {
         .as_str()
         .unwrap_or_else(|| panic!("no error in {result}"));
     serde_json::from_str(text).unwrap()
-}
-
-fn fills(svg: &str) -> Vec<String> {
-    let document = roxmltree::Document::parse(svg).expect("the SVG is valid XML");
-    document
-        .descendants()
-        .filter_map(|node| node.attribute("fill").map(str::to_owned))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

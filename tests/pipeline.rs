@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::png_header_only;
+use common::{fills, png_header_only};
 use std::io::Cursor;
 use std::path::PathBuf;
 
@@ -64,15 +64,6 @@ fn encode(image: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
         .write_to(&mut Cursor::new(&mut bytes), format)
         .unwrap();
     bytes
-}
-
-/// Every `fill` attribute of every element, parsed as XML.
-fn fills(svg: &str) -> Vec<String> {
-    let document = roxmltree::Document::parse(svg).expect("the SVG is valid XML");
-    document
-        .descendants()
-        .filter_map(|node| node.attribute("fill").map(str::to_owned))
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,3 +25,12 @@ pub fn png_header_only(width: u32, height: u32) -> Vec<u8> {
     chunk(&mut png, b"IEND", &[]);
     png
 }
+
+/// Every `fill` attribute of every element, parsed as XML.
+pub fn fills(svg: &str) -> Vec<String> {
+    let document = roxmltree::Document::parse(svg).expect("the SVG is valid XML");
+    document
+        .descendants()
+        .filter_map(|node| node.attribute("fill").map(str::to_owned))
+        .collect()
+}
