@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
 # Fidelity benchmark against VTracer (`make bench-quality`). Not a test.
 #
+#   bench/quality.sh                      the full run: writes bench/quality.md and the grids
+#   bench/quality.sh --quick              10 images per set (page and grids under bench/.work)
+#   bench/quality.sh --sets outline,glossy [--variants clean,jpeg30] [--no-fixed16] [--limit N]
+#
+# Every run writes bench/.work/summary.json and bench/.work/per-image.json, to diff between
+# runs. gemini3 reads GEMINI3__SECTION__KEY overrides from the environment; GEMINI3_FLAGS adds
+# flags to each `gemini3 vectorize` (e.g. GEMINI3_FLAGS="--config my.toml").
+# SKIP_BUILD=1 skips `cargo build --release --bin gemini3`.
+#
 # Fetches everything it needs into bench/.work (ignored by git): a Python virtual environment
 # (numpy, scikit-image for SSIM/PSNR/CIEDE2000 and its bundled photos, Pillow, resvg-py to
-# render SVG), the Twemoji SVGs from the npm registry (`npm pack @discordapp/twemoji`), and
-# VTracer's CLI from crates.io (`cargo install vtracer`). Builds gemini3 in release, then runs
-# bench/quality.py, which writes bench/quality.md and bench/quality-grid.png.
+# render SVG), the Iconify icon packages below (`npm pack`), and VTracer's CLI
+# (`cargo install vtracer-cli`, in its own target dir). Then runs bench/quality.py.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 WORK=bench/.work
-TWEMOJI_VERSION=16.0.1
-VTRACER_VERSION=0.6.5
-mkdir -p "$WORK"
+VTRACER_VERSION=1.0.0-alpha.4
+# The benchmark's icon packages, pinned (set: package@version).
+PACKAGES=(
+    "streamline-emojis@1.2.4"  # outline
+    "flat-color-icons@1.2.3"   # flat
+    "logos@1.2.19"             # logos
+    "flag@1.2.12"              # flags
+    "fluent-emoji@1.2.7"       # glossy
+)
+mkdir -p "$WORK/npm"
 
 if [[ ! -x "$WORK/venv/bin/python" ]]; then
     python3 -m venv "$WORK/venv"
@@ -20,24 +35,28 @@ fi
 "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check \
     "numpy==2.4.*" "scikit-image==0.26.*" "pillow==13.*" "resvg-py==0.5.*"
 
-if [[ ! -d "$WORK/twemoji/package/dist/svg" ]]; then
-    (cd "$WORK" && npm pack "@discordapp/twemoji@$TWEMOJI_VERSION" --silent >/dev/null)
-    mkdir -p "$WORK/twemoji"
-    tar -xzf "$WORK/discordapp-twemoji-$TWEMOJI_VERSION.tgz" -C "$WORK/twemoji"
-fi
+for spec in "${PACKAGES[@]}"; do
+    name=${spec%@*}
+    version=${spec#*@}
+    folder="$WORK/npm/$name"
+    if [[ ! -f "$folder/package/icons.json" ]] || ! grep -q "\"version\": \"$version\"" "$folder/package/package.json"; then
+        rm -rf "$folder"
+        mkdir -p "$folder"
+        (cd "$WORK/npm" && npm pack "@iconify-json/$name@$version" --silent >/dev/null)
+        tar -xzf "$WORK/npm/iconify-json-$name-$version.tgz" -C "$folder"
+    fi
+done
 
-if [[ ! -x "$WORK/vtracer/bin/vtracer" ]]; then
-    cargo install vtracer --version "$VTRACER_VERSION" --locked --root "$WORK/vtracer"
+if [[ ! -x "$WORK/vtracer/bin/vtracer" ]] || [[ "$("$WORK/vtracer/bin/vtracer" --version 2>/dev/null)" != *"$VTRACER_VERSION"* ]]; then
+    CARGO_TARGET_DIR="$WORK/vtracer-target" \
+        cargo install vtracer-cli --version "$VTRACER_VERSION" --locked --force --root "$WORK/vtracer"
 fi
 
 if [[ ! -e .ort/lib/libonnxruntime.so ]]; then
     bash scripts/fetch-onnxruntime.sh
 fi
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "bench-quality needs GNU time for peak RSS: apt-get install time" >&2
-    exit 1
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+    cargo build --release --bin gemini3
 fi
-
-cargo build --release --bin gemini3
 exec "$WORK/venv/bin/python" bench/quality.py "$@"
