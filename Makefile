@@ -54,6 +54,7 @@ bench-worker: onnxruntime
 	./target/release/examples/bench_handler bench/handler.md
 	{ echo; cat bench/handler.md; } >> bench/worker.md
 
-# Fidelity against VTracer (bench/quality.md, bench/quality-grid.png).
+# Fidelity against VTracer on six sets (bench/quality.md, bench/quality-grid-<set>.png).
+# QUALITY_ARGS="--quick" or "--sets outline,glossy" for a partial run (page under bench/.work).
 bench-quality: onnxruntime
-	bash bench/quality.sh
+	bash bench/quality.sh $(QUALITY_ARGS)

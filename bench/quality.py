@@ -90,6 +90,11 @@ FIXED16 = [
 ]
 FIXED16_SET = {"#" + h for h in FIXED16}
 
+# VTracer's configurations per setting: on the input as given (rgba) and flattened over white
+# (flat); under the fixed palette both with their fills snapped to it (rgba, flat) and with
+# VTracer's own `--palette` (rgbapal, flatpal).
+VT_CONFIGS = {"auto": ["rgba", "flat"], "fixed16": ["rgba", "flat", "rgbapal", "flatpal"]}
+
 # Design targets (DESIGN.md section 9).
 TARGET_DPSNR = 1.0
 TARGET_WIN = 0.70
@@ -199,6 +204,12 @@ def score(svg_path, reference_rgb, reference_lab, reference_alpha, fixed):
     if fixed:
         result["conform"] = sum(f in FIXED16_SET for f in fill_list) / max(len(fill_list), 1)
     return result
+
+
+def score_key(reference, svg, fixed):
+    svg = Path(svg)
+    stamp = svg.stat().st_mtime_ns if svg.exists() else 0
+    return f"{reference}|{Path(reference).stat().st_mtime_ns}|{svg}|{stamp}|{int(fixed)}"
 
 
 def score_item(task):
@@ -440,13 +451,16 @@ def run_gemini3(folder, out, meta, fixed):
     return wall
 
 
-def run_vtracer(input_path, output):
-    """VTracer's CLI with its defaults; cached by modification time."""
+def run_vtracer(input_path, output, palette=False):
+    """VTracer's CLI with its defaults (and the fixed palette when asked); cached by
+    modification time."""
     if output.exists() and output.stat().st_mtime_ns >= input_path.stat().st_mtime_ns:
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([str(VTRACER), "--input", str(input_path), "--output", str(output)],
-                            capture_output=True, text=True)
+    command = [str(VTRACER), "--input", str(input_path), "--output", str(output)]
+    if palette:
+        command += ["--palette", ",".join("#" + h for h in FIXED16)]
+    result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         print(f"vtracer failed on {input_path}: {result.stderr.strip()[:300]}", flush=True)
         if output.exists():
@@ -456,6 +470,8 @@ def run_vtracer(input_path, output):
 
 def snapped(svg_path, output):
     """VTracer's SVG with its fills snapped to the nearest fixed-palette colour (OKLab)."""
+    if output.exists() and svg_path.exists() and output.stat().st_mtime_ns >= svg_path.stat().st_mtime_ns:
+        return output
     if svg_path.exists():
         text = svg_path.read_text()
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -477,7 +493,7 @@ def group_summary(rows, setting):
     ours = [r["scores"].get(f"gemini3_{setting}") for r in rows]
     result = {"images": len(rows), "setting": setting}
     configs = {}
-    for config in ("rgba", "flat"):
+    for config in VT_CONFIGS[setting]:
         column = [r["scores"].get(f"vt_{config}_{setting}") for r in rows]
         if all(c is not None for c in column):
             configs[config] = column
@@ -504,6 +520,8 @@ def group_summary(rows, setting):
         result["bytes_ratio"] = median([o["bytes"] / max(v["bytes"], 1) for o, v in pairs])
         result["bytes_ratio_of_medians"] = (result["gemini3"]["bytes"] / max(result[f"vt_{best}"]["bytes"], 1))
         result["ssim_win"] = sum(o["ssim"] > v["ssim"] for o, v in pairs) / len(pairs)
+        result["ssim_wins"] = sum(o["ssim"] > v["ssim"] for o, v in pairs)
+        result["ssim_losses"] = sum(o["ssim"] < v["ssim"] for o, v in pairs)
         result["psnr_win"] = sum(o["psnr"] > v["psnr"] for o, v in pairs) / len(pairs)
     return result
 
@@ -590,24 +608,31 @@ def main():
             gemini3_wall[f"{set_name}/{variant}/{setting}"] = wall
             print(f"gemini3 {set_name}/{variant}/{setting}: {len(group)} images in {wall:.1f} s", flush=True)
 
-    # VTracer: RGBA input and flattened input (the same for opaque inputs), one process each.
+    # VTracer: RGBA input and flattened input (the same for opaque inputs), one process each;
+    # with the fixed palette too where the fixed16 setting runs.
     vt_dir = WORK / "vtracer-out"
     vt_jobs = []
     for item in items:
         base = vt_dir / item["set"] / item["variant"]
-        item["vt_rgba"] = base / "rgba" / f"{item['key']}.svg"
-        vt_jobs.append((item["input"], item["vt_rgba"]))
-        if item["flat"] is not None:
-            item["vt_flat"] = base / "flat" / f"{item['key']}.svg"
-            vt_jobs.append((item["flat"], item["vt_flat"]))
-        else:
-            item["vt_flat"] = None
+        with_palette = "fixed16" in settings_for[(item["set"], item["variant"])]
+        for config, source in (("rgba", item["input"]), ("flat", item["flat"])):
+            for palette in (False, True):
+                name = config + ("pal" if palette else "")
+                if source is None or (palette and not with_palette):
+                    item[f"vt_{name}"] = None
+                    continue
+                item[f"vt_{name}"] = base / name / f"{item['key']}.svg"
+                vt_jobs.append((source, item[f"vt_{name}"], palette))
     vt_started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(lambda job: run_vtracer(*job), vt_jobs))
     print(f"vtracer: {len(vt_jobs)} runs in {time.perf_counter() - vt_started:.1f} s", flush=True)
 
-    # Scoring tasks.
+    # Scoring tasks. VTracer's scores are cached (bench/.work/score-cache.json) by the files'
+    # modification times, so repeated runs score only gemini3 again.
+    cache_path = WORK / "score-cache.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    cached, keys = {}, {}
     tasks = []
     for item in items:
         candidates = []
@@ -615,13 +640,19 @@ def main():
             fixed = setting == "fixed16"
             out = run_dir / "gemini3" / setting / item["set"] / item["variant"]
             candidates.append((f"gemini3_{setting}", str(out / "svg" / f"{item['key']}.svg"), fixed))
-            for config in ("rgba", "flat"):
+            for config in VT_CONFIGS[setting]:
                 svg = item[f"vt_{config}"]
                 if svg is None:  # opaque input: the flattened run is the RGBA run (copied below)
                     continue
-                if fixed:
-                    svg = snapped(svg, run_dir / "vt-fixed16" / item["set"] / config / svg.name)
-                candidates.append((f"vt_{config}_{setting}", str(svg), fixed))
+                if fixed and not config.endswith("pal"):
+                    svg = snapped(svg, run_dir / "vt-fixed16" / item["set"] / item["variant"] / config / svg.name)
+                column = f"vt_{config}_{setting}"
+                key = score_key(item["reference"], svg, fixed)
+                if key in cache:
+                    cached.setdefault(item["id"], {})[column] = cache[key]
+                else:
+                    candidates.append((column, str(svg), fixed))
+                    keys[(item["id"], column)] = key
             meta = out / "meta" / f"{item['key']}.json"
             item[f"meta_{setting}"] = json.loads(meta.read_text()) if meta.exists() else None
         tasks.append({"id": item["id"], "reference": str(item["reference"]), "rgba": item["rgba"],
@@ -636,9 +667,17 @@ def main():
     print(f"scored {len(tasks)} images in {time.perf_counter() - score_started:.1f} s", flush=True)
     for item in items:
         item["scores"] = scores[item["id"]]
+        for column, result in item["scores"].items():
+            if (item["id"], column) in keys and result is not None:
+                cache[keys[(item["id"], column)]] = result
+        item["scores"].update(cached.get(item["id"], {}))
         if item["vt_flat"] is None:
             for setting in settings_for[(item["set"], item["variant"])]:
-                item["scores"][f"vt_flat_{setting}"] = item["scores"].get(f"vt_rgba_{setting}")
+                for config in VT_CONFIGS[setting]:
+                    if config.startswith("flat"):
+                        twin = "rgba" + config[4:]
+                        item["scores"][f"vt_{config}_{setting}"] = item["scores"].get(f"vt_{twin}_{setting}")
+    cache_path.write_text(json.dumps(cache))
 
     # Summary.
     summary = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -817,7 +856,8 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
         "bytes ratio = median of per-image gemini3 / VTracer bytes; SSIM win = share of images where gemini3's "
         "SSIM is higher.")
     add("- fixed16: both held to PICO-8's 16 colours on the clean sets. gemini3 gets `--palette`; VTracer has "
-        "no palette option, so its fills are snapped to the nearest palette colour in OKLab. Conformance: "
+        "a `--palette` option since 1.0.0-alpha; it runs both with it and with its default output's fills snapped to "
+        "the nearest palette colour in OKLab (as this benchmark did before), each on RGBA and flattened input. Conformance: "
         "share of fills that are palette colours.")
     add("")
 
@@ -826,7 +866,7 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
 
     add("## Headline (automatic palette)")
     add("")
-    add("| set | variant | ΔPSNR dB | ΔSSIM | bytes ratio | SSIM win | PSNR win | alpha IoU gemini3 / VTracer best | "
+    add("| set | variant | ΔPSNR dB | ΔSSIM | bytes ratio | SSIM win (W/L) | PSNR win | alpha IoU gemini3 / VTracer best | "
         "PSNR gemini3 / VT rgba / VT flat | SSIM gemini3 / VT rgba / VT flat | bytes gemini3 / VT best | VTracer best |")
     add("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (set_name, variant) in groups:
@@ -838,7 +878,7 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
         rgba, flat = info.get("vt_rgba", {}), info.get("vt_flat", {})
         iou = f"{f(ours.get('iou'), 3)} / {f(best.get('iou'), 3)}" if "iou" in ours else "–"
         add(f"| {set_name} | {variant} | {f(info['d_psnr'], 2, True)} | {f(info['d_ssim'], 4, True)} | "
-            f"{f(info['bytes_ratio'], 2)} | {pct(info['ssim_win'])} | {pct(info['psnr_win'])} | {iou} | "
+            f"{f(info['bytes_ratio'], 2)} | {pct(info['ssim_win'])} ({info['ssim_wins']}/{info['ssim_losses']}) | {pct(info['psnr_win'])} | {iou} | "
             f"{f(ours['psnr'])} / {f(rgba.get('psnr'))} / {f(flat.get('psnr'))} | "
             f"{f(ours['ssim'], 4)} / {f(rgba.get('ssim'), 4)} / {f(flat.get('ssim'), 4)} | "
             f"{f(ours['bytes'], 0)} / {f(best['bytes'], 0)} | {info['vtracer_best']} |")
@@ -848,18 +888,23 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
     if fixed_groups:
         add("## Fixed 16-colour palette (PICO-8)")
         add("")
-        add("| set | ΔPSNR dB | ΔSSIM | bytes ratio | SSIM win | PSNR gemini3 / VT rgba / VT flat | conformance gemini3 (mean, all 100 %) | conformance VTracer snapped |")
-        add("|---|---|---|---|---|---|---|---|")
+        add("VTracer configurations: rgba and flat with their fills snapped to the palette; rgbapal and flatpal "
+            "with VTracer's own `--palette` option (new in 1.0.0-alpha). VTracer best: the one with the better "
+            "median PSNR.")
+        add("")
+        add("| set | ΔPSNR dB | ΔSSIM | bytes ratio | SSIM win (W/L) | PSNR gemini3 / VT rgba / flat / rgbapal / flatpal | conformance gemini3 (mean, all 100 %) | conformance VTracer best | VTracer best |")
+        add("|---|---|---|---|---|---|---|---|---|")
         for (set_name, variant) in fixed_groups:
             info = g(f"{set_name}/{variant}/fixed16")
             if "d_psnr" not in info:
                 add(f"| {set_name} | incomplete |  |  |  |  |  |  |")
                 continue
             ours, best = info["gemini3"], info[f"vt_{info['vtracer_best']}"]
+            vt_psnr = " / ".join(f(info.get(f"vt_{c}", {}).get("psnr")) for c in VT_CONFIGS["fixed16"])
             add(f"| {set_name} | {f(info['d_psnr'], 2, True)} | {f(info['d_ssim'], 4, True)} | {f(info['bytes_ratio'], 2)} | "
-                f"{pct(info['ssim_win'])} | {f(ours['psnr'])} / {f(info.get('vt_rgba', {}).get('psnr'))} / "
-                f"{f(info.get('vt_flat', {}).get('psnr'))} | {pct(ours.get('conform_mean'))}, {f(ours.get('conform_all'))} | "
-                f"{pct(best.get('conform_mean'))} |")
+                f"{pct(info['ssim_win'])} ({info['ssim_wins']}/{info['ssim_losses']}) | {f(ours['psnr'])} / {vt_psnr} | "
+                f"{pct(ours.get('conform_mean'))}, {f(ours.get('conform_all'))} | "
+                f"{pct(best.get('conform_mean'))} | {info['vtracer_best']} |")
         add("")
 
     add("## DESIGN.md targets, as measured")
