@@ -1,10 +1,13 @@
 """Fidelity benchmark: gemini3 against VTracer on images that look like users' images.
 
 Run through bench/quality.sh (it fetches the packages and tools into bench/.work). A full run
-writes bench/quality.md and bench/quality-grid-<set>.png; every run writes
-bench/.work/summary.json (aggregates) and bench/.work/per-image.json, which are meant to be
-diffed between runs. Runs with --quick or --sets write their page to bench/.work/quality.md and
-their grids to bench/.work/grids/, so the committed page only ever comes from a full run.
+writes bench/quality.md and bench/quality-grid-<set>.png. Every run works in its own folder,
+bench/.work/runs/<UTC time>-<pid>/ (gemini3's SVGs and metadata, summary.json, per-image.json;
+for partial runs also quality.md and grids/), so runs at the same time do not meet, and copies
+summary.json and per-image.json (and a partial run's quality.md) to bench/.work/, the latest
+run's, to diff between runs. Inputs, VTracer's SVGs and VTracer's scores are cached in
+bench/.work and shared by runs (written atomically). The committed page only ever comes from a
+full run.
 
 Sets (bench/quality-sets.txt holds the chosen images, so the sets are stable):
 * outline, flat, logos, flags, glossy: icons from Iconify JSON packages (npm), rendered with
@@ -200,7 +203,10 @@ def score(svg_path, reference_rgb, reference_lab, reference_alpha, fixed):
         "bytes": len(text.encode()), "paths": paths_in(text), "colors": len(set(fill_list)),
     }
     if reference_alpha is not None:
-        result["iou"] = alpha_iou(reference_alpha, np.asarray(image)[:, :, 3])
+        alpha = np.asarray(image)[:, :, 3]
+        result["iou"] = alpha_iou(reference_alpha, alpha)
+        # Soft alpha (shadows, glows) that the 50 % masks do not see: mean |alpha error|, 0..1.
+        result["alpha_mae"] = float(np.mean(np.abs(alpha.astype(np.float64) - reference_alpha)) / 255.0)
     if fixed:
         result["conform"] = sum(f in FIXED16_SET for f in fill_list) / max(len(fill_list), 1)
     return result
@@ -361,6 +367,24 @@ def photo_crop(spec, size):
     return crop.resize(fit(crop.width, crop.height, size), Image.LANCZOS)
 
 
+def atomic(path):
+    """A temporary name next to `path` (same extension) to write and then os.replace, so that
+    runs going on at the same time never read a half-written shared file."""
+    return path.parent / f".tmp-{os.getpid()}-{path.name}"
+
+
+def save_image(image, path, **options):
+    temporary = atomic(path)
+    image.save(temporary, format=None if path.suffix != ".jpg" else "JPEG", **options)
+    os.replace(temporary, path)
+
+
+def write_text(path, text):
+    temporary = atomic(path)
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
 def safe(name):
     """A file stem without dots (gemini3 names its outputs with Path::set_extension)."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)
@@ -382,13 +406,13 @@ def prepare(set_name, names, variants):
             (base / folder).mkdir(parents=True, exist_ok=True)
         if not clean_path.exists():
             if data is None:
-                photo_crop(name, size).save(clean_path)
+                save_image(photo_crop(name, size), clean_path)
             else:
                 width, height, svg = icon_svg(data, name, shadow=set_name == "glossy")
                 w, h = fit(width, height, size)
-                render(svg, w, h).save(clean_path)
                 hw, hh = max(1, w // 2), max(1, h // 2)
-                render(svg, hw, hh).save(half_ref)
+                save_image(render(svg, hw, hh), half_ref)
+                save_image(render(svg, w, h), clean_path)
         clean = Image.open(clean_path).convert("RGBA")
         rgba = data is not None
         for variant in variants:
@@ -397,20 +421,20 @@ def prepare(set_name, names, variants):
             elif variant.startswith("jpeg"):
                 input_path, reference = base / variant / f"{key}.jpg", clean_path
                 if not input_path.exists():
-                    Image.fromarray(on_white(clean)).save(input_path, quality=int(variant[4:]),
-                                                          subsampling=2)
+                    save_image(Image.fromarray(on_white(clean)), input_path,
+                               quality=int(variant[4:]), subsampling=2)
             elif variant == "half":
                 input_path, reference = base / "half" / f"{key}.png", half_ref
                 if not input_path.exists():
                     reference_size = Image.open(half_ref).size
-                    clean.resize(reference_size, Image.LANCZOS).save(input_path)
+                    save_image(clean.resize(reference_size, Image.LANCZOS), input_path)
             else:
                 raise ValueError(variant)
             flat = None
             if rgba and variant in ("clean", "half"):
                 flat = base / f"{variant}-flat" / f"{key}.png"
                 if not flat.exists():
-                    Image.fromarray(on_white(Image.open(input_path))).save(flat)
+                    save_image(Image.fromarray(on_white(Image.open(input_path))), flat)
             items.append({
                 "id": f"{set_name}/{variant}/{key}", "set": set_name, "variant": variant,
                 "key": key, "name": name, "size": Image.open(reference).size,
@@ -457,14 +481,16 @@ def run_vtracer(input_path, output, palette=False):
     if output.exists() and output.stat().st_mtime_ns >= input_path.stat().st_mtime_ns:
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
-    command = [str(VTRACER), "--input", str(input_path), "--output", str(output)]
+    temporary = atomic(output)
+    command = [str(VTRACER), "--input", str(input_path), "--output", str(temporary)]
     if palette:
         command += ["--palette", ",".join("#" + h for h in FIXED16)]
     result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
+    if result.returncode != 0 or not temporary.exists():
         print(f"vtracer failed on {input_path}: {result.stderr.strip()[:300]}", flush=True)
-        if output.exists():
-            output.unlink()
+        temporary.unlink(missing_ok=True)
+        return output
+    os.replace(temporary, output)
     return output
 
 
@@ -475,7 +501,7 @@ def snapped(svg_path, output):
     if svg_path.exists():
         text = svg_path.read_text()
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(FILL.sub(lambda m: m.group(1) + snap_to_fixed16(m.group(2)), text))
+        write_text(output, FILL.sub(lambda m: m.group(1) + snap_to_fixed16(m.group(2)), text))
     return output
 
 
@@ -507,7 +533,7 @@ def group_summary(rows, setting):
     for label, column in [("gemini3", ours)] + [(f"vt_{c}", configs[c]) for c in configs]:
         column = [c for c in column if c is not None]
         result[label] = {field: median([c.get(field) for c in column])
-                         for field in ("psnr", "ssim", "de", "bytes", "paths", "iou", "conform")
+                         for field in ("psnr", "ssim", "de", "bytes", "paths", "iou", "alpha_mae", "conform")
                          if any(c.get(field) is not None for c in column)}
         if any("conform" in c for c in column):
             result[label]["conform_mean"] = statistics.fmean(c["conform"] for c in column)
@@ -541,6 +567,21 @@ def phase_medians(rows, setting):
 
 # --------------------------------------------------------------------------------------------
 # Main
+
+
+def new_run_dir():
+    """bench/.work/runs/<UTC time>-<pid>: this run's gemini3 outputs, page and summary, so runs
+    going on at the same time do not meet. Keeps the 12 newest; older ones go once they are
+    two hours old."""
+    runs = WORK / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    old = sorted(p for p in runs.iterdir() if p.is_dir())[:-12]
+    for path in old:
+        if time.time() - path.stat().st_mtime > 7200:
+            shutil.rmtree(path, ignore_errors=True)
+    run_dir = runs / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{os.getpid()}"
+    run_dir.mkdir()
+    return run_dir
 
 
 def parse_args():
@@ -586,7 +627,8 @@ def main():
 
     # gemini3: one folder run per set, variant and setting. The folder holds only this run's
     # images (links), so --quick does not convert the whole set.
-    run_dir = WORK / "run"
+    run_dir = new_run_dir()
+    print(f"this run: {run_dir}", flush=True)
     groups = {}
     for item in items:
         groups.setdefault((item["set"], item["variant"]), []).append(item)
@@ -645,7 +687,7 @@ def main():
                 if svg is None:  # opaque input: the flattened run is the RGBA run (copied below)
                     continue
                 if fixed and not config.endswith("pal"):
-                    svg = snapped(svg, run_dir / "vt-fixed16" / item["set"] / item["variant"] / config / svg.name)
+                    svg = snapped(svg, WORK / "vtracer-fixed16" / item["set"] / item["variant"] / config / svg.name)
                 column = f"vt_{config}_{setting}"
                 key = score_key(item["reference"], svg, fixed)
                 if key in cache:
@@ -677,7 +719,8 @@ def main():
                     if config.startswith("flat"):
                         twin = "rgba" + config[4:]
                         item["scores"][f"vt_{config}_{setting}"] = item["scores"].get(f"vt_{twin}_{setting}")
-    cache_path.write_text(json.dumps(cache))
+    on_disk = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    write_text(cache_path, json.dumps({**on_disk, **cache}))
 
     # Summary.
     summary = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -691,16 +734,21 @@ def main():
             summary["phases_ms"][label] = phase_medians(group, setting)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     WORK.mkdir(exist_ok=True)
-    (WORK / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
+    summary["run_dir"] = str(run_dir.relative_to(ROOT))
+    for folder in (run_dir, WORK):
+        write_text(folder / "summary.json", json.dumps(summary, indent=1, sort_keys=True))
     per_image = {item["id"]: {"size": item["size"], "name": item["name"], "scores": item["scores"]}
                  for item in items}
-    (WORK / "per-image.json").write_text(json.dumps(per_image, indent=1, sort_keys=True))
+    for folder in (run_dir, WORK):
+        write_text(folder / "per-image.json", json.dumps(per_image, indent=1, sort_keys=True))
 
-    page = ROOT / "bench" / "quality.md" if full else WORK / "quality.md"
-    grid_dir = ROOT / "bench" if full else WORK / "grids"
+    page = ROOT / "bench" / "quality.md" if full else run_dir / "quality.md"
+    grid_dir = ROOT / "bench" if full else run_dir / "grids"
     grid_dir.mkdir(parents=True, exist_ok=True)
-    grids = write_grids(groups, summary, grid_dir)
+    grids = write_grids(groups, summary, grid_dir, run_dir)
     write_report(page, summary, groups, settings_for, grids, full, limit, sets)
+    if not full:
+        write_text(WORK / "quality.md", page.read_text())
     print_headline(summary)
     print(f"wrote {page}, {len(grids)} grids in {grid_dir}, {WORK / 'summary.json'} "
           f"({summary['seconds']:.0f} s)")
@@ -724,7 +772,7 @@ def cell_image(image, cell):
     return out.convert("RGB")
 
 
-def write_grids(groups, summary, grid_dir):
+def write_grids(groups, summary, grid_dir, run_dir):
     """Per set: the ten images with the worst ΔPSNR on the clean variant (auto), as input |
     VTracer best | gemini3 over a checkerboard."""
     cell, label_height = 160, 28
@@ -748,7 +796,7 @@ def write_grids(groups, summary, grid_dir):
             top = row_index * (cell + label_height)
             width, height = item["size"]
             vt_svg = item[f"vt_{best}"] or item["vt_rgba"]
-            ours_svg = WORK / "run" / "gemini3" / "auto" / set_name / "clean" / "svg" / f"{item['key']}.svg"
+            ours_svg = run_dir / "gemini3" / "auto" / set_name / "clean" / "svg" / f"{item['key']}.svg"
             panels = [Image.open(item["input"])]
             for svg in (vt_svg, ours_svg):
                 try:
@@ -766,7 +814,7 @@ def write_grids(groups, summary, grid_dir):
                     draw.text((column * cell + 3, top + 14), f"ΔPSNR {delta:+.2f} dB".replace("Δ", "d"), fill="black")
         path = grid_dir / f"quality-grid-{set_name}.png"
         grid = grid.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        grid.save(path, optimize=True)
+        save_image(grid, path, optimize=True)
         written.append(path)
     return written
 
@@ -950,6 +998,28 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
     add("")
     add(f"{met} of {met + failed} target checks met.")
     add("")
+    losses = []
+    for label, info in summary["groups"].items():
+        if "d_psnr" not in info:
+            continue
+        problems = []
+        if info["d_psnr"] < 0:
+            problems.append(f"PSNR {f(info['d_psnr'], 2, True)} dB")
+        if info["ssim_win"] < 0.5:
+            problems.append(f"SSIM lower on {info['ssim_losses']} of {info['images']} images")
+        if info["bytes_ratio"] > 1:
+            problems.append(f"{f(info['bytes_ratio'])}× the bytes")
+        iou = info["gemini3"].get("iou")
+        if iou is not None and iou < TARGET_IOU:
+            problems.append(f"alpha IoU {f(iou, 3)}")
+        if problems:
+            losses.append(f"- {label}: " + ", ".join(problems) + ".")
+    if losses:
+        add("Where gemini3 loses to VTracer best outright (median PSNR lower, SSIM lower on most images, more "
+            "bytes, or alpha IoU under 0.98):")
+        add("")
+        lines.extend(losses)
+        add("")
 
     add("## gemini3 per phase, median milliseconds (from its metadata)")
     add("")
@@ -965,17 +1035,23 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
         "warm process per set and variant, mixed sizes (128–512 px).")
     add("")
 
-    add("## Colour (median CIEDE2000, lower is better) and paths")
+    add("## Colour (median CIEDE2000, lower is better), paths and soft alpha")
     add("")
-    add("| set | variant | setting | ΔE gemini3 / VT best | paths gemini3 / VT best |")
-    add("|---|---|---|---|---|")
+    add("Alpha MAE: mean |alpha of the SVG render − alpha of the clean render| (0 to 1) on RGBA inputs, which "
+        "also sees faint shadows and rims that the 50 % masks of the IoU ignore.")
+    add("")
+    add("| set | variant | setting | ΔE gemini3 / VT best | paths gemini3 / VT best | alpha MAE gemini3 / VT rgba / VT flat |")
+    add("|---|---|---|---|---|---|")
     for label, info in summary["groups"].items():
         if "d_psnr" not in info:
             continue
         s, v, setting = label.split("/")
         best = info[f"vt_{info['vtracer_best']}"]
+        mae = "–"
+        if info["gemini3"].get("alpha_mae") is not None:
+            mae = " / ".join(f(info.get(c, {}).get("alpha_mae"), 4) for c in ("gemini3", "vt_rgba", "vt_flat"))
         add(f"| {s} | {v} | {setting} | {f(info['gemini3']['de'])} / {f(best['de'])} | "
-            f"{f(info['gemini3']['paths'], 0)} / {f(best['paths'], 0)} |")
+            f"{f(info['gemini3']['paths'], 0)} / {f(best['paths'], 0)} | {mae} |")
     add("")
 
     add("## Worst ten per set (clean, automatic palette, by ΔPSNR)")

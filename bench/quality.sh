@@ -2,11 +2,11 @@
 # Fidelity benchmark against VTracer (`make bench-quality`). Not a test.
 #
 #   bench/quality.sh                      the full run: writes bench/quality.md and the grids
-#   bench/quality.sh --quick              10 images per set (page and grids under bench/.work)
+#   bench/quality.sh --quick              10 images per set (page and grids under bench/.work/runs)
 #   bench/quality.sh --sets outline,glossy [--variants clean,jpeg30] [--no-fixed16] [--limit N]
 #
-# Every run writes bench/.work/summary.json and bench/.work/per-image.json, to diff between
-# runs. gemini3 reads GEMINI3__SECTION__KEY overrides from the environment; GEMINI3_FLAGS adds
+# Every run works in its own bench/.work/runs/<time>-<pid>/ and copies its summary.json and
+# per-image.json to bench/.work/ (the latest run's), to diff between runs. gemini3 reads GEMINI3__SECTION__KEY overrides from the environment; GEMINI3_FLAGS adds
 # flags to each `gemini3 vectorize` (e.g. GEMINI3_FLAGS="--config my.toml").
 # SKIP_BUILD=1 skips `cargo build --release --bin gemini3`.
 #
