@@ -4,6 +4,11 @@
 //! pinned to the address that was checked (no second DNS answer can swap it); redirects are
 //! followed by hand, at most five, each re-checked; proxies are never used; the size cap is
 //! enforced from `Content-Length` and again while streaming; the whole download has a timeout.
+//!
+//! An IPv6 address that embeds an IPv4 address (IPv4-mapped, IPv4-compatible, SIIT, 6to4,
+//! NAT64, Teredo) is judged by the IPv4 address it leads to. Credentials in a URL
+//! (`user:pass@`) never appear in an error or a log line: every URL shown goes through
+//! [`redact_url`].
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -92,22 +97,16 @@ pub struct DownloadPolicy {
 }
 
 /// Whether an address is globally routable (not loopback, private, link-local, CGNAT,
-/// unique-local, documentation, multicast or otherwise reserved).
+/// unique-local, documentation, multicast or otherwise reserved). An IPv6 address that
+/// embeds IPv4 addresses is public only when every IPv4 address it may lead to is.
 pub fn is_public(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => is_public_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
+            if let Some(embedded) = embedded_ipv4(v6) {
+                return embedded.iter().all(|v4| is_public_v4(*v4));
             }
             let segments = v6.segments();
-            // NAT64 (64:ff9b::/96) embeds an IPv4 address.
-            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let octets = v6.octets();
-                return is_public_v4(Ipv4Addr::new(
-                    octets[12], octets[13], octets[14], octets[15],
-                ));
-            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -116,9 +115,74 @@ pub fn is_public(address: IpAddr) -> bool {
                 || (segments[0] & 0xffc0) == 0xfec0 // site-local fec0::/10
                 || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
                 || (segments[0] == 0x0100 && segments[1..4] == [0, 0, 0]) // discard 100::/64
+                || (segments[0] == 0x2001 && segments[1] == 0x0002 && segments[2] == 0) // benchmarking 2001:2::/48
+                || segments[..3] == [0x64, 0xff9b, 0x0001] // local-use NAT64 outside its /96 form
                 || v6 == Ipv6Addr::UNSPECIFIED)
         }
     }
+}
+
+/// The IPv4 addresses an IPv6 address leads to, when it embeds any; `None` for a native
+/// IPv6 address.
+///
+/// - `::ffff:a.b.c.d` (IPv4-mapped) and `::ffff:0:a.b.c.d` (SIIT, IPv4-translated);
+/// - `::a.b.c.d` (IPv4-compatible, deprecated; `::` and `::1` land on 0.0.0.0 and 0.0.0.1,
+///   neither of which is public);
+/// - `2002:aabb:ccdd::/16` (6to4): the IPv4 address is bits 16..48;
+/// - `64:ff9b::/96` (well-known NAT64 prefix): the last 32 bits;
+/// - `64:ff9b:1::/96`, the /96 form of the local-use NAT64 prefix (RFC 8215): the last 32
+///   bits. Elsewhere in `64:ff9b:1::/48` the operator may use a /48, /56 or /64 translation
+///   prefix, each placing the IPv4 address differently (RFC 6052 §2.2), so the address is
+///   ambiguous: those are not embeddings here, and [`is_public`] refuses them (the prefix is
+///   not globally reachable);
+/// - `2001:0::/32` (Teredo): the client address is the last 32 bits inverted, the server
+///   address bits 32..64; both are returned.
+pub fn embedded_ipv4(v6: Ipv6Addr) -> Option<Vec<Ipv4Addr>> {
+    let s = v6.segments();
+    let o = v6.octets();
+    let v4 = |bytes: [u8; 4]| Ipv4Addr::from(bytes);
+    let last = v4([o[12], o[13], o[14], o[15]]);
+    if s[..5] == [0, 0, 0, 0, 0] && (s[5] == 0 || s[5] == 0xffff) {
+        // ::/96 (compatible), ::ffff:0:0/96 (mapped).
+        return Some(vec![last]);
+    }
+    if s[..5] == [0, 0, 0, 0, 0xffff] && s[5] == 0 {
+        // ::ffff:0:0:0/96 (SIIT).
+        return Some(vec![last]);
+    }
+    if s[0] == 0x2002 {
+        return Some(vec![v4([o[2], o[3], o[4], o[5]])]);
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return Some(vec![last]);
+    }
+    if s[..6] == [0x64, 0xff9b, 0x0001, 0, 0, 0] {
+        return Some(vec![last]);
+    }
+    if s[..2] == [0x2001, 0] {
+        let client = v4([!o[12], !o[13], !o[14], !o[15]]);
+        let server = v4([o[4], o[5], o[6], o[7]]);
+        return Some(vec![client, server]);
+    }
+    None
+}
+
+/// `url` with any user name and password replaced by `***`, for errors and logs. Works on
+/// text that is not a valid URL too (the authority is whatever lies between `://` and the
+/// next `/`, `?` or `#`).
+pub fn redact_url(url: &str) -> String {
+    let start = url.find("://").map_or(0, |index| index + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |index| start + index);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_owned(),
+    }
+}
+
+fn shown(url: &reqwest::Url) -> String {
+    redact_url(url.as_str())
 }
 
 fn is_public_v4(v4: Ipv4Addr) -> bool {
@@ -142,14 +206,14 @@ pub async fn download(url: &str, policy: &DownloadPolicy) -> Result<Vec<u8>, Dow
     match tokio::time::timeout(policy.timeout, download_inner(url, policy)).await {
         Ok(result) => result,
         Err(_) => Err(DownloadError::Timeout {
-            url: url.to_owned(),
+            url: redact_url(url),
             timeout: policy.timeout,
         }),
     }
 }
 
 async fn download_inner(url: &str, policy: &DownloadPolicy) -> Result<Vec<u8>, DownloadError> {
-    let original = url.to_owned();
+    let original = redact_url(url);
     let mut current = parse(url)?;
     for _ in 0..=MAX_REDIRECTS {
         let address = checked_address(&current, policy).await?;
@@ -182,7 +246,7 @@ async fn download_inner(url: &str, policy: &DownloadPolicy) -> Result<Vec<u8>, D
             current = current
                 .join(location)
                 .map_err(|error| DownloadError::BadUrl {
-                    url: location.to_owned(),
+                    url: redact_url(location),
                     reason: format!("is not a valid redirect target: {error}"),
                 })?;
             check_scheme(&current)?;
@@ -220,16 +284,26 @@ async fn download_inner(url: &str, policy: &DownloadPolicy) -> Result<Vec<u8>, D
     Err(DownloadError::TooManyRedirects { url: original })
 }
 
+/// A transport failure, with its causes but without the URL reqwest would put in it (the
+/// caller names the redacted URL).
 fn transport(url: &str, error: reqwest::Error) -> DownloadError {
+    let error = error.without_url();
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
     DownloadError::Transport {
         url: url.to_owned(),
-        reason: error.to_string(),
+        reason,
     }
 }
 
 fn parse(url: &str) -> Result<reqwest::Url, DownloadError> {
     let parsed = reqwest::Url::parse(url).map_err(|error| DownloadError::BadUrl {
-        url: url.to_owned(),
+        url: redact_url(url),
         reason: format!("is not a valid URL: {error}"),
     })?;
     check_scheme(&parsed)?;
@@ -239,7 +313,7 @@ fn parse(url: &str) -> Result<reqwest::Url, DownloadError> {
 fn check_scheme(url: &reqwest::Url) -> Result<(), DownloadError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(DownloadError::BadUrl {
-            url: url.to_string(),
+            url: shown(url),
             reason: format!(
                 "has scheme {:?}; only http and https are allowed",
                 url.scheme()
@@ -248,7 +322,7 @@ fn check_scheme(url: &reqwest::Url) -> Result<(), DownloadError> {
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(DownloadError::BadUrl {
-            url: url.to_string(),
+            url: shown(url),
             reason: "has no host".to_owned(),
         });
     }
@@ -269,19 +343,19 @@ async fn checked_address(
         Err(_) => tokio::net::lookup_host((bare, port))
             .await
             .map_err(|error| DownloadError::Resolve {
-                url: url.to_string(),
+                url: shown(url),
                 reason: error.to_string(),
             })?
             .collect(),
     };
     let first = *addresses.first().ok_or_else(|| DownloadError::Resolve {
-        url: url.to_string(),
+        url: shown(url),
         reason: "no addresses".to_owned(),
     })?;
     if !policy.allow_private {
         if let Some(refused) = addresses.iter().find(|a| !is_public(a.ip())) {
             return Err(DownloadError::PrivateAddress {
-                url: url.to_string(),
+                url: shown(url),
                 address: refused.ip(),
             });
         }
@@ -320,6 +394,106 @@ mod tests {
             "::ffff:8.8.8.8",
         ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    /// Issue 12, finding 7: IPv6 forms that embed an IPv4 address are judged by it.
+    #[test]
+    fn embedded_ipv4_addresses_are_judged_by_the_ipv4_address() {
+        for private in [
+            "::127.0.0.1",        // IPv4-compatible loopback
+            "::10.0.0.1",         // IPv4-compatible private
+            "::",                 // unspecified (0.0.0.0)
+            "::ffff:0:127.0.0.1", // SIIT
+            "::ffff:169.254.169.254",
+            "2002:7f00:1::",                        // 6to4 of 127.0.0.1
+            "2002:a00:1::1",                        // 6to4 of 10.0.0.1
+            "2002:a9fe:a9fe::",                     // 6to4 of the metadata address
+            "64:ff9b::7f00:1",                      // NAT64 of 127.0.0.1
+            "64:ff9b::c0a8:101",                    // NAT64 of 192.168.1.1
+            "64:ff9b:1::7f00:1",                    // local-use NAT64 (/96) of 127.0.0.1
+            "64:ff9b:1:7f00:0:100::",               // local-use NAT64 (/48 form) of 127.0.0.1
+            "64:ff9b:1:808:8:800::", // local-use NAT64 (/48 form): ambiguous, refused
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
+            "2001:0:4136:e378:8000:63bf:f5ff:fffe", // Teredo, client 10.0.0.1
+            "2001:0:a00:1:8000:63bf:f7f7:f7f7", // Teredo, private server 10.0.0.1
+            "2001:2::1",             // benchmarking
+        ] {
+            let address: IpAddr = private.parse().unwrap();
+            assert!(!is_public(address), "{private} must be refused");
+        }
+        for public in [
+            "::8.8.8.8",
+            "::ffff:0:8.8.8.8",
+            "2002:808:808::1",
+            "64:ff9b::808:808",
+            "64:ff9b:1::808:808",
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7", // Teredo, client 8.8.8.8, server 65.54.227.120
+        ] {
+            let address: IpAddr = public.parse().unwrap();
+            assert!(is_public(address), "{public} must be allowed");
+        }
+        assert_eq!(
+            embedded_ipv4("2001:0:4136:e378:8000:63bf:80ff:fffe".parse().unwrap()),
+            Some(vec![
+                Ipv4Addr::new(127, 0, 0, 1),
+                Ipv4Addr::new(65, 54, 227, 120)
+            ])
+        );
+        assert_eq!(embedded_ipv4("2606:4700:4700::1111".parse().unwrap()), None);
+    }
+
+    #[tokio::test]
+    async fn embedded_loopback_urls_are_refused() {
+        let policy = DownloadPolicy {
+            max_bytes: 1024,
+            timeout: Duration::from_secs(5),
+            allow_private: false,
+        };
+        for url in [
+            "http://[::127.0.0.1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
+        ] {
+            let error = download(url, &policy).await.unwrap_err();
+            assert!(
+                matches!(error, DownloadError::PrivateAddress { .. }),
+                "{url}: {error}"
+            );
+        }
+    }
+
+    /// Issue 12, finding 8: credentials are never shown.
+    #[test]
+    fn redacts_credentials() {
+        assert_eq!(
+            redact_url("https://alice:s3cret@example.com/a@b.png?x=@"),
+            "https://***@example.com/a@b.png?x=@"
+        );
+        assert_eq!(redact_url("http://token@host"), "http://***@host");
+        assert_eq!(redact_url("user:pw@host/x"), "***@host/x");
+        assert_eq!(redact_url("https://example.com/x"), "https://example.com/x");
+        assert_eq!(redact_url("https://ex.com?u=a@b"), "https://ex.com?u=a@b");
+    }
+
+    #[tokio::test]
+    async fn errors_never_show_credentials() {
+        let policy = DownloadPolicy {
+            max_bytes: 1024,
+            timeout: Duration::from_secs(5),
+            allow_private: false,
+        };
+        for url in [
+            "http://alice:s3cret@127.0.0.1:9/x.png",
+            "ftp://alice:s3cret@example.com/x.png",
+            "http://alice:s3cret@[::1/",
+        ] {
+            let message = download(url, &policy).await.unwrap_err().to_string();
+            assert!(!message.contains("alice"), "{message}");
+            assert!(!message.contains("s3cret"), "{message}");
+            assert!(message.contains("***@"), "{message}");
         }
     }
 

@@ -177,6 +177,7 @@ struct RawInput {
     max_image_bytes: i64,
     max_pixels: i64,
     download_timeout_s: f64,
+    memory_budget_mb: i64,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -446,6 +447,8 @@ pub struct InputLimits {
     pub max_pixels: u64,
     /// `image_url` download timeout.
     pub download_timeout: Duration,
+    /// Memory the worker's jobs may hold at once (their estimates), bytes.
+    pub memory_budget_bytes: u64,
 }
 
 /// Output limits from `handler.toml [output]`.
@@ -1174,6 +1177,14 @@ impl HandlerSettings {
                     raw.input.download_timeout_s,
                     600.0,
                 )?,
+                memory_budget_bytes: (check.int_in(
+                    "input.memory_budget_mb",
+                    raw.input.memory_budget_mb,
+                    // Room for one job at the default working size; at most 4 TiB.
+                    512,
+                    4 << 20,
+                )? as u64)
+                    << 20,
             },
             output: OutputLimits {
                 max_inline_bytes: check.int_in(
@@ -1342,6 +1353,16 @@ mod tests {
         let settings = HandlerSettings::load(&root(), None, &[]).unwrap();
         assert_eq!(settings.worker.job_deadline, Duration::from_secs(300));
         assert_eq!(settings.output.max_inline_bytes, 9_000_000);
+        assert_eq!(settings.input.memory_budget_bytes, 16384 << 20);
+        let env = vec![(
+            "GEMINI3_HANDLER__INPUT__MEMORY_BUDGET_MB".to_owned(),
+            "10".to_owned(),
+        )];
+        let error = HandlerSettings::load(&root(), None, &env).unwrap_err();
+        assert!(
+            error.detail.starts_with("input.memory_budget_mb: 10 is outside"),
+            "{error}"
+        );
         let env = vec![(
             "GEMINI3_HANDLER__WORKER__CONCURRENCY".to_owned(),
             "0".to_owned(),

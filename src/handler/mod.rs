@@ -1,11 +1,14 @@
 //! The RunPod handler: a job's `input` in, `{"svg", "metadata", "logs"?}` out.
 //!
 //! It parses the request ([`request`]), fetches `image_url` under the download rules
-//! ([`crate::download`]), then runs decode and the pipeline on tokio's blocking pool inside
-//! the job's span. The job's cancellation token (deadline, job-stop) is bridged to the
+//! ([`crate::download`]), reads the image header and reserves the job's estimated memory
+//! from the worker's budget ([`memory`]; a job that does not fit waits, one that never can is
+//! refused), then runs decode and the pipeline on tokio's blocking pool inside the job's
+//! span. The job's cancellation token (deadline, job-stop) is bridged to the
 //! pipeline's [`CancelToken`], which terminates ONNX Runtime inference in flight. Pipeline and
 //! download errors become job errors in exactly one place, [`job_error`].
 
+pub mod memory;
 pub mod request;
 
 use std::sync::Arc;
@@ -15,12 +18,14 @@ use serde_json::{json, Value};
 
 use crate::cancel::CancelToken;
 use crate::download::{download, DownloadError, DownloadPolicy};
+use crate::pipeline::decode::probe;
 use crate::pipeline::model::ModelError;
 use crate::pipeline::{
-    decode, DecodeLimits, Pipeline, PipelineError, PipelineErrorKind, Progress, Request,
+    decode, DecodeLimits, Phase, Pipeline, PipelineError, PipelineErrorKind, Progress, Request,
     SteeringRequest as PipelineSteering, TraceOverrides,
 };
 use crate::settings::{InputLimits, OutputLimits};
+use memory::{job_estimate, MemoryBudget};
 use request::{ImageSource, JobRequest};
 
 /// What the handler needs besides the pipeline.
@@ -38,12 +43,90 @@ pub struct HandlerConfig {
 pub struct VectorizeHandler {
     pipeline: Arc<Pipeline>,
     config: HandlerConfig,
+    memory: MemoryBudget,
 }
 
 impl VectorizeHandler {
-    /// A handler over a ready pipeline (sessions built and warmed up).
+    /// A handler over a ready pipeline (sessions built and warmed up), with a memory budget
+    /// of `config.input.memory_budget_bytes` shared by its jobs.
     pub fn new(pipeline: Arc<Pipeline>, config: HandlerConfig) -> Self {
-        Self { pipeline, config }
+        let memory = MemoryBudget::new(config.input.memory_budget_bytes);
+        Self {
+            pipeline,
+            config,
+            memory,
+        }
+    }
+
+    /// The memory budget the jobs reserve their estimates from.
+    pub fn memory_budget(&self) -> &MemoryBudget {
+        &self.memory
+    }
+
+    /// Reads the header (on the blocking pool: a bounded but not free parse), estimates the
+    /// job's peak memory and reserves it, waiting for room; refuses a job that can never fit.
+    async fn reserve_memory(
+        &self,
+        bytes: Vec<u8>,
+        limits: DecodeLimits,
+        ctx: &runpod::JobContext,
+    ) -> Result<(Vec<u8>, memory::MemoryReservation), runpod::HandlerError> {
+        let (bytes, header) = ctx
+            .spawn_blocking(move || {
+                let header = probe(&bytes, &limits);
+                (bytes, header)
+            })
+            .await
+            .map_err(|join_error| {
+                runpod::HandlerError::internal(format!(
+                    "reading the image header stopped unexpectedly: {join_error}"
+                ))
+            })?;
+        let header = header.map_err(|error| job_error(&error))?;
+        let settings = self.pipeline.settings();
+        let estimate = job_estimate(
+            header.width,
+            header.height,
+            bytes.len() as u64,
+            settings.working_size,
+            settings.pad_multiple,
+        );
+        let (width, height) = (header.width, header.height);
+        let reservation = match self.memory.try_reserve(estimate) {
+            Err(never) => {
+                return Err(runpod::HandlerError::invalid_input(format!(
+                    "image: {width}x{height} needs an estimated {} MB to process, more than this worker's memory budget of {} MB (input.memory_budget_mb); send a smaller image",
+                    never.needed_mb, never.budget_mb
+                )))
+            }
+            Ok(Some(reservation)) => reservation,
+            Ok(None) => {
+                let state = self.memory.state();
+                ctx.log(format!(
+                    "waiting for {} MB of the memory budget ({} of {} MB in use)",
+                    memory::megabytes(estimate),
+                    state.reserved_mb,
+                    self.memory.total_mb()
+                ));
+                let cancellation = ctx.cancellation();
+                tokio::select! {
+                    reservation = self.memory.reserve(estimate) => {
+                        reservation.expect("checked to fit by try_reserve")
+                    }
+                    _ = cancellation.cancelled() => {
+                        return Err(job_error(&PipelineError::new(
+                            Phase::Decode,
+                            PipelineErrorKind::Cancelled,
+                        )))
+                    }
+                }
+            }
+        };
+        ctx.log(format!(
+            "{width}x{height} image: {} MB of the memory budget reserved",
+            reservation.megabytes()
+        ));
+        Ok((bytes, reservation))
     }
 
     async fn process(
@@ -51,11 +134,12 @@ impl VectorizeHandler {
         job: runpod::Job,
         ctx: &runpod::JobContext,
     ) -> Result<Value, runpod::HandlerError> {
-        let request = request::parse(&job.input, self.config.input.max_image_bytes)
+        let mut request = request::parse(&job.input, self.config.input.max_image_bytes)
             .map_err(|error| runpod::HandlerError::invalid_input(error.to_string()))?;
         let return_logs = request.return_logs;
-        let bytes = match &request.source {
-            ImageSource::Inline(bytes) => bytes.clone(),
+        let bytes = match &mut request.source {
+            // Taken, not copied: one copy of the encoded image per job.
+            ImageSource::Inline(bytes) => std::mem::take(bytes),
             ImageSource::Url(url) => {
                 ctx.log(format!("downloading image_url ({} chars)", url.len()));
                 let policy = DownloadPolicy {
@@ -67,6 +151,11 @@ impl VectorizeHandler {
             }
         };
         ctx.log(format!("image: {} bytes", bytes.len()));
+        let limits = DecodeLimits {
+            max_bytes: self.config.input.max_image_bytes,
+            max_pixels: self.config.input.max_pixels,
+        };
+        let (bytes, reservation) = self.reserve_memory(bytes, limits, ctx).await?;
 
         let cancel = CancelToken::new();
         let bridge = {
@@ -78,15 +167,15 @@ impl VectorizeHandler {
             })
         };
         let pipeline = Arc::clone(&self.pipeline);
-        let limits = DecodeLimits {
-            max_bytes: self.config.input.max_image_bytes,
-            max_pixels: self.config.input.max_pixels,
-        };
         let progress_ctx = ctx.clone();
+        let max_svg_bytes = self.config.output.max_inline_bytes;
         let result = ctx
             .spawn_blocking(move || {
+                // Held until the blocking work ends, even if the handler stops waiting.
+                let _reservation = reservation;
                 let image = decode(&bytes, &limits)?;
-                let pipeline_request = pipeline_request(image, &request);
+                drop(bytes);
+                let pipeline_request = pipeline_request(image, &request, max_svg_bytes);
                 let mut on_progress = |progress: Progress| {
                     tracing::info!(phase = %progress.phase, percent = progress.percent, "{}", progress.message);
                     progress_ctx.progress(json!({
@@ -146,7 +235,11 @@ impl runpod::Handler for VectorizeHandler {
     }
 }
 
-fn pipeline_request(image: crate::pipeline::DecodedImage, request: &JobRequest) -> Request {
+fn pipeline_request(
+    image: crate::pipeline::DecodedImage,
+    request: &JobRequest,
+    max_svg_bytes: usize,
+) -> Request {
     Request {
         image,
         palette: request.palette.clone(),
@@ -160,6 +253,8 @@ fn pipeline_request(image: crate::pipeline::DecodedImage, request: &JobRequest) 
             mode: request.trace_mode,
             filter_speckle: request.filter_speckle,
         },
+        alpha: request.alpha,
+        max_svg_bytes: Some(max_svg_bytes),
     }
 }
 
@@ -176,6 +271,7 @@ pub fn job_error(error: &PipelineError) -> runpod::HandlerError {
         PipelineErrorKind::Model(ModelError::Cancelled) => "DeadlineExceeded",
         PipelineErrorKind::Model(_) => "ModelError",
         PipelineErrorKind::GateFailed { .. } => "PhaseFailed",
+        PipelineErrorKind::OutputTooLarge { .. } => "OutputTooLarge",
         _ => "Internal",
     };
     runpod::HandlerError::new(error_type, error.to_string())

@@ -2,10 +2,14 @@
 //!
 //! Limits come first. The byte length is checked before anything is parsed, and the pixel
 //! count is read from the header alone (no pixel buffer exists yet), so a decompression bomb
-//! such as a PNG that declares 100000×100000 is refused in microseconds. The decoder then
-//! runs with `image`'s own allocation limit set to what the pixel limit allows, as a second
-//! fence. EXIF orientation is honoured; alpha is kept. This module does not resize: the
-//! working resolution is the orchestrator's business.
+//! such as a PNG that declares 100000×100000 is refused in microseconds. Every pass runs
+//! under `image`'s allocation limit (`max_alloc`, which the PNG decoder also applies to its
+//! ancillary chunks): the header pass may allocate at most [`METADATA_ALLOC`] bytes, so a
+//! colour profile (`iCCP`) that inflates to gigabytes stops at that bound; the decoding pass
+//! may allocate what the declared size needs plus the same allowance. EXIF orientation is
+//! honoured; alpha is kept. This module does not resize: the working resolution is the
+//! orchestrator's business. [`probe`] reads the header alone, for the handler's memory
+//! estimate before any pixel buffer exists.
 
 use std::io::Cursor;
 
@@ -85,9 +89,34 @@ fn invalid(message: String) -> PipelineError {
 /// The formats we accept, by name, for error messages.
 const ACCEPTED: &str = "PNG, JPEG, WebP, GIF or BMP";
 
-/// Decodes PNG, JPEG, WebP (and GIF, BMP) bytes, enforcing `limits` before allocating and
-/// applying EXIF orientation. Every error is `InvalidInput` on the `image` field.
-pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, PipelineError> {
+/// What the decoder may allocate for everything but the pixels: colour profile, EXIF,
+/// text chunks and the decoders' own tables. Real ICC profiles are a few kilobytes (large
+/// printer profiles about a megabyte); a profile that inflates past this is refused.
+pub const METADATA_ALLOC: u64 = 32 << 20;
+
+/// An image's header: its format and declared size, read without a pixel buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageHeader {
+    /// The container format.
+    pub format: ImageFormat,
+    /// Declared width in pixels (before EXIF orientation).
+    pub width: u32,
+    /// Declared height in pixels (before EXIF orientation).
+    pub height: u32,
+}
+
+impl ImageHeader {
+    /// Declared pixels, width × height.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+/// Reads the header of PNG, JPEG, WebP (and GIF, BMP) bytes under `limits`: the byte length,
+/// the format, and the declared size against the pixel limit. No pixel buffer is allocated,
+/// and the header pass allocates at most [`METADATA_ALLOC`] bytes (ancillary chunks such as
+/// a compressed colour profile included). Every error is `InvalidInput` on the `image` field.
+pub fn probe(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageHeader, PipelineError> {
     if bytes.len() as u64 > limits.max_bytes {
         return Err(invalid(format!(
             "{} bytes is larger than the limit of {} bytes",
@@ -117,13 +146,20 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, Pipel
         )));
     }
 
-    // The header alone: no pixel buffer exists yet.
+    // The header alone: no pixel buffer exists yet, and metadata is bounded.
     let mut header_reader = ImageReader::with_format(Cursor::new(bytes), format);
-    header_reader.no_limits();
+    let mut header_limits = Limits::default();
+    header_limits.max_alloc = Some(METADATA_ALLOC);
+    header_reader.limits(header_limits);
     let (width, height) = header_reader
         .into_dimensions()
-        .map_err(|error| invalid(format!("cannot read the {format:?} header: {error}")))?;
-    let pixels = u64::from(width) * u64::from(height);
+        .map_err(|error| header_error(format, &error))?;
+    let header = ImageHeader {
+        format,
+        width,
+        height,
+    };
+    let pixels = header.pixels();
     if pixels > limits.max_pixels {
         return Err(invalid(format!(
             "{width}x{height} is {pixels} pixels, more than the limit of {} pixels",
@@ -133,13 +169,42 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, Pipel
     if pixels == 0 {
         return Err(invalid(format!("{width}x{height} has no pixels")));
     }
+    Ok(header)
+}
+
+fn header_error(format: ImageFormat, error: &image::ImageError) -> PipelineError {
+    match error {
+        image::ImageError::Limits(_) => invalid(format!(
+            "the {format:?} header needs more than {} MiB of metadata (a colour profile or \
+             other chunk that inflates too far): {error}",
+            METADATA_ALLOC >> 20
+        )),
+        _ => invalid(format!("cannot read the {format:?} header: {error}")),
+    }
+}
+
+/// Bytes the decoding pass may allocate for an image of `pixels`: the decoded buffer at
+/// 16 bits per channel (8 bytes a pixel) and the RGBA8 copy, with room to spare, plus the
+/// metadata allowance.
+pub fn decode_alloc_limit(pixels: u64) -> u64 {
+    pixels.saturating_mul(16).saturating_add(METADATA_ALLOC)
+}
+
+/// Decodes PNG, JPEG, WebP (and GIF, BMP) bytes, enforcing `limits` before allocating and
+/// applying EXIF orientation. Every error is `InvalidInput` on the `image` field.
+pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, PipelineError> {
+    let ImageHeader {
+        format,
+        width,
+        height,
+    } = probe(bytes, limits)?;
+    let pixels = u64::from(width) * u64::from(height);
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = Limits::default();
     decoder_limits.max_image_width = Some(width);
     decoder_limits.max_image_height = Some(height);
-    // Room for the decoded buffer at 16 bits per channel plus the RGBA8 copy.
-    decoder_limits.max_alloc = Some(pixels.saturating_mul(16).max(64 * 1024 * 1024));
+    decoder_limits.max_alloc = Some(decode_alloc_limit(pixels));
     reader.limits(decoder_limits);
     let mut decoder = reader
         .into_decoder()
