@@ -6,7 +6,9 @@
 //! under `image`'s allocation limit (`max_alloc`, which the PNG decoder also applies to its
 //! ancillary chunks): the header pass may allocate at most [`METADATA_ALLOC`] bytes, so a
 //! colour profile (`iCCP`) that inflates to gigabytes stops at that bound; the decoding pass
-//! may allocate what the declared size needs plus the same allowance. EXIF orientation is
+//! may allocate what the declared size needs plus the same allowance. The PNG decoder drops a
+//! profile over its limit without a word, so such a file is refused here first: its profile
+//! is inflated into a counting sink (constant memory) and refused past the allowance. EXIF orientation is
 //! honoured; alpha is kept. This module does not resize: the working resolution is the
 //! orchestrator's business. [`probe`] reads the header alone, for the handler's memory
 //! estimate before any pixel buffer exists.
@@ -146,6 +148,9 @@ pub fn probe(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageHeader, Pipelin
         )));
     }
 
+    if format == ImageFormat::Png {
+        check_png_profile(bytes)?;
+    }
     // The header alone: no pixel buffer exists yet, and metadata is bounded.
     let mut header_reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut header_limits = Limits::default();
@@ -170,6 +175,48 @@ pub fn probe(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageHeader, Pipelin
         return Err(invalid(format!("{width}x{height} has no pixels")));
     }
     Ok(header)
+}
+
+/// Refuses a PNG whose colour profile inflates past [`METADATA_ALLOC`]. Only the chunks before
+/// the first `IDAT` are looked at (where `iCCP` must be); malformed chunks are left to the
+/// decoder, and a corrupt profile stream is left to it too (it ignores the profile).
+fn check_png_profile(bytes: &[u8]) -> Result<(), PipelineError> {
+    let mut at = 8;
+    while let Some(header) = bytes.get(at..at + 8) {
+        let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let kind = &header[4..8];
+        let start = at + 8;
+        let Some(data) = start
+            .checked_add(length)
+            .and_then(|end| bytes.get(start..end))
+        else {
+            return Ok(());
+        };
+        match kind {
+            b"IDAT" | b"IEND" => return Ok(()),
+            b"iCCP" => {
+                // Profile name, NUL, compression method, then the zlib stream.
+                let stream = data
+                    .iter()
+                    .position(|b| *b == 0)
+                    .and_then(|nul| data.get(nul + 2..))
+                    .unwrap_or_default();
+                let mut inflater =
+                    std::io::Read::take(flate2::read::ZlibDecoder::new(stream), METADATA_ALLOC + 1);
+                let inflated = std::io::copy(&mut inflater, &mut std::io::sink()).unwrap_or(0);
+                if inflated > METADATA_ALLOC {
+                    return Err(invalid(format!(
+                        "its colour profile (PNG iCCP chunk) inflates to more than {} MiB, the limit for metadata; real profiles are a few kilobytes",
+                        METADATA_ALLOC >> 20
+                    )));
+                }
+                // The decoder reads the first profile only.
+                return Ok(());
+            }
+            _ => at = start + length + 4,
+        }
+    }
+    Ok(())
 }
 
 fn header_error(format: ImageFormat, error: &image::ImageError) -> PipelineError {
