@@ -1,12 +1,18 @@
 //! Worker tunables ([`WorkerConfig`]) and the concurrency policy ([`Concurrency`]).
 //!
-//! The application fills `WorkerConfig` from its own settings file; every value here is already
-//! typed and validated (`Duration`, `NonZeroUsize`), so the runtime never re-checks them.
+//! The application fills `WorkerConfig` from its own settings file; the values are typed
+//! (`Duration`, `NonZeroUsize`), and [`WorkerConfig::validate`] (called by every mode at start-up)
+//! refuses the few that are typed but absurd, such as a 1 ns deadline.
 
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::error::Error;
+
+/// The shortest job deadline accepted ([`WorkerConfig::validate`]).
+pub const MIN_JOB_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Platform limit on a `/runsync` result (spec §4.1): RunPod refuses larger job-done bodies.
 pub const DEFAULT_MAX_RESULT_BYTES: usize = 20 * 1000 * 1000;
@@ -63,8 +69,18 @@ pub struct WorkerConfig {
     pub take_timeout: Duration,
     /// Client timeout of one job-done, job-stream or progress request. Default 30 s.
     pub post_timeout: Duration,
-    /// Attempts at posting one result before giving up (at least 1). Default 6.
+    /// Attempts at posting one stream chunk before giving up (at least 1). Default 6. Final
+    /// results are not bounded by a count: see `result_retry_grace`.
     pub post_attempts: NonZeroUsize,
+    /// A final result is retried (capped exponential back-off with jitter) for as long as its
+    /// job's own deadline plus this grace, counted from when it was first posted; only then is
+    /// it given up and logged as lost. Default 10 min.
+    pub result_retry_grace: Duration,
+    /// First wait between two attempts at posting a result (each wait is drawn from
+    /// [d/2, d], d doubling up to `result_backoff_cap`). Default 200 ms; at least 1 ms.
+    pub result_backoff: Duration,
+    /// Longest wait between two attempts at posting a result. Default 5 s.
+    pub result_backoff_cap: Duration,
     /// A result body larger than this is replaced by a short error result. Default 20 MB.
     pub max_result_bytes: usize,
     /// Add `stopPod: true` to every result (RunPod recycles the worker after each job) and stop
@@ -94,6 +110,9 @@ impl Default for WorkerConfig {
             take_timeout: Duration::from_secs(90),
             post_timeout: Duration::from_secs(30),
             post_attempts: NonZeroUsize::new(6).expect("6 is not zero"),
+            result_retry_grace: Duration::from_secs(600),
+            result_backoff: Duration::from_millis(200),
+            result_backoff_cap: Duration::from_secs(5),
             max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
             refresh_worker: false,
             return_aggregate_stream: false,
@@ -104,9 +123,74 @@ impl Default for WorkerConfig {
     }
 }
 
+impl WorkerConfig {
+    /// Refuses values that type-check but cannot work: a job deadline under
+    /// [`MIN_JOB_DEADLINE`], a take or post timeout under 1 s or 100 ms, a result back-off
+    /// under 1 ms or a cap under it. The error names the field and the value.
+    pub fn validate(&self) -> Result<(), Error> {
+        let at_least = |name: &'static str, value: Duration, low: Duration| {
+            if value < low {
+                Err(Error::invalid(
+                    name,
+                    format!("{value:?}"),
+                    format!("must be at least {low:?}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        at_least("job_deadline", self.job_deadline, MIN_JOB_DEADLINE)?;
+        at_least("take_timeout", self.take_timeout, Duration::from_secs(1))?;
+        at_least(
+            "post_timeout",
+            self.post_timeout,
+            Duration::from_millis(100),
+        )?;
+        at_least(
+            "result_backoff",
+            self.result_backoff,
+            Duration::from_millis(1),
+        )?;
+        at_least(
+            "result_backoff_cap",
+            self.result_backoff_cap,
+            self.result_backoff,
+        )?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_absurd_values_are_refused_by_name() {
+        assert!(WorkerConfig::default().validate().is_ok());
+        let config = WorkerConfig {
+            job_deadline: Duration::from_secs_f64(1e-12),
+            ..WorkerConfig::default()
+        };
+        let error = config.validate().expect_err("1 ps deadline");
+        assert!(matches!(
+            error,
+            Error::InvalidSetting {
+                name: "job_deadline",
+                ..
+            }
+        ));
+        assert!(
+            error
+                .to_string()
+                .contains("job_deadline = 0ns: must be at least 1s"),
+            "{error}"
+        );
+        let config = WorkerConfig {
+            result_backoff_cap: Duration::from_millis(1),
+            ..WorkerConfig::default()
+        };
+        assert!(config.validate().is_err());
+    }
 
     #[test]
     fn dynamic_concurrency_sees_the_current_value() {

@@ -2,6 +2,10 @@
 //!
 //! [`RunpodEnv::from_vars`] takes any key/value iterator: `main` passes `std::env::vars()`,
 //! tests pass literal lists. Nothing else in the crate reads the process environment.
+//! Every value is checked here, once, at start-up: each `RUNPOD_WEBHOOK_*` template must be an
+//! http or https URL with a host, `RUNPOD_PING_INTERVAL` must be at least
+//! [`MIN_PING_INTERVAL`], and a bad value is an [`Error::InvalidSetting`] naming the variable
+//! and the value (credentials in a URL redacted), never a worker that retries forever.
 //! [`select_mode`] decides between production and the one-shot local test exactly as RunPod's
 //! Python SDK does (spec §1, §12.1, checklist 1).
 
@@ -19,9 +23,58 @@ pub const RUNPOD_SDK_VERSION: &str = "1.12.0";
 /// Default heartbeat interval: the Python SDK's `RUNPOD_PING_INTERVAL` default of 10 000 ms.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The lowest heartbeat interval we accept; the Python SDK turns values under 1000 ms into a
-/// zero-second tight loop, which we refuse to reproduce.
-pub const MIN_PING_INTERVAL: Duration = Duration::from_millis(50);
+/// The lowest heartbeat interval we accept (10 pings a second); the Python SDK turns values
+/// under 1000 ms into a zero-second tight loop, which we refuse to reproduce. A lower value is
+/// an error, not silently raised.
+pub const MIN_PING_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The URL templates, checked at start-up.
+const URL_VARIABLES: [&str; 4] = [
+    "RUNPOD_WEBHOOK_GET_JOB",
+    "RUNPOD_WEBHOOK_POST_OUTPUT",
+    "RUNPOD_WEBHOOK_POST_STREAM",
+    "RUNPOD_WEBHOOK_PING",
+];
+
+/// `text` with the user-info of a URL (`user:password@`) replaced by `***@`, for errors and
+/// logs. Works on text that does not parse as a URL too.
+pub fn redact_url(text: &str) -> String {
+    let start = text.find("://").map_or(0, |index| index + 3);
+    let authority_end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |index| start + index);
+    match text[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_owned(),
+    }
+}
+
+/// Checks one URL template: after substituting its placeholders it must parse, be http or
+/// https, and name a host.
+pub(crate) fn check_url(name: &'static str, template: &str) -> Result<(), Error> {
+    let invalid = |rule: String| Error::invalid(name, format!("{:?}", redact_url(template)), rule);
+    let sample = template
+        .replace("$RUNPOD_POD_ID", "worker")
+        .replace("$ID", "job");
+    let url = reqwest::Url::parse(&sample)
+        .map_err(|error| invalid(format!("must be an http or https URL ({error})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "must be an http or https URL, not {}:",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("must name a host".to_owned()));
+    }
+    Ok(())
+}
+
+/// Whether `text` can stand as one URL path segment once percent-encoded: `.` and `..` cannot
+/// (every URL parser, reqwest's included, resolves them as dot-segments whatever their encoding).
+pub(crate) fn is_addressable(text: &str) -> bool {
+    !matches!(text, "." | "..")
+}
 
 /// RunPod's worker environment (spec §2), validated.
 ///
@@ -81,8 +134,10 @@ impl RunpodEnv {
     /// Parses RunPod's variables from key/value pairs. Unknown keys are ignored; empty values
     /// count as unset.
     ///
-    /// Fails when `RUNPOD_PING_INTERVAL` is not a whole number of milliseconds or
-    /// `RUNPOD_LOG_LEVEL` is not one of `NOTSET, TRACE, DEBUG, INFO, WARN, ERROR` (or 0–5).
+    /// Fails with [`Error::InvalidSetting`] when a `RUNPOD_WEBHOOK_*` template is not an http or
+    /// https URL with a host, `RUNPOD_PING_INTERVAL` is not a whole number of milliseconds of at
+    /// least [`MIN_PING_INTERVAL`], `RUNPOD_POD_ID` is `.` or `..`, or `RUNPOD_LOG_LEVEL` is not
+    /// one of `NOTSET, TRACE, DEBUG, INFO, WARN, ERROR` (or 0–5).
     pub fn from_vars<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<Self, Error> {
         let map: HashMap<String, String> = vars
             .into_iter()
@@ -90,15 +145,32 @@ impl RunpodEnv {
             .collect();
         let get = |key: &str| map.get(key).cloned();
 
+        for name in URL_VARIABLES {
+            if let Some(template) = map.get(name) {
+                check_url(name, template.trim())?;
+            }
+        }
         let ping_interval = match get("RUNPOD_PING_INTERVAL") {
             None => DEFAULT_PING_INTERVAL,
             Some(text) => {
+                let rule = || {
+                    format!(
+                        "must be a whole number of milliseconds, at least {}",
+                        MIN_PING_INTERVAL.as_millis()
+                    )
+                };
                 let millis: u64 = text.trim().parse().map_err(|_| {
-                    Error::config(format!(
-                        "RUNPOD_PING_INTERVAL must be a whole number of milliseconds, got {text:?}"
-                    ))
+                    Error::invalid("RUNPOD_PING_INTERVAL", format!("{text:?}"), rule())
                 })?;
-                Duration::from_millis(millis).max(MIN_PING_INTERVAL)
+                let interval = Duration::from_millis(millis);
+                if interval < MIN_PING_INTERVAL {
+                    return Err(Error::invalid(
+                        "RUNPOD_PING_INTERVAL",
+                        format!("{text:?}"),
+                        rule(),
+                    ));
+                }
+                interval
             }
         };
         let log_level_text = get("RUNPOD_LOG_LEVEL")
@@ -106,14 +178,21 @@ impl RunpodEnv {
             .unwrap_or_else(|| "DEBUG".to_owned());
         let log_level = normalise_log_level(&log_level_text)?;
         let pod_id = get("RUNPOD_POD_ID");
+        if let Some(id) = pod_id.as_deref().filter(|id| !is_addressable(id)) {
+            return Err(Error::invalid(
+                "RUNPOD_POD_ID",
+                format!("{id:?}"),
+                "cannot be `.` or `..` (it goes into URL paths)",
+            ));
+        }
         let worker_id = pod_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         Ok(RunpodEnv {
-            get_job_url: get("RUNPOD_WEBHOOK_GET_JOB"),
-            post_output_url: get("RUNPOD_WEBHOOK_POST_OUTPUT"),
-            post_stream_url: get("RUNPOD_WEBHOOK_POST_STREAM"),
-            ping_url: get("RUNPOD_WEBHOOK_PING"),
+            get_job_url: get("RUNPOD_WEBHOOK_GET_JOB").map(|url| url.trim().to_owned()),
+            post_output_url: get("RUNPOD_WEBHOOK_POST_OUTPUT").map(|url| url.trim().to_owned()),
+            post_stream_url: get("RUNPOD_WEBHOOK_POST_STREAM").map(|url| url.trim().to_owned()),
+            ping_url: get("RUNPOD_WEBHOOK_PING").map(|url| url.trim().to_owned()),
             api_key: get("RUNPOD_AI_API_KEY"),
             pod_id,
             worker_id,
@@ -276,6 +355,64 @@ mod tests {
         assert!(RunpodEnv::from_vars(vars(&[("RUNPOD_LOG_LEVEL", "LOUD")])).is_err());
         let numeric = RunpodEnv::from_vars(vars(&[("RUNPOD_LOG_LEVEL", "5")])).expect("valid");
         assert_eq!(numeric.log_level, "error");
+    }
+
+    fn invalid_name(list: &[(&str, &str)]) -> (&'static str, String) {
+        match RunpodEnv::from_vars(vars(list)) {
+            Err(Error::InvalidSetting { name, value, .. }) => (name, value),
+            other => panic!("expected InvalidSetting for {list:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_url_template_must_be_an_http_url_with_a_host() {
+        for name in URL_VARIABLES {
+            for bad in [
+                "not-a-url",
+                "file:///etc/passwd",
+                "ftp://q/job-take/$ID",
+                "http://",
+                "unix:/run/q.sock",
+            ] {
+                let (variable, value) = invalid_name(&[(name, bad)]);
+                assert_eq!(variable, name);
+                assert_eq!(value, format!("{bad:?}"));
+            }
+            let good = RunpodEnv::from_vars(vars(&[(name, "https://q.example/v2/ep/x/$ID?gpu=A")]));
+            assert!(good.is_ok(), "{name}: {good:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_a_bad_url_are_redacted_from_the_error() {
+        let error = RunpodEnv::from_vars(vars(&[(
+            "RUNPOD_WEBHOOK_PING",
+            "gopher://user:secret@q/ping",
+        )]))
+        .expect_err("gopher");
+        let text = error.to_string();
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("RUNPOD_WEBHOOK_PING"), "{text}");
+        assert_eq!(redact_url("http://a:b@h/p@x"), "http://***@h/p@x");
+        assert_eq!(redact_url("http://h/p"), "http://h/p");
+    }
+
+    #[test]
+    fn the_ping_interval_has_a_lower_bound_instead_of_a_silent_clamp() {
+        for bad in ["0", "50", "99", "-1", "1e3"] {
+            let (variable, value) = invalid_name(&[("RUNPOD_PING_INTERVAL", bad)]);
+            assert_eq!(variable, "RUNPOD_PING_INTERVAL");
+            assert_eq!(value, format!("{bad:?}"));
+        }
+        let env = RunpodEnv::from_vars(vars(&[("RUNPOD_PING_INTERVAL", "100")])).expect("100 ms");
+        assert_eq!(env.ping_interval, MIN_PING_INTERVAL);
+    }
+
+    #[test]
+    fn a_pod_id_that_is_a_dot_segment_is_refused() {
+        for bad in [".", ".."] {
+            assert_eq!(invalid_name(&[("RUNPOD_POD_ID", bad)]).0, "RUNPOD_POD_ID");
+        }
     }
 
     #[test]

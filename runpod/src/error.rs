@@ -54,6 +54,17 @@ pub enum Error {
     /// The configuration or environment is invalid; the message names the key and the rule.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// One setting (a `RUNPOD_*` variable or a [`crate::WorkerConfig`] field) holds a value the
+    /// runtime refuses at start-up.
+    #[error("invalid {name} = {value}: {rule}")]
+    InvalidSetting {
+        /// The variable or field (`RUNPOD_WEBHOOK_GET_JOB`, `job_deadline`, ...).
+        name: &'static str,
+        /// The value as given (credentials in a URL are redacted).
+        value: String,
+        /// What a valid value looks like.
+        rule: String,
+    },
     /// The bounded job registry is full of in-flight jobs.
     #[error("job registry is full: {bound} jobs in flight")]
     RegistryFull {
@@ -84,6 +95,18 @@ impl Error {
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
+    }
+
+    pub(crate) fn invalid(
+        name: &'static str,
+        value: impl Into<String>,
+        rule: impl Into<String>,
+    ) -> Self {
+        Error::InvalidSetting {
+            name,
+            value: value.into(),
+            rule: rule.into(),
+        }
     }
 
     pub(crate) fn decode(what: &'static str, message: impl Into<String>) -> Self {
@@ -117,5 +140,6 @@ mod tests {
         .is_retryable());
         assert!(!Error::config("x").is_retryable());
         assert!(!Error::Cancelled.is_retryable());
+        assert!(!Error::invalid("RUNPOD_PING_INTERVAL", "\"0\"", "at least 100 ms").is_retryable());
     }
 }

@@ -16,7 +16,8 @@
 //! Every request is recorded as an [`Event`] (headers, raw URI, body, what was served); tests
 //! wait for events with [`FakeQueue::wait_for`] (woken by a channel, never by polling with
 //! sleeps). Faults are injected per route, scripted ([`FakeQueue::inject`]) or at random rates
-//! ([`FakeQueue::set_random_faults`]): HTTP statuses, dropped connections, slow answers.
+//! ([`FakeQueue::set_random_faults`]) or for a stretch of time ([`FakeQueue::fail_for`], an
+//! outage): HTTP statuses, dropped connections, slow answers.
 //! Malformed jobs are pushed as raw text ([`FakeQueue::push_raw`]).
 
 use std::collections::{HashMap, VecDeque};
@@ -153,6 +154,8 @@ impl Event {
 struct Faults {
     scripted: HashMap<Route, VecDeque<Fault>>,
     random: HashMap<Route, (f64, f64)>,
+    /// Until when a route answers every request with this status.
+    outages: HashMap<Route, (Instant, u16)>,
 }
 
 struct Shared {
@@ -192,6 +195,12 @@ impl Shared {
             .and_then(VecDeque::pop_front)
         {
             return Some(fault);
+        }
+        if let Some((until, status)) = faults.outages.get(&route).copied() {
+            if Instant::now() < until {
+                return Some(Fault::Status(status));
+            }
+            faults.outages.remove(&route);
         }
         let (status_rate, drop_rate) = faults.random.get(&route).copied()?;
         let draw: f64 = rand::random();
@@ -362,6 +371,19 @@ impl FakeQueue {
         lock(&self.shared.faults)
             .random
             .insert(route, (status_503_rate, drop_rate));
+    }
+
+    /// Answers every request on `route` with `status` for the next `length` (an outage);
+    /// scripted faults still come first.
+    pub fn fail_for(&self, route: Route, status: u16, length: Duration) {
+        lock(&self.shared.faults)
+            .outages
+            .insert(route, (Instant::now() + length, status));
+    }
+
+    /// When each job-take or job-take-batch request arrived, answered or not, in order.
+    pub fn take_arrivals(&self) -> Vec<Instant> {
+        lock(&self.shared.take_arrivals).clone()
     }
 
     /// A copy of every event so far.

@@ -2,17 +2,20 @@
 //! job-stop, job-done and job-stream requests with their headers (spec §3–§5), and the retry
 //! policy for results.
 //!
+//! Every part put into a URL (the worker id, job ids) is percent-encoded: only RFC 3986's
+//! unreserved characters pass, so `a/b`, `x?y=z` or `../../etc` stay one path segment.
+//!
 //! Result posts carry the Python SDK's headers (`Content-Type:
 //! application/x-www-form-urlencoded` over a JSON body, a `charset: utf-8` header,
-//! `X-Request-ID: <job id>`, the raw `Authorization` key). They are retried on 5xx, 408, 429,
-//! connection errors and timeouts with jittered exponential back-off, a bounded number of
-//! times; a result the platform refuses with another 4xx, or one over the size limit, is
-//! replaced by a short error result so that no job silently ends without one (rp#309).
+//! `X-Request-ID: <job id>`, the raw `Authorization` key). Progress and stream chunks are
+//! retried here a bounded number of times; final results are retried by the outbox
+//! (`outbox.rs`) until delivered or their retry window ends.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
 };
@@ -23,7 +26,7 @@ use crate::context::Reporter;
 use crate::env::{RunpodEnv, RUNPOD_SDK_VERSION};
 use crate::error::Error;
 use crate::job::{decode_stop, decode_take, JobId, TakeAnswer};
-use crate::report::{encode_body, replacement_body, HandlerError, Identity};
+use crate::report::Identity;
 
 /// The `User-Agent` of every request: the SDK it is wire-compatible with, then this crate.
 pub const USER_AGENT_VALUE: &str = concat!(
@@ -47,17 +50,17 @@ fn append_query(url: &str, params: &str) -> String {
     }
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
-pub(crate) fn encode_query_value(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`) is encoded.
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes one URL part (a path segment or a query value): RFC 3986 unreserved
+/// characters pass, every other byte of the UTF-8 text becomes `%XX`.
+pub(crate) fn encode_component(text: &str) -> String {
+    utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }
 
 /// The worker's URLs, with the worker id already substituted.
@@ -71,7 +74,8 @@ pub(crate) struct Urls {
 
 impl Urls {
     pub(crate) fn from_env(env: &RunpodEnv) -> Result<Self, Error> {
-        let worker = env.worker_id.as_str();
+        let worker = encode_component(&env.worker_id);
+        let worker = worker.as_str();
         let substitute = |template: &str| template.replace("$RUNPOD_POD_ID", worker);
         let take = env
             .get_job_url
@@ -123,16 +127,19 @@ impl Urls {
     /// `{done with $ID=job}&isStream=true|false`.
     pub(crate) fn done_url(&self, id: &JobId, is_stream: bool) -> String {
         append_query(
-            &self.done.replace("$ID", id.as_str()),
+            &self.done.replace("$ID", &encode_component(id.as_str())),
             &format!("isStream={is_stream}"),
         )
     }
 
     /// `{stream with $ID=job}&isStream=false`.
     pub(crate) fn stream_url(&self, id: &JobId) -> Option<String> {
-        self.stream
-            .as_ref()
-            .map(|url| append_query(&url.replace("$ID", id.as_str()), "isStream=false"))
+        self.stream.as_ref().map(|url| {
+            append_query(
+                &url.replace("$ID", &encode_component(id.as_str())),
+                "isStream=false",
+            )
+        })
     }
 
     /// `{ping}?job_id=a%2Cb&runpod_version=…` (`job_id` omitted when no job is held).
@@ -150,10 +157,7 @@ impl Urls {
 pub(crate) fn ping_url(base: &str, ids: &[JobId]) -> String {
     let mut params = String::new();
     if !ids.is_empty() {
-        let joined: Vec<String> = ids
-            .iter()
-            .map(|id| encode_query_value(id.as_str()))
-            .collect();
+        let joined: Vec<String> = ids.iter().map(|id| encode_component(id.as_str())).collect();
         params.push_str("job_id=");
         params.push_str(&joined.join("%2C"));
         params.push('&');
@@ -215,8 +219,8 @@ pub(crate) struct Transport {
     take_timeout: Duration,
     post_timeout: Duration,
     post_attempts: usize,
-    max_result_bytes: usize,
-    result_backoff: (Duration, Duration),
+    pub(crate) max_result_bytes: usize,
+    progress_backoff: (Duration, Duration),
 }
 
 fn auth_headers(api_key: &str) -> Result<HeaderMap, Error> {
@@ -260,7 +264,7 @@ impl Transport {
             post_timeout: config.post_timeout,
             post_attempts: config.post_attempts.get(),
             max_result_bytes: config.max_result_bytes,
-            result_backoff: (Duration::from_millis(200), Duration::from_secs(5)),
+            progress_backoff: (config.result_backoff, config.result_backoff_cap),
         })
     }
 
@@ -327,12 +331,12 @@ impl Transport {
 
     /// One POST of a JSON body with the SDK's result headers; success needs a 2xx status and
     /// a complete response body.
-    async fn post_once(
+    pub(crate) async fn post_once(
         &self,
         what: &'static str,
         url: &str,
         id: &JobId,
-        body: Vec<u8>,
+        body: Bytes,
     ) -> Result<(), Error> {
         let response = self
             .client
@@ -371,10 +375,11 @@ impl Transport {
         body: &[u8],
         attempts: usize,
     ) -> Result<(), Error> {
-        let mut backoff = Backoff::new(self.result_backoff.0, self.result_backoff.1);
+        let mut backoff = Backoff::new(self.progress_backoff.0, self.progress_backoff.1);
+        let body = Bytes::copy_from_slice(body);
         let mut attempt = 1;
         loop {
-            match self.post_once(what, url, id, body.to_vec()).await {
+            match self.post_once(what, url, id, body.clone()).await {
                 Ok(()) => return Ok(()),
                 Err(error) if error.is_retryable() && attempt < attempts => {
                     let wait = backoff.next_wait();
@@ -383,51 +388,6 @@ impl Transport {
                     attempt += 1;
                 }
                 Err(error) => return Err(error),
-            }
-        }
-    }
-
-    /// Posts a job's final result. Never gives up silently: an oversized body or a 4xx refusal
-    /// becomes a short error result; only exhausted retries lose it, and that is logged.
-    pub(crate) async fn post_final(
-        &self,
-        id: &JobId,
-        body: &Value,
-        is_stream: bool,
-        logs: impl Fn() -> Vec<String>,
-    ) -> Result<(), Error> {
-        let url = self.urls.done_url(id, is_stream);
-        let bytes = encode_body(body, self.max_result_bytes, &self.identity, &logs);
-        let attempts = self.post_attempts;
-        match self
-            .post_with_retries("job-done", &url, id, &bytes, attempts)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(Error::Status { status, .. }) if (400..500).contains(&status) => {
-                tracing::error!(job_id = %id, status, "job-done refused the result; posting a short error instead");
-                let error = HandlerError::new(
-                    "ResultRejected",
-                    format!(
-                        "RunPod refused the job result ({} bytes) with HTTP {status}",
-                        bytes.len()
-                    ),
-                );
-                let replacement = replacement_body(
-                    &error,
-                    &self.identity,
-                    logs(),
-                    body.get("stopPod").is_some(),
-                );
-                self.post_with_retries("job-done", &url, id, &replacement, attempts)
-                    .await
-                    .inspect_err(|error| {
-                        tracing::error!(job_id = %id, "result lost: {error}");
-                    })
-            }
-            Err(error) => {
-                tracing::error!(job_id = %id, attempts, "result lost: {error}");
-                Err(error)
             }
         }
     }
@@ -468,28 +428,85 @@ impl Reporter for Transport {
 /// (`status=unhealthy&check=…&reason=…`, reason cut to 256 characters), with a 2 s timeout.
 /// Best effort: failures are logged and otherwise ignored.
 pub async fn report_unhealthy(env: &RunpodEnv, check: &str, reason: &str) {
-    let Some(template) = env.ping_url.as_deref() else {
+    send_unhealthy(
+        env.ping_url.as_deref(),
+        &env.worker_id,
+        env.api_key(),
+        check,
+        reason,
+    )
+    .await;
+}
+
+/// [`report_unhealthy`] for when [`RunpodEnv::from_vars`] itself failed (a bad `RUNPOD_*`
+/// value): reads `RUNPOD_WEBHOOK_PING`, `RUNPOD_POD_ID` and `RUNPOD_AI_API_KEY` straight from
+/// the variables. Returns whether the report was accepted; nothing is sent when the ping URL
+/// is unset or is itself invalid (the caller then has only its exit status and message).
+pub async fn report_unhealthy_from_vars(
+    vars: &[(String, String)],
+    check: &str,
+    reason: &str,
+) -> bool {
+    let get = |key: &str| {
+        vars.iter()
+            .rev()
+            .find(|(name, value)| name == key && !value.trim().is_empty())
+            .map(|(_, value)| value.trim())
+    };
+    let Some(template) = get("RUNPOD_WEBHOOK_PING") else {
         tracing::warn!(
             check,
             "cannot report the failed check: RUNPOD_WEBHOOK_PING is not set"
         );
-        return;
+        return false;
     };
-    let base = template.replace("$RUNPOD_POD_ID", &env.worker_id);
+    if let Err(error) = crate::env::check_url("RUNPOD_WEBHOOK_PING", template) {
+        tracing::warn!(check, "cannot report the failed check: {error}");
+        return false;
+    }
+    let worker_id = match get("RUNPOD_POD_ID") {
+        Some(id) if crate::env::is_addressable(id) => id.to_owned(),
+        _ => "unknown".to_owned(),
+    };
+    send_unhealthy(
+        Some(template),
+        &worker_id,
+        get("RUNPOD_AI_API_KEY").unwrap_or(""),
+        check,
+        reason,
+    )
+    .await
+}
+
+async fn send_unhealthy(
+    template: Option<&str>,
+    worker_id: &str,
+    api_key: &str,
+    check: &str,
+    reason: &str,
+) -> bool {
+    let Some(template) = template else {
+        tracing::warn!(
+            check,
+            "cannot report the failed check: RUNPOD_WEBHOOK_PING is not set"
+        );
+        return false;
+    };
+    let base = template.replace("$RUNPOD_POD_ID", &encode_component(worker_id));
     let reason: String = reason.chars().take(256).collect();
     let url = append_query(
         &base,
         &format!(
             "status=unhealthy&check={}&reason={}&runpod_version={RUNPOD_SDK_VERSION}",
-            encode_query_value(check),
-            encode_query_value(&reason)
+            encode_component(check),
+            encode_component(&reason)
         ),
     );
-    let headers = match auth_headers(env.api_key()) {
+    let headers = match auth_headers(api_key) {
         Ok(headers) => headers,
         Err(error) => {
             tracing::warn!("cannot report the failed check: {error}");
-            return;
+            return false;
         }
     };
     let client = match reqwest::Client::builder()
@@ -500,16 +517,22 @@ pub async fn report_unhealthy(env: &RunpodEnv, check: &str, reason: &str) {
         Ok(client) => client,
         Err(error) => {
             tracing::warn!("cannot report the failed check: {error}");
-            return;
+            return false;
         }
     };
     match client.get(url).send().await {
-        Ok(response) if response.status().is_success() => {}
-        Ok(response) => tracing::warn!(
-            status = response.status().as_u16(),
-            "unhealthy report refused"
-        ),
-        Err(error) => tracing::warn!("unhealthy report failed: {error}"),
+        Ok(response) if response.status().is_success() => true,
+        Ok(response) => {
+            tracing::warn!(
+                status = response.status().as_u16(),
+                "unhealthy report refused"
+            );
+            false
+        }
+        Err(error) => {
+            tracing::warn!("unhealthy report failed: {error}");
+            false
+        }
     }
 }
 
@@ -612,7 +635,50 @@ mod tests {
     }
 
     #[test]
-    fn query_values_are_percent_encoded() {
-        assert_eq!(encode_query_value("a b,c/é"), "a%20b%2Cc%2F%C3%A9");
+    fn url_parts_are_percent_encoded() {
+        assert_eq!(encode_component("a b,c/é"), "a%20b%2Cc%2F%C3%A9");
+        assert_eq!(
+            encode_component("../../etc/passwd?x=1&y#z%"),
+            "..%2F..%2Fetc%2Fpasswd%3Fx%3D1%26y%23z%25"
+        );
+        assert_eq!(encode_component("Az09-._~"), "Az09-._~");
+    }
+
+    #[test]
+    fn job_ids_and_the_worker_id_are_encoded_in_every_url() {
+        let urls = Urls::from_env(&env(&[
+            (
+                "RUNPOD_WEBHOOK_GET_JOB",
+                "http://q/v2/ep/job-take/$ID?gpu=A",
+            ),
+            (
+                "RUNPOD_WEBHOOK_POST_OUTPUT",
+                "http://q/v2/ep/job-done/$RUNPOD_POD_ID/$ID?gpu=A",
+            ),
+            (
+                "RUNPOD_WEBHOOK_POST_STREAM",
+                "http://q/v2/ep/job-stream/$RUNPOD_POD_ID/$ID?gpu=A",
+            ),
+            ("RUNPOD_WEBHOOK_PING", "http://q/v2/ep/ping/$RUNPOD_POD_ID"),
+            ("RUNPOD_POD_ID", "w/1 ?"),
+        ]))
+        .expect("urls");
+        let job = JobId::from("../j&k=v#");
+        assert_eq!(
+            urls.take_url(false),
+            "http://q/v2/ep/job-take/w%2F1%20%3F?gpu=A&job_in_progress=0"
+        );
+        assert_eq!(
+            urls.done_url(&job, false),
+            "http://q/v2/ep/job-done/w%2F1%20%3F/..%2Fj%26k%3Dv%23?gpu=A&isStream=false"
+        );
+        assert_eq!(
+            urls.stream_url(&job).expect("stream"),
+            "http://q/v2/ep/job-stream/w%2F1%20%3F/..%2Fj%26k%3Dv%23?gpu=A&isStream=false"
+        );
+        assert_eq!(
+            urls.ping_url(&[job]).expect("ping"),
+            "http://q/v2/ep/ping/w%2F1%20%3F?job_id=..%2Fj%26k%3Dv%23&runpod_version=1.12.0"
+        );
     }
 }

@@ -65,6 +65,12 @@ impl Job {
             Some(_) => return Err("job `id` is not a non-empty string".to_owned()),
             None => return Err("job has missing field(s): id or input".to_owned()),
         };
+        if !crate::env::is_addressable(id.as_str()) {
+            return Err(format!(
+                "job id {:?} cannot be addressed in a job-done URL (`.` and `..` are dot-segments)",
+                id.as_str()
+            ));
+        }
         let Some(input) = object.remove("input") else {
             return Err("job has missing field(s): id or input".to_owned());
         };

@@ -10,7 +10,8 @@
 //! - [`context`]: [`JobContext`] (progress, logs, cancellation, deadline).
 //! - [`report`]: [`HandlerError`] and the result bodies posted to job-done.
 //! - `http`: URLs, requests and the result retry policy; `heartbeat`: the ping thread;
-//!   `exec`: one job under its deadline; `worker`: production mode ([`run_production`]).
+//!   `exec`: one job under its deadline; `outbox`: ordered, retried result delivery;
+//!   `worker`: production mode ([`run_production`]).
 //! - [`local`]: one-shot local mode ([`run_local`]); [`api`]: the local API server ([`serve`]).
 //! - [`ring`], [`registry`]: the bounded log ring and job registry.
 //! - [`logging`]: RunPod's log line formats and capture of job events into log rings.
@@ -40,6 +41,7 @@ mod http;
 pub mod job;
 pub mod local;
 pub mod logging;
+mod outbox;
 pub mod registry;
 pub mod report;
 pub mod ring;
@@ -48,10 +50,10 @@ mod worker;
 pub use api::serve;
 pub use config::{Concurrency, WorkerConfig};
 pub use context::JobContext;
-pub use env::{select_mode, Mode, RunpodEnv, RUNPOD_SDK_VERSION};
+pub use env::{redact_url, select_mode, Mode, RunpodEnv, RUNPOD_SDK_VERSION};
 pub use error::Error;
 pub use handler::{Handler, StreamHandler, Streaming};
-pub use http::{report_unhealthy, USER_AGENT_VALUE};
+pub use http::{report_unhealthy, report_unhealthy_from_vars, USER_AGENT_VALUE};
 pub use job::{Job, JobId};
 pub use local::{run_local, LocalOutcome};
 pub use report::{HandlerError, HandlerOutput};

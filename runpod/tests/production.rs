@@ -408,7 +408,8 @@ async fn deadline_posts_deadline_exceeded_while_the_handler_is_stuck_and_the_nex
     let fake = FakeQueue::start().expect("fake queue");
     let (handler, control) = test_handler();
     let mut config = config();
-    config.job_deadline = Duration::from_millis(300);
+    // The shortest deadline `WorkerConfig::validate` accepts.
+    config.job_deadline = runpod::config::MIN_JOB_DEADLINE;
     config.deadline_grace = Duration::from_millis(50);
     let worker = start_worker(&fake, handler, config);
     fake.push("stuck", json!({"wait": "stuck"}));
