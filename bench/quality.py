@@ -185,7 +185,18 @@ def alpha_iou(reference_alpha, candidate_alpha):
     return float(np.logical_and(a, b).sum() / union)
 
 
-def score(svg_path, reference_rgb, reference_lab, reference_alpha, fixed):
+def mean_ciede2000(reference_rgb, rgb):
+    """Mean CIEDE2000 over all pixels, converting only the pixels that differ (the others
+    add 0), which is most of the work saved on flat artwork."""
+    differ = np.any(reference_rgb != rgb, axis=2)
+    if not differ.any():
+        return 0.0
+    a = skcolor.rgb2lab(reference_rgb[differ][None, :, :])
+    b = skcolor.rgb2lab(rgb[differ][None, :, :])
+    return float(skcolor.deltaE_ciede2000(a, b).sum() / differ.size)
+
+
+def score(svg_path, reference_rgb, reference_alpha, fixed):
     """Scores one SVG against the clean reference (both on white)."""
     text = svg_path.read_text()
     height, width = reference_rgb.shape[:2]
@@ -196,7 +207,7 @@ def score(svg_path, reference_rgb, reference_lab, reference_alpha, fixed):
     rgb = on_white(image)
     psnr = float(peak_signal_noise_ratio(reference_rgb, rgb, data_range=255))
     ssim = float(structural_similarity(grey(reference_rgb), grey(rgb), data_range=255.0))
-    de = float(np.mean(skcolor.deltaE_ciede2000(reference_lab, skcolor.rgb2lab(rgb))))
+    de = mean_ciede2000(reference_rgb, rgb)
     fill_list = fills(text)
     result = {
         "psnr": min(psnr, 99.0), "ssim": ssim, "de": de,
@@ -222,14 +233,13 @@ def score_item(task):
     """One image: every candidate SVG scored against its reference. Runs in a worker process."""
     reference = Image.open(task["reference"]).convert("RGBA")
     reference_rgb = on_white(reference)
-    reference_lab = skcolor.rgb2lab(reference_rgb)
     reference_alpha = np.asarray(reference)[:, :, 3] if task["rgba"] else None
     out = {}
     for column, svg, fixed in task["candidates"]:
         if not Path(svg).exists():
             out[column] = None
             continue
-        out[column] = score(Path(svg), reference_rgb, reference_lab, reference_alpha, fixed)
+        out[column] = score(Path(svg), reference_rgb, reference_alpha, fixed)
     return task["id"], out
 
 
@@ -775,11 +785,11 @@ def cell_image(image, cell):
 def write_grids(groups, summary, grid_dir, run_dir):
     """Per set: the ten images with the worst ΔPSNR on the clean variant (auto), as input |
     VTracer best | gemini3 over a checkerboard."""
-    cell, label_height = 160, 28
     written = []
     for (set_name, variant), group in groups.items():
         if variant != "clean":
             continue
+        cell, label_height = (120 if set_name == "photos" else 160), 28
         info = summary["groups"].get(f"{set_name}/clean/auto", {})
         best = info.get("vtracer_best")
         if best is None:
@@ -804,16 +814,22 @@ def write_grids(groups, summary, grid_dir, run_dir):
                 except (OSError, ValueError):
                     panels.append(Image.new("RGBA", (width, height)))
             s = item["scores"]
-            texts = [f"{item['name'][:22]} {width}px",
-                     f"VTracer {best} {s[f'vt_{best}_auto']['psnr']:.1f} dB {s[f'vt_{best}_auto']['bytes'] // 1024} KiB",
-                     f"gemini3 {s['gemini3_auto']['psnr']:.1f} dB {s['gemini3_auto']['bytes'] // 1024} KiB"]
+            vt, ours = s[f"vt_{best}_auto"], s["gemini3_auto"]
+            label = item["name"].split(".")[0] if set_name == "photos" else item["name"]
+            texts = [f"{width}x{height} {label}",
+                     f"VT {best} {vt['psnr']:.1f} dB {vt['bytes'] / 1024:.0f} KiB",
+                     f"gemini3 {ours['psnr']:.1f} dB {ours['bytes'] / 1024:.0f} KiB"]
             for column, (panel, text) in enumerate(zip(panels, texts)):
                 grid.paste(cell_image(panel, cell), (column * cell, top + label_height))
-                draw.text((column * cell + 3, top + 2), text[:26], fill="black")
+                draw.text((column * cell + 3, top + 2), text[:cell // 6], fill="black")
                 if column == 2:
                     draw.text((column * cell + 3, top + 14), f"ΔPSNR {delta:+.2f} dB".replace("Δ", "d"), fill="black")
         path = grid_dir / f"quality-grid-{set_name}.png"
-        grid = grid.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        # Palette PNG to keep the committed files small (photos get fewer colours, dithered).
+        if set_name == "photos":
+            grid = grid.quantize(colors=48, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
+        else:
+            grid = grid.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         save_image(grid, path, optimize=True)
         written.append(path)
     return written
