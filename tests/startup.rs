@@ -109,3 +109,54 @@ fn unloadable_model_is_reported_unhealthy() {
     assert_eq!(check, "models");
     assert!(reason.contains("broken.onnx"), "{reason}");
 }
+
+#[test]
+fn a_take_url_that_is_not_a_url_is_reported_unhealthy_and_exits_2() {
+    for bad in ["not-a-url", "file:///etc/passwd"] {
+        let queue = FakeQueue::start().unwrap();
+        let (code, stderr) = run_worker(&queue, &[("RUNPOD_WEBHOOK_GET_JOB", bad)]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("RUNPOD_WEBHOOK_GET_JOB"), "{stderr}");
+        let (check, reason) = unhealthy_report(&queue);
+        assert_eq!(check, "environment");
+        assert!(reason.contains("RUNPOD_WEBHOOK_GET_JOB"), "{reason}");
+        assert!(reason.contains(bad), "{reason}");
+    }
+}
+
+#[test]
+fn a_ping_interval_of_zero_is_reported_unhealthy_and_exits_2() {
+    let queue = FakeQueue::start().unwrap();
+    let (code, stderr) = run_worker(&queue, &[("RUNPOD_PING_INTERVAL", "0")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let (check, reason) = unhealthy_report(&queue);
+    assert_eq!(check, "environment");
+    assert!(reason.contains("RUNPOD_PING_INTERVAL"), "{reason}");
+    assert!(queue.events_on(Route::JobTake).is_empty());
+}
+
+#[test]
+fn an_invalid_ping_url_exits_2_with_a_clear_message() {
+    let queue = FakeQueue::start().unwrap();
+    let (code, stderr) = run_worker(&queue, &[("RUNPOD_WEBHOOK_PING", "file:///tmp/ping")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("RUNPOD_WEBHOOK_PING = \"file:///tmp/ping\""),
+        "{stderr}"
+    );
+    assert!(queue.events().is_empty(), "nothing reached the queue");
+}
+
+#[test]
+fn a_job_deadline_under_a_second_is_reported_unhealthy() {
+    let queue = FakeQueue::start().unwrap();
+    let (code, stderr) = run_worker(
+        &queue,
+        &[("GEMINI3_HANDLER__WORKER__JOB_DEADLINE_S", "1e-12")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    let (check, reason) = unhealthy_report(&queue);
+    assert_eq!(check, "configuration");
+    assert!(reason.contains("job_deadline"), "{reason}");
+    assert!(queue.events_on(Route::JobTake).is_empty());
+}

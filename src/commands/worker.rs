@@ -63,6 +63,10 @@ fn start(
     let handler_settings = HandlerSettings::load(&start.root, None, &start.env)
         .context("invalid handler.toml")
         .map_err(|e| ("configuration".to_owned(), e))?;
+    worker_config(&handler_settings.worker)
+        .validate()
+        .context("invalid worker settings")
+        .map_err(|e| ("configuration".to_owned(), e))?;
     tracing::info!(sources = ?settings.sources, profile = ?settings.profile, "settings loaded");
     let engine = Engine::load(&settings.engine)
         .context("loading ONNX Runtime")
@@ -131,14 +135,50 @@ fn init_logging(runpod_env: &runpod::RunpodEnv, env: &[(String, String)]) -> any
     runpod::logging::init(runpod_env.endpoint_id.is_some(), &level).context("starting logging")
 }
 
+/// A bad `RUNPOD_*` value (issue 12): in production (a job-take URL set, no `--test-input`) it
+/// is reported to the ping URL as a failed `environment` check, unless the ping URL is itself
+/// the bad value; either way the worker exits 2 with the error naming the variable and value.
+fn refuse_environment(
+    env: &[(String, String)],
+    local: bool,
+    error: runpod::Error,
+) -> anyhow::Error {
+    let production = !local
+        && env
+            .iter()
+            .any(|(key, value)| key == "RUNPOD_WEBHOOK_GET_JOB" && !value.trim().is_empty());
+    if production {
+        let reason = error.to_string();
+        let sent = runtime().is_ok_and(|runtime| {
+            runtime.block_on(runpod::report_unhealthy_from_vars(
+                env,
+                "environment",
+                &reason,
+            ))
+        });
+        if !sent {
+            eprintln!("gemini3: the unhealthy report was not sent (RUNPOD_WEBHOOK_PING is unset, invalid or unreachable)");
+        }
+    }
+    anyhow::Error::new(error).context("invalid RunPod environment")
+}
+
 /// `gemini3 worker`.
 pub fn run_worker(
     start_options: WorkerStart,
     test_input: Option<String>,
     output_dir: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let runpod_env = runpod::RunpodEnv::from_vars(start_options.env.clone())
-        .context("invalid RunPod environment")?;
+    let runpod_env = match runpod::RunpodEnv::from_vars(start_options.env.clone()) {
+        Ok(env) => env,
+        Err(error) => {
+            return Err(refuse_environment(
+                &start_options.env,
+                test_input.is_some(),
+                error,
+            ))
+        }
+    };
     init_logging(&runpod_env, &start_options.env)?;
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let mode = runpod::select_mode(&runpod_env, test_input, &cwd).context("choosing the mode")?;
