@@ -605,6 +605,9 @@ def parse_args():
     parser.add_argument("--no-fixed16", action="store_true", help="skip the fixed-palette run")
     parser.add_argument("--limit", type=int, help="images per set (overrides --quick's 10)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="scoring processes")
+    parser.add_argument("--grids", default="clean",
+                        help="variants that get worst-ten grids (default: clean; the full run's page "
+                             "shows only clean)")
     return parser.parse_args()
 
 
@@ -625,7 +628,7 @@ def main():
             sys.exit(f"--variants: unknown variant {v!r} (known: {', '.join(ART_VARIANTS)})")
     limit = args.limit or (QUICK_PER_SET if args.quick else PER_SET)
     full = (not args.quick and args.limit is None and selected == SET_ORDER
-            and variants == ART_VARIANTS and not args.no_fixed16)
+            and variants == ART_VARIANTS and not args.no_fixed16 and args.grids == "clean")
     sets = load_sets()
 
     # Inputs.
@@ -755,7 +758,8 @@ def main():
     page = ROOT / "bench" / "quality.md" if full else run_dir / "quality.md"
     grid_dir = ROOT / "bench" if full else run_dir / "grids"
     grid_dir.mkdir(parents=True, exist_ok=True)
-    grids = write_grids(groups, summary, grid_dir, run_dir)
+    grid_variants = [v.strip() for v in args.grids.split(",") if v.strip()]
+    grids = write_grids(groups, summary, grid_dir, run_dir, grid_variants)
     write_report(page, summary, groups, settings_for, grids, full, limit, sets)
     if not full:
         write_text(WORK / "quality.md", page.read_text())
@@ -776,21 +780,25 @@ def checkerboard(width, height, square=8):
 
 def cell_image(image, cell):
     image = image.convert("RGBA")
-    image.thumbnail((cell, cell), Image.LANCZOS)
+    scale = cell / max(image.width, image.height)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    # Up with nearest neighbour (pixels stay visible), down with Lanczos.
+    image = image.resize(size, Image.NEAREST if scale > 1 else Image.LANCZOS)
     out = checkerboard(cell, cell)
     out.alpha_composite(image, ((cell - image.width) // 2, (cell - image.height) // 2))
     return out.convert("RGB")
 
 
-def write_grids(groups, summary, grid_dir, run_dir):
-    """Per set: the ten images with the worst ΔPSNR on the clean variant (auto), as input |
-    VTracer best | gemini3 over a checkerboard."""
+def write_grids(groups, summary, grid_dir, run_dir, grid_variants=("clean",)):
+    """Per set (and variant in grid_variants): the ten images with the worst ΔPSNR (automatic
+    palette), as input | VTracer best | gemini3 over a checkerboard. The clean variant's grid is
+    quality-grid-<set>.png, others quality-grid-<set>-<variant>.png."""
     written = []
     for (set_name, variant), group in groups.items():
-        if variant != "clean":
+        if variant not in grid_variants:
             continue
         cell, label_height = (120 if set_name == "photos" else 160), 28
-        info = summary["groups"].get(f"{set_name}/clean/auto", {})
+        info = summary["groups"].get(f"{set_name}/{variant}/auto", {})
         best = info.get("vtracer_best")
         if best is None:
             continue
@@ -806,7 +814,7 @@ def write_grids(groups, summary, grid_dir, run_dir):
             top = row_index * (cell + label_height)
             width, height = item["size"]
             vt_svg = item[f"vt_{best}"] or item["vt_rgba"]
-            ours_svg = run_dir / "gemini3" / "auto" / set_name / "clean" / "svg" / f"{item['key']}.svg"
+            ours_svg = run_dir / "gemini3" / "auto" / set_name / variant / "svg" / f"{item['key']}.svg"
             panels = [Image.open(item["input"])]
             for svg in (vt_svg, ours_svg):
                 try:
@@ -824,7 +832,8 @@ def write_grids(groups, summary, grid_dir, run_dir):
                 draw.text((column * cell + 3, top + 2), text[:cell // 6], fill="black")
                 if column == 2:
                     draw.text((column * cell + 3, top + 14), f"ΔPSNR {delta:+.2f} dB".replace("Δ", "d"), fill="black")
-        path = grid_dir / f"quality-grid-{set_name}.png"
+        path = grid_dir / (f"quality-grid-{set_name}.png" if variant == "clean"
+                           else f"quality-grid-{set_name}-{variant}.png")
         # Palette PNG to keep the committed files small (photos get fewer colours, dithered).
         if set_name == "photos":
             grid = grid.quantize(colors=48, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
@@ -1070,7 +1079,7 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
             f"{f(info['gemini3']['paths'], 0)} / {f(best['paths'], 0)} | {mae} |")
     add("")
 
-    add("## Worst ten per set (clean, automatic palette, by ΔPSNR)")
+    add("## Worst ten per set (automatic palette, by ΔPSNR; clean unless named)")
     add("")
     add("input | VTracer best | gemini3, each SVG rendered at the input's size, over a checkerboard.")
     add("")
