@@ -966,7 +966,8 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
     add(f"- Tools, paired per image in the same run: gemini3 (release build, default configuration, CPU, one "
         f"`gemini3 vectorize FOLDER --metadata DIR` process per set and variant) and {vt_version or 'VTracer'} "
         "(`vtracer-cli` from crates.io) with its defaults, once on the input as given (RGBA for clean and half) "
-        "and once on the input flattened over white; for JPEG and photos the two are the same run. "
+        "and once on the input flattened over white (labelled rgba and flat); for JPEG and photos, which are opaque, "
+        "the two are the same run. "
         "**VTracer best** is, per set and variant, the configuration with the better median PSNR; ΔPSNR, ΔSSIM, "
         "bytes ratio and wins are paired per image against that configuration.")
     add("- Scores: each SVG rendered back by resvg at the reference's size, composited on white, against the "
