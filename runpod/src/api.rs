@@ -1,5 +1,9 @@
 //! The local API server: RunPod's endpoint API (spec §15) on a local listener.
 //!
+//! Every route is served twice: bare (as RunPod's own dev server) and under
+//! `/v2/{endpoint_id}/…` (as RunPod's cloud API, so `runpod.Endpoint` with
+//! `runpod.endpoint_url_base` pointed here works unchanged; any endpoint id is accepted).
+//!
 //! | Route | Answer |
 //! |---|---|
 //! | `POST /run` `{"input":…}` | `{"id","status":"IN_QUEUE"}`; the job runs in the background |
@@ -7,14 +11,34 @@
 //! | `GET\|POST /status/{id}` | `{"id","status","delayTime","executionTime","output"?,"error"?}` |
 //! | `GET\|POST /stream/{id}` | `{"id","status","stream":[{"output":chunk},…]}`: chunks not yet read |
 //! | `POST /cancel/{id}` | `{"id","status":"CANCELLED"}` (or the final status it already had) |
+//! | `POST /purge-queue` | `{"removed":n,"status":"completed"}`: cancels every queued job |
 //! | `GET /health` | `{"jobs":{"completed","failed","inProgress","inQueue","retried"},"workers":{"idle","running"}}` |
 //!
 //! Status goes `IN_QUEUE → IN_PROGRESS → COMPLETED | FAILED | CANCELLED | TIMED_OUT`; while
-//! in progress, `output` is the latest progress update. Jobs live in a bounded registry
-//! (finished ones evicted oldest first; a full registry answers 429). Request bodies are capped
-//! at [`WorkerConfig::api_body_limit`], requests time out after
-//! [`WorkerConfig::api_request_timeout`], and no `Server` header is sent. Unlike RunPod's
-//! Python dev server, `/run` really runs the job.
+//! in progress, `output` is the latest progress update. Errors are `{"error": "reason"}`.
+//!
+//! Limits ([`ApiLimits`]), so no client can exhaust the process:
+//! - the job store is bounded by count ([`WorkerConfig::registry_bound`]) and by bytes
+//!   ([`ApiLimits::store_bytes`]: request bodies of queued and running jobs plus kept results);
+//!   finished jobs are evicted oldest first for room, and when only queued or running jobs are
+//!   left a new job is answered 429 with the reason;
+//! - finished jobs expire [`ApiLimits::result_ttl`] after they finish (30 min, as RunPod);
+//! - request bodies are capped at [`WorkerConfig::api_body_limit`] (413), requests time out
+//!   after [`WorkerConfig::api_request_timeout`] (408);
+//! - connections: a request head must arrive within [`ApiLimits::header_read_timeout`], an idle
+//!   connection is closed after [`ApiLimits::idle_timeout`], and at most
+//!   [`ApiLimits::max_connections`] are open: past that the oldest idle one is closed, or, when
+//!   all are busy, the newcomer gets `/health` or a 503 with the reason (`listen`).
+//!
+//! With [`ApiOptions::api_key`] every API route requires `Authorization: Bearer KEY` or the raw
+//! key (401 otherwise); [`ApiOptions::extra`] routes (a playground page) are served without
+//! it. No `Server` header is sent. Unlike RunPod's Python dev server, `/run` really runs the job.
+
+mod listen;
+mod store;
+
+pub use store::{ApiClock, StoreFull};
+use store::{Store, StoreBounds};
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -41,7 +65,6 @@ use crate::error::Error;
 use crate::exec::{self, Outcome};
 use crate::handler::Handler;
 use crate::job::{Job, JobId};
-use crate::registry::JobRegistry;
 use crate::report::{final_body, HandlerError, Identity};
 
 /// `/runsync` waits this long by default (RunPod's 90 s).
@@ -172,12 +195,67 @@ impl Reporter for ApiReporter {
     }
 }
 
+/// Limits of the local API (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    /// Bytes of request bodies of queued and running jobs plus kept results. Default 512 MiB.
+    pub store_bytes: usize,
+    /// How long a finished job's result is kept. Default 30 min (RunPod's `/run` retention).
+    pub result_ttl: Duration,
+    /// Time a client has to send a whole request head. Default 10 s.
+    pub header_read_timeout: Duration,
+    /// A connection without a request in flight this long is closed. Default 60 s.
+    pub idle_timeout: Duration,
+    /// Connections served at once. Default 256.
+    pub max_connections: usize,
+    /// Extra connections answered (`/health`, else 503) when every served one is busy. Default 32.
+    pub max_overflow: usize,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            store_bytes: 512 * 1024 * 1024,
+            result_ttl: Duration::from_secs(30 * 60),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 256,
+            max_overflow: 32,
+        }
+    }
+}
+
+/// Everything [`serve_with`] takes besides the handler and the worker tunables.
+#[derive(Default)]
+pub struct ApiOptions {
+    /// When set, API routes require `Authorization: Bearer KEY` (or the raw key).
+    pub api_key: Option<String>,
+    /// Limits.
+    pub limits: ApiLimits,
+    /// Routes served next to the API without the key (e.g. a playground page at `/`). Their
+    /// paths must not collide with the API's; unknown paths get the API's JSON 404.
+    pub extra: Option<Router>,
+    /// The clock that expires results (tests advance it).
+    pub clock: ApiClock,
+}
+
+impl std::fmt::Debug for ApiOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiOptions")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("limits", &self.limits)
+            .field("extra", &self.extra.is_some())
+            .finish()
+    }
+}
+
 struct ApiState<H> {
     handler: Arc<H>,
     config: WorkerConfig,
-    store: JobRegistry<Arc<ApiJob>>,
+    store: Store<Arc<ApiJob>>,
     slots: Arc<Semaphore>,
     concurrency: usize,
+    max_connections: usize,
 }
 
 /// Every error the local API answers, mapped to a status in one place.
@@ -185,7 +263,10 @@ struct ApiState<H> {
 enum ApiError {
     BadRequest(String),
     NotFound(String),
-    Full(usize),
+    Full(StoreFull),
+    Unauthorized,
+    OverCapacity(usize),
+    NoRoute(String),
 }
 
 impl IntoResponse for ApiError {
@@ -193,41 +274,151 @@ impl IntoResponse for ApiError {
         let (status, message) = match self {
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
             ApiError::NotFound(id) => (StatusCode::NOT_FOUND, format!("job {id} not found")),
-            ApiError::Full(bound) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("job store is full: {bound} jobs in flight"),
+            ApiError::Full(full) => (StatusCode::TOO_MANY_REQUESTS, full.to_string()),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong API key: send `Authorization: Bearer <key>`".to_owned(),
             ),
+            ApiError::OverCapacity(max) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("too many open connections (the cap is {max}); retry shortly"),
+            ),
+            ApiError::NoRoute(path) => (StatusCode::NOT_FOUND, format!("no route for {path}")),
         };
-        (status, Json(json!({ "error": message }))).into_response()
+        let retry = matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        );
+        let mut response = (status, Json(json!({ "error": message }))).into_response();
+        if retry {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 
 /// Serves the local API on `listener` until `shutdown` completes; then cancels the jobs still
-/// running and returns.
+/// running and returns. Default [`ApiOptions`]: no key, default limits, no extra routes.
 pub async fn serve<H: Handler>(
     handler: Arc<H>,
     config: WorkerConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    serve_with(handler, config, ApiOptions::default(), listener, shutdown).await
+}
+
+/// [`serve`] with options: an API key, limits, extra routes.
+pub async fn serve_with<H: Handler>(
+    handler: Arc<H>,
+    config: WorkerConfig,
+    options: ApiOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
     let concurrency = config.concurrency.next(1).get();
+    let limits = options.limits.clone();
     let state = Arc::new(ApiState {
         handler,
-        store: JobRegistry::new(config.registry_bound),
+        store: Store::new(
+            StoreBounds {
+                max_jobs: config.registry_bound.get(),
+                max_bytes: limits.store_bytes,
+                ttl: limits.result_ttl,
+            },
+            options.clock.clone(),
+        ),
         slots: Arc::new(Semaphore::new(concurrency)),
         concurrency,
+        max_connections: limits.max_connections,
         config,
     });
+    let key: Option<Arc<str>> = options.api_key.as_deref().map(Arc::from);
+    let app = api_router(&state, key.clone());
+    let app = match options.extra {
+        Some(extra) => app.merge(extra),
+        None => app,
+    }
+    .fallback(no_route);
+    let overflow = overflow_router(&state, key);
+    let address = listener.local_addr().map_err(|source| Error::Io {
+        what: "reading the local API address".to_owned(),
+        source,
+    })?;
+    tracing::info!(%address, "local API listening");
+    let stop = CancellationToken::new();
+    let sweeper = {
+        let state = Arc::clone(&state);
+        let stop = stop.clone();
+        let every = limits
+            .result_ttl
+            .clamp(Duration::from_secs(1), Duration::from_secs(60));
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(every) => state.store.sweep(),
+                }
+            }
+        })
+    };
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stop.cancel();
+        });
+    }
+    let conn_limits = listen::ConnLimits {
+        max_connections: limits.max_connections.max(1),
+        max_overflow: limits.max_overflow,
+        header_read_timeout: limits.header_read_timeout,
+        idle_timeout: limits.idle_timeout,
+        drain_timeout: state.config.drain_timeout,
+    };
+    let on_stop = {
+        let state = Arc::clone(&state);
+        move || {
+            for job in state.store.in_flight_values() {
+                job.cancel.cancel();
+            }
+        }
+    };
+    listen::serve(listener, app, overflow, conn_limits, stop.clone(), on_stop).await;
+    stop.cancel();
+    let _ = sweeper.await;
+    for job in state.store.in_flight_values() {
+        job.cancel.cancel();
+    }
+    Ok(())
+}
+
+/// The API routes, bare and under `/v2/{endpoint_id}`, behind the key when one is set.
+fn api_router<H: Handler>(state: &Arc<ApiState<H>>, key: Option<Arc<str>>) -> Router {
     let request_timeout = state.config.api_request_timeout;
     let body_limit = state.config.api_body_limit;
-    let app = Router::new()
-        .route("/run", post(run::<H>))
-        .route("/runsync", post(runsync::<H>))
-        .route("/status/{id}", get(status::<H>).post(status::<H>))
-        .route("/stream/{id}", get(stream::<H>).post(stream::<H>))
-        .route("/cancel/{id}", post(cancel::<H>))
-        .route("/health", get(health::<H>))
-        .with_state(Arc::clone(&state))
+    let routes = || {
+        Router::new()
+            .route("/run", post(run::<H>))
+            .route("/runsync", post(runsync::<H>))
+            .route("/status/{id}", get(status::<H>).post(status::<H>))
+            .route("/stream/{id}", get(stream::<H>).post(stream::<H>))
+            .route("/cancel/{id}", post(cancel::<H>))
+            .route("/purge-queue", post(purge_queue::<H>))
+            .route("/health", get(health::<H>))
+    };
+    let router = routes()
+        .nest("/v2/{endpoint_id}", routes())
+        .with_state(Arc::clone(state))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| async move {
@@ -241,20 +432,73 @@ pub async fn serve<H: Handler>(
                 }
             },
         ));
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "local API listening");
+    with_key(router, key)
+}
+
+/// What a connection past the cap is answered: `/health` as usual, 503 for anything else.
+fn overflow_router<H: Handler>(state: &Arc<ApiState<H>>, key: Option<Arc<str>>) -> Router {
+    let router = Router::new()
+        .route("/health", get(health::<H>))
+        .route("/v2/{endpoint_id}/health", get(health::<H>))
+        .fallback(over_capacity::<H>)
+        .with_state(Arc::clone(state));
+    with_key(router, key)
+}
+
+fn with_key(router: Router, key: Option<Arc<str>>) -> Router {
+    let Some(key) = key else {
+        return router;
+    };
+    router.layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let key = Arc::clone(&key);
+            async move {
+                if authorized(request.headers(), &key) {
+                    next.run(request).await
+                } else {
+                    ApiError::Unauthorized.into_response()
+                }
+            }
+        },
+    ))
+}
+
+/// `Authorization: Bearer KEY` or the raw key, as RunPod accepts; compared in constant time.
+fn authorized(headers: &axum::http::HeaderMap, key: &str) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let value = value.trim();
+    let given = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => value,
+    };
+    constant_time_eq(given.as_bytes(), key.as_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (index, byte) in b.iter().enumerate() {
+        diff |= usize::from(a.get(index).copied().unwrap_or(0) ^ byte);
     }
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| Error::Io {
-            what: "serving the local API".to_owned(),
-            source,
-        });
-    for job in state.store.in_flight_values() {
-        job.cancel.cancel();
-    }
-    result
+    diff == 0
+}
+
+async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::NoRoute(uri.path().to_owned())
+}
+
+async fn over_capacity<H: Handler>(
+    State(state): State<Arc<ApiState<H>>>,
+    body: axum::body::Body,
+) -> ApiError {
+    // Read a small body before answering, so closing the connection does not reset it under
+    // the client before it reads the 503.
+    let _ = axum::body::to_bytes(body, 64 * 1024).await;
+    ApiError::OverCapacity(state.max_connections)
 }
 
 /// Parses a `/run` body: an object with an `input` key.
@@ -277,7 +521,11 @@ fn parse_request(body: &[u8], id: JobId) -> Result<Job, ApiError> {
     })
 }
 
-fn submit<H: Handler>(state: &Arc<ApiState<H>>, job: Job) -> Result<Arc<ApiJob>, ApiError> {
+fn submit<H: Handler>(
+    state: &Arc<ApiState<H>>,
+    job: Job,
+    body_bytes: usize,
+) -> Result<Arc<ApiJob>, ApiError> {
     let api_job = Arc::new(ApiJob {
         id: job.id.clone(),
         created: Instant::now(),
@@ -295,10 +543,42 @@ fn submit<H: Handler>(state: &Arc<ApiState<H>>, job: Job) -> Result<Arc<ApiJob>,
     });
     state
         .store
-        .insert(job.id.clone(), Arc::clone(&api_job))
-        .map_err(|_| ApiError::Full(state.config.registry_bound.get()))?;
+        .insert(job.id.clone(), Arc::clone(&api_job), body_bytes)
+        .map_err(ApiError::Full)?;
     tokio::spawn(run_job(Arc::clone(state), job, Arc::clone(&api_job)));
     Ok(api_job)
+}
+
+/// Counts the bytes a value serialises to, without keeping them.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn json_bytes(value: &Value) -> usize {
+    let mut count = ByteCount(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// Ends a job in the store, charging it the bytes of what it keeps.
+fn retire<H>(state: &ApiState<H>, api_job: &ApiJob) {
+    let kept = {
+        let job_state = api_job.lock();
+        let mut bytes = 256;
+        bytes += job_state.output.as_ref().map(json_bytes).unwrap_or(0);
+        bytes += job_state.error.as_ref().map(json_bytes).unwrap_or(0);
+        bytes += job_state.stream.iter().map(json_bytes).sum::<usize>();
+        bytes
+    };
+    state.store.finish(&api_job.id, kept);
 }
 
 async fn run_job<H: Handler>(state: Arc<ApiState<H>>, job: Job, api_job: Arc<ApiJob>) {
@@ -308,15 +588,17 @@ async fn run_job<H: Handler>(state: Arc<ApiState<H>>, job: Job, api_job: Arc<Api
         permit = Arc::clone(&state.slots).acquire_owned() => permit.ok(),
     };
     let Some(_permit) = permit else {
+        drop(job);
         api_job.finish(JobStatus::Cancelled, None, None);
-        state.store.finish(&api_job.id);
+        retire(&state, &api_job);
         return;
     };
     {
         let mut job_state = api_job.lock();
         if job_state.status.is_final() {
             drop(job_state);
-            state.store.finish(&api_job.id);
+            drop(job);
+            retire(&state, &api_job);
             return;
         }
         job_state.status = JobStatus::InProgress;
@@ -351,7 +633,7 @@ async fn run_job<H: Handler>(state: Arc<ApiState<H>>, job: Job, api_job: Arc<Api
             api_job.finish(status, output, error);
         }
     }
-    state.store.finish(&api_job.id);
+    retire(&state, &api_job);
 }
 
 async fn run<H: Handler>(
@@ -360,7 +642,7 @@ async fn run<H: Handler>(
 ) -> Result<Json<Value>, ApiError> {
     let id = JobId::new(uuid::Uuid::new_v4().to_string());
     let job = parse_request(&body, id)?;
-    let api_job = submit(&state, job)?;
+    let api_job = submit(&state, job, body.len())?;
     Ok(Json(
         json!({"id": api_job.id.as_str(), "status": "IN_QUEUE"}),
     ))
@@ -382,9 +664,15 @@ async fn runsync<H: Handler>(
         .unwrap_or(DEFAULT_SYNC_WAIT);
     let id = JobId::new(format!("sync-{}", uuid::Uuid::new_v4()));
     let job = parse_request(&body, id)?;
-    let api_job = submit(&state, job)?;
+    let api_job = submit(&state, job, body.len())?;
     let _ = tokio::time::timeout(wait, api_job.done.cancelled()).await;
     Ok(Json(api_job.status_body()))
+}
+
+/// The job id of `/status/{id}` and friends, bare or under `/v2/{endpoint_id}`.
+#[derive(Deserialize)]
+struct JobPath {
+    id: String,
 }
 
 fn find<H>(state: &ApiState<H>, id: &str) -> Result<Arc<ApiJob>, ApiError> {
@@ -396,14 +684,14 @@ fn find<H>(state: &ApiState<H>, id: &str) -> Result<Arc<ApiJob>, ApiError> {
 
 async fn status<H: Handler>(
     State(state): State<Arc<ApiState<H>>>,
-    Path(id): Path<String>,
+    Path(JobPath { id }): Path<JobPath>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(find(&state, &id)?.status_body()))
 }
 
 async fn stream<H: Handler>(
     State(state): State<Arc<ApiState<H>>>,
-    Path(id): Path<String>,
+    Path(JobPath { id }): Path<JobPath>,
 ) -> Result<Json<Value>, ApiError> {
     let job = find(&state, &id)?;
     let mut job_state = job.lock();
@@ -419,7 +707,7 @@ async fn stream<H: Handler>(
 
 async fn cancel<H: Handler>(
     State(state): State<Arc<ApiState<H>>>,
-    Path(id): Path<String>,
+    Path(JobPath { id }): Path<JobPath>,
 ) -> Result<Json<Value>, ApiError> {
     let job = find(&state, &id)?;
     if job.finish(JobStatus::Cancelled, None, None) {
@@ -427,6 +715,21 @@ async fn cancel<H: Handler>(
     }
     let status = job.lock().status;
     Ok(Json(json!({"id": id, "status": status.as_str()})))
+}
+
+/// Cancels every job still waiting for a slot (RunPod's `/purge-queue`).
+async fn purge_queue<H: Handler>(State(state): State<Arc<ApiState<H>>>) -> Json<Value> {
+    let mut removed = 0u64;
+    for job in state.store.in_flight_values() {
+        if job.lock().status != JobStatus::InQueue {
+            continue;
+        }
+        if job.finish(JobStatus::Cancelled, None, None) {
+            job.cancel.cancel();
+            removed += 1;
+        }
+    }
+    Json(json!({"removed": removed, "status": "completed"}))
 }
 
 async fn health<H: Handler>(State(state): State<Arc<ApiState<H>>>) -> Json<Value> {
@@ -455,4 +758,30 @@ async fn health<H: Handler>(State(state): State<Arc<ApiState<H>>>) -> Json<Value
             "running": running,
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::AUTHORIZATION,
+            HeaderValue::from_str(value).expect("header"),
+        );
+        headers
+    }
+
+    #[test]
+    fn the_key_is_accepted_as_bearer_or_raw_and_nothing_else() {
+        assert!(authorized(&headers("Bearer s3cret"), "s3cret"));
+        assert!(authorized(&headers("bearer s3cret"), "s3cret"));
+        assert!(authorized(&headers("s3cret"), "s3cret"));
+        assert!(!authorized(&headers("Bearer s3cre"), "s3cret"));
+        assert!(!authorized(&headers("Bearer s3cretx"), "s3cret"));
+        assert!(!authorized(&headers("Basic s3cret"), "s3cret"));
+        assert!(!authorized(&HeaderMap::new(), "s3cret"));
+    }
 }

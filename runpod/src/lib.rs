@@ -47,7 +47,7 @@ pub mod report;
 pub mod ring;
 mod worker;
 
-pub use api::serve;
+pub use api::{serve, serve_with, ApiClock, ApiLimits, ApiOptions};
 pub use config::{Concurrency, WorkerConfig};
 pub use context::JobContext;
 pub use env::{redact_url, select_mode, Mode, RunpodEnv, RUNPOD_SDK_VERSION};
