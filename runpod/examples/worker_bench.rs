@@ -2,14 +2,23 @@
 //! its figures as one JSON object.
 //!
 //! ```text
-//! worker_bench --jobs N [--faults] [--hold-ms H] [--max-wait-s S] -- COMMAND [ARGS…]
+//! worker_bench --jobs N [--faults | --profile P] [--hold-ms H] [--max-wait-s S] -- COMMAND [ARGS…]
 //! ```
 //!
 //! It starts the fake queue, starts COMMAND with the fake's `RUNPOD_*` variables, measures
 //! the time to the first job-take and the idle RSS, queues N no-op jobs, measures throughput
 //! and take→result latency from the fake's own timestamps, counts lost and duplicated
 //! results, then sends SIGTERM and measures the time to exit. With `--faults`, every route
-//! answers 5% of requests with 503 and drops 2% of connections. RSS is summed over the
+//! answers 5% of requests with 503 and drops 2% of connections. `--profile` picks a harsher
+//! fault profile, applied once the jobs are queued:
+//!
+//! - `faults`: the `--faults` rates above;
+//! - `lossy`: every route answers 10% of requests with 503 and drops 10% of connections;
+//! - `done5xx`: job-done answers 50% of requests with 503;
+//! - `resets`: job-done and job-take drop 20% of connections (reset before any answer);
+//! - `outage20`: job-done answers every request with 500 for 20 s.
+//!
+//! RSS is summed over the
 //! worker's process tree (the Python worker pings from a child process). Driven by
 //! `bench/worker_bench.py`.
 
@@ -23,6 +32,7 @@ use serde_json::json;
 struct Args {
     jobs: usize,
     faults: bool,
+    profile: Option<String>,
     hold: Duration,
     max_wait: Duration,
     command: Vec<String>,
@@ -33,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
     let mut parsed = Args {
         jobs: 1000,
         faults: false,
+        profile: None,
         hold: Duration::from_secs(20),
         max_wait: Duration::from_secs(300),
         command: Vec::new(),
@@ -48,6 +59,13 @@ fn parse_args() -> Result<Args, String> {
             "--hold-ms" => parsed.hold = Duration::from_millis(number("--hold-ms")?),
             "--max-wait-s" => parsed.max_wait = Duration::from_secs(number("--max-wait-s")?),
             "--faults" => parsed.faults = true,
+            "--profile" => {
+                let name = args.next().ok_or("--profile needs a name")?;
+                if !PROFILES.contains(&name.as_str()) {
+                    return Err(format!("unknown profile {name:?}; one of {PROFILES:?}"));
+                }
+                parsed.profile = Some(name);
+            }
             "--" => {
                 parsed.command = args.collect();
                 break;
@@ -114,6 +132,42 @@ fn tree_kb(root: u32, field: &str) -> u64 {
         .sum()
 }
 
+/// The fault profiles `--profile` accepts.
+const PROFILES: [&str; 5] = ["faults", "lossy", "done5xx", "resets", "outage20"];
+
+const ALL_ROUTES: [Route; 6] = [
+    Route::JobTake,
+    Route::JobTakeBatch,
+    Route::JobDone,
+    Route::Ping,
+    Route::JobStop,
+    Route::JobStream,
+];
+
+/// Applies a fault profile (see the module documentation).
+fn apply_profile(fake: &FakeQueue, profile: &str) {
+    match profile {
+        "faults" => {
+            for route in ALL_ROUTES {
+                fake.set_random_faults(route, 0.05, 0.02);
+            }
+        }
+        "lossy" => {
+            for route in ALL_ROUTES {
+                fake.set_random_faults(route, 0.10, 0.10);
+            }
+        }
+        "done5xx" => fake.set_random_faults(Route::JobDone, 0.5, 0.0),
+        "resets" => {
+            for route in [Route::JobDone, Route::JobTake, Route::JobTakeBatch] {
+                fake.set_random_faults(route, 0.0, 0.2);
+            }
+        }
+        "outage20" => fake.fail_for(Route::JobDone, 500, Duration::from_secs(20)),
+        other => unreachable!("profile {other:?} was checked when parsing"),
+    }
+}
+
 fn percentile(sorted: &[f64], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -164,20 +218,15 @@ async fn main() {
     let idle_rss_kb = tree_kb(pid, "VmRSS:");
     let idle_rss_main_kb = status_kb(pid, "VmRSS:");
 
-    if args.faults {
-        for route in [
-            Route::JobTake,
-            Route::JobTakeBatch,
-            Route::JobDone,
-            Route::Ping,
-            Route::JobStop,
-            Route::JobStream,
-        ] {
-            fake.set_random_faults(route, 0.05, 0.02);
-        }
-    }
+    let profile = args
+        .profile
+        .clone()
+        .or_else(|| args.faults.then(|| "faults".to_owned()));
     for index in 0..args.jobs {
         fake.push(&format!("bench-{index}"), json!({"n": index}));
+    }
+    if let Some(profile) = &profile {
+        apply_profile(&fake, profile);
     }
     let pushed_at = Instant::now();
     let mut peak_rss_kb = 0;
@@ -266,6 +315,7 @@ async fn main() {
     let figures = json!({
         "command": args.command.join(" "),
         "faults": args.faults,
+        "profile": profile,
         "jobs_pushed": args.jobs,
         "jobs_taken": taken.len(),
         "results_delivered": delivered.len(),
@@ -285,7 +335,7 @@ async fn main() {
         "requests_faulted_by_fake": events
             .iter()
             .filter(|event| {
-                matches!(event.served, runpod::fake::Served::Dropped | runpod::fake::Served::Status(503))
+                matches!(event.served, runpod::fake::Served::Dropped | runpod::fake::Served::Status(500 | 503))
             })
             .count(),
     });

@@ -51,8 +51,9 @@ impl fmt::Debug for Concurrency {
 pub struct WorkerConfig {
     /// Jobs run at once. Default: fixed 1.
     pub concurrency: Concurrency,
-    /// Hard deadline per job, from the moment it is taken. A handler may lower it per job
-    /// ([`crate::Handler::job_deadline`]). Default 300 s.
+    /// Hard deadline per job, from the moment it starts running (at once after its take,
+    /// unless a take over-delivered and it waited for a free slot). A handler may lower it per
+    /// job ([`crate::Handler::job_deadline`]). At least 1 s ([`MIN_JOB_DEADLINE`]). Default 300 s.
     pub job_deadline: Duration,
     /// How long a cancelled handler (or work holding its `JobContext`) may outlive its deadline
     /// before the worker is marked for refresh (`stopPod` on a later result). Default 10 s.

@@ -153,13 +153,16 @@ impl Outbox {
     }
 }
 
+/// Told how each result's delivery ended.
+pub(crate) type OnFinished = Box<dyn Fn(&JobId, Delivery) + Send + Sync>;
+
 /// What the delivery task needs from the worker.
 pub(crate) struct Delivering {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) transport: Arc<Transport>,
     pub(crate) backoff: (Duration, Duration),
     /// Called after each result's delivery ends, whatever the way.
-    pub(crate) on_finished: Box<dyn Fn(&JobId, Delivery) + Send + Sync>,
+    pub(crate) on_finished: OnFinished,
 }
 
 /// Delivers results until cancelled (then the result in hand stays `current`, for
