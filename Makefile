@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test onnxruntime onnxruntime-gpu models build release check lint fmt clippy bench bench-worker bench-quality clean-ort
+.PHONY: run test test-ui onnxruntime onnxruntime-gpu models build release check lint fmt clippy bench bench-worker bench-quality clean-ort
 
 # ONNX Runtime 1.31 CPU library from the onnxruntime wheel into .ort/lib (idempotent).
 onnxruntime:
@@ -34,6 +34,12 @@ check: onnxruntime
 test: onnxruntime
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+
+# The playground in headless Chromium and RunPod's Python SDK against `gemini3 serve`
+# (tests/ui/run.sh; needs chromium and chromium-driver, see .ci/run).
+test-ui: onnxruntime
+	$(CARGO) build --release --bin gemini3
+	GEMINI3_BIN=target/release/gemini3 bash tests/ui/run.sh
 
 fmt:
 	$(CARGO) fmt --all -- --check

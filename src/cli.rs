@@ -22,7 +22,8 @@ pub enum Command {
     /// Run the RunPod worker: production when RUNPOD_WEBHOOK_GET_JOB is set, else one job
     /// from --test-input or ./test_input.json.
     Worker(WorkerArgs),
-    /// Serve the local API (/run, /runsync, /status/{id}, /stream/{id}, /cancel/{id}, /health).
+    /// Serve the web playground at / and the local API (/run, /runsync, /status/{id},
+    /// /stream/{id}, /cancel/{id}, /purge-queue, /health, also under /v2/{endpoint_id}/).
     Serve(ServeArgs),
     /// Validate the configuration, load ONNX Runtime and every enabled phase, and report the
     /// execution provider of each.
@@ -57,6 +58,25 @@ pub struct ServeArgs {
     /// Configuration overlay merged over configs/default.toml and the profile.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Require `Authorization: Bearer KEY` (or the raw key) on every API route, as RunPod
+    /// does. Without a key only a loopback --host is allowed.
+    #[arg(
+        long,
+        env = "GEMINI3_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// Open connections served at once; past it the oldest idle one is closed, or a 503 is
+    /// answered.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+    /// Minutes a finished job's result is kept (RunPod keeps them 30).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub result_ttl_min: u32,
+    /// MiB of queued job inputs and kept results; past it new jobs are answered 429.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub store_mb: u32,
 }
 
 /// `gemini3 check`.

@@ -100,7 +100,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 env,
                 overlay: args.config.clone(),
             };
-            worker::run_serve(start, &args.host, args.port)
+            let options = gemini3::commands::serve::ServeOptions {
+                host: args.host.clone(),
+                port: args.port,
+                api_key: args.api_key.clone(),
+                limits: runpod::ApiLimits {
+                    max_connections: args.max_connections as usize,
+                    result_ttl: std::time::Duration::from_secs(u64::from(args.result_ttl_min) * 60),
+                    store_bytes: args.store_mb as usize * 1024 * 1024,
+                    ..runpod::ApiLimits::default()
+                },
+            };
+            gemini3::commands::serve::run(start, options)
         }
     }
 }

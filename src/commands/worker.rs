@@ -1,5 +1,5 @@
-//! `gemini3 worker` and `gemini3 serve`: start-up checks, session warm-up, then the `runpod`
-//! runtime with the vectorize handler.
+//! `gemini3 worker` (and the start-up that `gemini3 serve` shares): start-up checks, session
+//! warm-up, then the `runpod` runtime with the vectorize handler.
 //!
 //! Start-up order: RunPod's environment, logging, mode selection, settings, ONNX Runtime and
 //! every phase session (built and warmed up before the first job-take). In production a
@@ -47,11 +47,24 @@ fn truthy(env: &[(String, String)], key: &str) -> bool {
     })
 }
 
+/// A started worker: the handler, the runtime's tunables, and what `serve`'s playground
+/// reports about it.
+pub(crate) struct Ready {
+    pub(crate) handler: VectorizeHandler,
+    pub(crate) config: runpod::WorkerConfig,
+    /// The pipeline settings in force.
+    pub(crate) pipeline: crate::settings::PipelineSettings,
+    /// Whether phase 2 has a model and is enabled.
+    pub(crate) steering_available: bool,
+    /// `(phase, provider)` of every session built.
+    pub(crate) phases: Vec<(String, String)>,
+    /// `input.max_image_bytes`.
+    pub(crate) max_image_bytes: u64,
+}
+
 /// Loads settings, ONNX Runtime and every phase session; returns the handler and the worker
 /// configuration. A failure names the check that failed (for the unhealthy report).
-fn start(
-    start: &WorkerStart,
-) -> Result<(VectorizeHandler, runpod::WorkerConfig), (String, anyhow::Error)> {
+pub(crate) fn start(start: &WorkerStart) -> Result<Ready, (String, anyhow::Error)> {
     let settings = Settings::load(&LoadOptions {
         root: start.root.clone(),
         overlay: start.overlay.clone(),
@@ -78,19 +91,29 @@ fn start(
     for report in &models.reports {
         tracing::info!(phase = report.phase, provider = %report.provider, model = %report.model.display(), "phase session ready");
     }
+    let steering_available = models.steer.is_some() && settings.pipeline.phase2.enabled;
+    let phases = models
+        .reports
+        .iter()
+        .map(|report| (report.phase.to_owned(), report.provider.to_string()))
+        .collect();
     let pipeline = Arc::new(Pipeline::new(settings.pipeline.clone(), models));
     let config = HandlerConfig {
         input: handler_settings.input,
         output: handler_settings.output,
         allow_private_downloads: truthy(&start.env, "RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS"),
     };
-    Ok((
-        VectorizeHandler::new(pipeline, config),
-        worker_config(&handler_settings.worker),
-    ))
+    Ok(Ready {
+        handler: VectorizeHandler::new(pipeline, config),
+        config: worker_config(&handler_settings.worker),
+        pipeline: settings.pipeline.clone(),
+        steering_available,
+        phases,
+        max_image_bytes: handler_settings.input.max_image_bytes,
+    })
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     // Multi-threaded: the runtime enforces deadlines from another thread than the handler's.
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -121,7 +144,10 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received");
 }
 
-fn init_logging(runpod_env: &runpod::RunpodEnv, env: &[(String, String)]) -> anyhow::Result<()> {
+pub(crate) fn init_logging(
+    runpod_env: &runpod::RunpodEnv,
+    env: &[(String, String)],
+) -> anyhow::Result<()> {
     let level = env
         .iter()
         .find(|(k, _)| k == "RUST_LOG")
@@ -185,7 +211,7 @@ pub fn run_worker(
     let runtime = runtime()?;
     let started = start(&start_options);
     let (handler, config) = match started {
-        Ok(ready) => ready,
+        Ok(ready) => (ready.handler, ready.config),
         Err((check, error)) => {
             if matches!(mode, runpod::Mode::Production) {
                 let reason = format!("{error:#}");
@@ -248,25 +274,4 @@ fn write_outputs(dir: &Path, body: &serde_json::Value) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
-}
-
-/// `gemini3 serve`.
-pub fn run_serve(start_options: WorkerStart, host: &str, port: u16) -> anyhow::Result<ExitCode> {
-    let runpod_env = runpod::RunpodEnv::from_vars(start_options.env.clone())
-        .context("invalid RunPod environment")?;
-    init_logging(&runpod_env, &start_options.env)?;
-    let runtime = runtime()?;
-    let (handler, config) = start(&start_options).map_err(|(_, error)| error)?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((host, port))
-            .await
-            .with_context(|| format!("binding {host}:{port}"))?;
-        let address = listener.local_addr().context("reading the bound address")?;
-        tracing::info!(%address, "local API listening");
-        eprintln!("gemini3: local API on http://{address}");
-        runpod::serve(Arc::new(handler), config, listener, shutdown_signal())
-            .await
-            .context("local API server")
-    })?;
-    Ok(ExitCode::SUCCESS)
 }
