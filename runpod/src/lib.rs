@@ -9,7 +9,7 @@
 //! - [`handler`]: the [`Handler`] and [`StreamHandler`] traits.
 //! - [`context`]: [`JobContext`] (progress, logs, cancellation, deadline).
 //! - [`report`]: [`HandlerError`] and the result bodies posted to job-done.
-//! - `http`: URLs, requests and the result retry policy; `heartbeat`: the ping thread;
+//! - `http`: URLs (every part percent-encoded) and requests; `heartbeat`: the ping thread;
 //!   `exec`: one job under its deadline; `outbox`: ordered, retried result delivery;
 //!   `worker`: production mode ([`run_production`]).
 //! - [`local`]: one-shot local mode ([`run_local`]); [`api`]: the local API server ([`serve`]).
