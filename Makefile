@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test test-ui onnxruntime onnxruntime-gpu models build release check lint fmt clippy bench bench-worker bench-quality clean-ort
+.PHONY: run test test-ui onnxruntime onnxruntime-gpu models train-clean build release check lint fmt clippy bench bench-worker bench-quality clean-ort
 
 # ONNX Runtime 1.31 CPU library from the onnxruntime wheel into .ort/lib (idempotent).
 onnxruntime:
@@ -15,6 +15,11 @@ onnxruntime-gpu:
 # Regenerate the shipped ONNX models (byte-identical to the committed ones).
 models:
 	bash tools/export_models.sh
+
+# Train the learned phase-1 model (models/clean.onnx + its manifest entry) from a fresh clone:
+# pinned venv, pinned npm artwork, fixed seeds, one core, about 45 minutes. See tools/train_clean.py.
+train-clean:
+	bash tools/train_clean.sh
 
 build:
 	$(CARGO) build

@@ -31,6 +31,15 @@ fn cpu_settings() -> Settings {
     settings_with(&[("GEMINI3__HARDWARE__DEVICE", "cpu")])
 }
 
+/// The guided filter, the configured alternative to the learned phase-1 model (whose own tests
+/// are in tests/clean_model.rs).
+fn guided_settings() -> Settings {
+    settings_with(&[
+        ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE1__MODEL", "models/clean_guided.onnx"),
+    ])
+}
+
 /// A deterministic pseudo-random image (xorshift), so failures reproduce.
 fn noise_image(width: u32, height: u32, seed: u64) -> PlanarImage {
     let mut state = seed.max(1);
@@ -161,7 +170,7 @@ fn guided_filter(image: &PlanarImage) -> PlanarImage {
 
 #[test]
 fn clean_model_matches_the_rust_guided_filter() {
-    let settings = cpu_settings();
+    let settings = guided_settings();
     let engine = Engine::load(&settings.engine).unwrap();
     let models = engine.load_models(&settings.pipeline).unwrap();
     let clean = models.clean.expect("phase1 is enabled by default");
@@ -179,7 +188,7 @@ fn clean_model_matches_the_rust_guided_filter() {
 
 #[test]
 fn clean_model_keeps_flat_areas_flat_and_edges_in_place() {
-    let settings = cpu_settings();
+    let settings = guided_settings();
     let engine = Engine::load(&settings.engine).unwrap();
     let clean = engine
         .load_models(&settings.pipeline)

@@ -6,10 +6,13 @@ reproduces the committed files byte for byte; `tests/models.rs` checks the manif
 
 Models (images are float32 sRGB in [0, 1], NCHW, H and W dynamic):
 
-* phase1 `clean.onnx`: a self-guided filter (He et al.) built from box filters (AveragePool
+* phase1 `clean_guided.onnx`: a self-guided filter (He et al.) built from box filters (AveragePool
   without padding counts), radius CLEAN_RADIUS, eps CLEAN_EPS, per channel. Flat areas stay flat
   (zero variance gives a = 0, q = mean), strong edges keep their position (variance >> eps gives
-  a ~ 1, q ~ I), and low-amplitude noise and JPEG ringing are smoothed.
+  a ~ 1, q ~ I), and low-amplitude noise and JPEG ringing are smoothed. It is the configured alternative to the
+  learned phase-1 model `clean.onnx`, which is trained, not generated: `make train-clean`
+  (tools/train_clean.py) reproduces it and writes its manifest entry. This script keeps that
+  entry (read from the repository's models/manifest.json) and regenerates everything else.
 * phase3 `quantize.onnx`: labels[1,H,W] (int64) = argmin over the palette [K,3] of the squared
   OKLab distance, with the sRGB -> linear -> LMS -> OKLab conversion done in the graph.
 * phase2 test steering models `steer_shift_*.onnx`: shift the image right by
@@ -31,6 +34,8 @@ OPSET = 17
 IR_VERSION = 9
 CLEAN_RADIUS = 2
 CLEAN_EPS = 0.01
+# Manifest entries whose "generator" is this are trained models; see trained_entries().
+TRAINED_GENERATOR = "tools/train_clean.py"
 
 # OKLab matrices (Björn Ottosson, https://bottosson.github.io/posts/oklab/), applied to row
 # vectors, hence the transposes.
@@ -254,6 +259,16 @@ def io_entry(value_info):
     }
 
 
+def trained_entries():
+    """The committed manifest's entries for trained models (kept as they are, first)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "manifest.json")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        models = json.load(f)["models"]
+    return [entry for entry in models if entry.get("generator") == TRAINED_GENERATOR]
+
+
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     entries = []
@@ -274,15 +289,19 @@ def main(out_dir):
             }
         )
 
-    clean_model(os.path.join(out_dir, "clean.onnx"))
-    record("clean", "phase1", {"radius": CLEAN_RADIUS, "eps": CLEAN_EPS})
+    clean_model(os.path.join(out_dir, "clean_guided.onnx"))
+    record("clean_guided", "phase1", {"radius": CLEAN_RADIUS, "eps": CLEAN_EPS})
     quantize_model(os.path.join(out_dir, "quantize.onnx"))
     record("quantize", "phase3", {"colour_space": "oklab"})
     for stem, k, m in STEER_MODELS:
         steer_model(os.path.join(out_dir, f"{stem}.onnx"), k, m)
         record(stem, "phase2", {"pixels_per_strength": k, "seed_modulus": m, "test_only": True})
 
-    manifest = {"generator": "tools/export_models.py", "onnx": onnx.__version__, "models": entries}
+    manifest = {
+        "generator": "tools/export_models.py",
+        "onnx": onnx.__version__,
+        "models": trained_entries() + entries,
+    }
     with open(os.path.join(out_dir, "manifest.json"), "w") as out:
         json.dump(manifest, out, indent=2, sort_keys=True)
         out.write("\n")
