@@ -16,24 +16,43 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 /// One mebibyte, the budget's unit.
 pub const MIB: u64 = 1 << 20;
 
-/// Fixed part of a job's estimate, whatever its size: per-job state, the result JSON, logs.
-/// Calibrated with `/usr/bin/time -v target/release/gemini3 vectorize` on the CPU provider;
-/// the figures and the fit are in bench/hardening-memory.md.
-pub const JOB_BASE_BYTES: u64 = 64 * MIB;
+// Calibration (commands and raw figures in bench/hardening-memory.md): peak RSS of
+// `/usr/bin/time -v target/release/gemini3 vectorize IMAGE` on the CPU provider, two series,
+// pipeline.working_size 1024. A 64×64 image (the runtime and the sessions, no real job)
+// peaked at 166 and 120 MiB; "job" below is the higher peak minus the lower baseline, 120 MiB,
+// so that run-to-run noise (±50 MiB) counts against the estimate, not for it.
+//
+// | image (PNG)             | input px | working px | peak RSS (MiB) |   job | estimate |
+// |-------------------------|---------:|-----------:|---------------:|------:|---------:|
+// | flat 1024×1024          |    1.05M |      1.05M |       331, 355 |   235 |      316 |
+// | noise 1024×1024, auto   |    1.05M |      1.05M |       343, 367 |   247 |      319 |
+// | noise 1024×1024, pixel  |    1.05M |      1.05M |            391 |   271 |      319 |
+// | noise 2048×2048         |    4.19M |      1.05M |       443, 307 |   323 |      412 |
+// | flat 4096×4096          |    16.8M |      1.05M |       507, 567 |   447 |      736 |
+// | flat 6300×6300 (RGB8)   |    39.7M |      1.05M |       999, 974 |   879 |     1348 |
+// | flat 6300×6300 (RGBA16) |    39.7M |      1.05M |            967 |   847 |     1348 |
+//
+// Above the working size the slope is 18 to 22.5 B per input pixel (flat 4096² to 6300²);
+// at the working size a job is at most ~270 MiB. The constants round both up: 28 B per input
+// pixel, 256 B per padded working pixel, 32 MiB: the estimate is 1.18 (noise in pixel mode,
+// the tightest) to 1.65 times the measured job.
+
+/// Fixed part of a job's estimate, whatever its size: per-job state, the result JSON, logs,
+/// allocator slack.
+pub const JOB_BASE_BYTES: u64 = 32 * MIB;
 
 /// Per padded working pixel (the long side is at most `pipeline.working_size`): the f32
 /// model planes (input, clean plate, steering attempts), ONNX Runtime's activations on the
 /// CPU provider, the label maps, fringe votes, opacity, the image tracer's clusters and the
-/// SVG text. Measured on images at or under the working size, where input and working
-/// pixels are the same (bench/hardening-memory.md).
-pub const JOB_BYTES_PER_WORKING_PIXEL: u64 = 300;
+/// SVG text (the SVG is bounded by `output.max_inline_bytes` only once the writer stops at
+/// it; see bench/hardening-memory.md).
+pub const JOB_BYTES_PER_WORKING_PIXEL: u64 = 256;
 
 /// Per input pixel: the decoded RGBA8 image (4 B, held for the whole job), the decoder's own
 /// buffer while it converts (up to 8 B for 16-bit RGBA, freed before the next step), the
 /// white-composited RGB and alpha planes (4 B), and the resize's f32 intermediate (up to 16 B
-/// a pixel when the image is scaled down). Measured on images above the working size, where
-/// the working part no longer grows (bench/hardening-memory.md).
-pub const JOB_BYTES_PER_PIXEL: u64 = 32;
+/// a pixel of the input width times the working height).
+pub const JOB_BYTES_PER_PIXEL: u64 = 28;
 
 /// The estimated peak memory of one job on an image whose header declares `width × height`,
 /// delivered as `encoded_bytes` (held for the whole job), processed at `working_size` (long

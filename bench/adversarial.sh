@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Issue 12's memory figures (a benchmark, not a test). Figures go in bench/hardening-memory.md.
+#
+#   bash bench/adversarial.sh calibrate       peak RSS of `gemini3 vectorize` per image size
+#   bash bench/adversarial.sh batch [MB]      peak RSS of `gemini3 serve` at concurrency 4 over
+#                                             a mixed adversarial batch, budget MB (default:
+#                                             handler.toml's); MIX=burst: 8 real 40 MP images
+#                                             then 4 noise images
+#
+# Both run on the CPU provider with target/release/gemini3 (built here if missing) and the
+# ONNX Runtime in .ort/lib (`make onnxruntime`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-target/release/gemini3}
+[[ -x "$BIN" ]] || cargo build --release --bin gemini3
+export GEMINI3__HARDWARE__DEVICE=cpu
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+peak_kb() { sed -nE 's/^\s*Maximum resident set size \(kbytes\): ([0-9]+)/\1/p' "$1"; }
+
+calibrate() {
+    python3 bench/adversarial_inputs.py images "$work/images"
+    printf '| image | peak RSS (MiB) |\n|---|---:|\n'
+    for image in flat-64 flat-256 flat-512 flat-1024 flat-2048 flat-4096 flat-6300 \
+        noise-256 noise-512 noise-1024 noise-2048; do
+        /usr/bin/time -v "$BIN" vectorize "$work/images/$image.png" -o "$work/$image.svg" \
+            >/dev/null 2>"$work/time.txt" || { echo "$image failed:"; tail -5 "$work/time.txt"; }
+        printf '| %s | %d |\n' "$image" $(($(peak_kb "$work/time.txt") / 1024))
+    done
+}
+
+batch() {
+    local budget_mb=${1:-}
+    local port=${PORT:-18123}
+    python3 bench/adversarial_inputs.py jobs "$work/jobs" "${MIX:-mixed}"
+    export GEMINI3_HANDLER__WORKER__CONCURRENCY=4
+    [[ -n "$budget_mb" ]] && export GEMINI3_HANDLER__INPUT__MEMORY_BUDGET_MB="$budget_mb"
+    /usr/bin/time -v "$BIN" serve --port "$port" >"$work/serve.log" 2>"$work/time.txt" &
+    local timer=$!
+    local url="http://127.0.0.1:$port"
+    until curl -sf "$url/health" >/dev/null; do
+        kill -0 "$timer" 2>/dev/null || { cat "$work/serve.log" "$work/time.txt"; exit 1; }
+        sleep 0.5
+    done
+    local server
+    server=$(pgrep -P "$timer")
+    local idle_kb
+    idle_kb=$(sed -nE 's/^VmRSS:\s+([0-9]+) kB/\1/p' "/proc/$server/status")
+    local ids=()
+    for file in "$work"/jobs/*.json; do
+        ids+=("$(curl -sf -X POST -H 'content-type: application/json' --data-binary "@$file" \
+            "$url/run" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
+    done
+    local lost=0 index=0
+    printf '| job | status | error / SVG bytes |\n|---|---|---|\n'
+    local names=("$work"/jobs/*.json)
+    for id in "${ids[@]}"; do
+        local answer
+        while :; do
+            answer=$(curl -sf "$url/status/$id" || echo '{}')
+            case "$answer" in *'"COMPLETED"'* | *'"FAILED"'* | *'"CANCELLED"'* | *'"TIMED_OUT"'*) break ;; esac
+            sleep 1
+        done
+        printf '| %s | %s |\n' "$(basename "${names[$index]}" .json)" "$(printf '%s' "$answer" | python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+out = a.get("output") or {}
+err = a.get("error")
+if err:
+    try:
+        report = json.loads(err)
+        err = report.get("error_type", "") + ": " + report.get("error_message", "")[:90]
+    except ValueError:
+        err = str(err)[:100]
+print(a.get("status"), "|", err if err else len(out.get("svg", "")))')"
+        [[ "$answer" == *'"COMPLETED"'* || "$answer" == *'"FAILED"'* ]] || lost=$((lost + 1))
+        index=$((index + 1))
+    done
+    local hwm_kb
+    hwm_kb=$(sed -nE 's/^VmHWM:\s+([0-9]+) kB/\1/p' "/proc/$server/status")
+    kill -TERM "$server"
+    wait "$timer" || true
+    echo
+    echo "budget: ${budget_mb:-handler.toml} MB; idle RSS after warm-up: $((idle_kb / 1024)) MiB;" \
+        "peak RSS: $((hwm_kb / 1024)) MiB (time -v: $(($(peak_kb "$work/time.txt") / 1024)) MiB);" \
+        "jobs without an answer: $lost"
+}
+
+case "${1:-}" in
+calibrate) calibrate ;;
+batch) batch "${2:-}" ;;
+*) sed -n '2,11p' "$0"; exit 2 ;;
+esac
