@@ -135,6 +135,21 @@ def finished_run(driver, base):
     check(all(re.search(r"ms · \w+", rows[k]) for k in phase_rows), f"phase timings: {rows}")
     swatches = driver.find_elements(By.CSS_SELECTOR, "#meta .inks .swatch")
     check(len(swatches) == len(LOGO_PALETTE), "one swatch per ink")
+    # "Copy as curl for a RunPod endpoint": placeholders, never a key, and the job as JSON.
+    command = driver.execute_script("return curlCommand()")
+    check("/v2/ENDPOINT_ID/run" in command and "Bearer $RUNPOD_API_KEY" in command, command[:300])
+    job = json.loads(command.split("<<'JSON'\n", 1)[1].split("\nJSON\n", 1)[0])
+    check(job["input"]["palette"] == [c[1:] for c in LOGO_PALETTE], f"job palette {job['input']}")
+    check(job["input"]["image"], "the job carries the image")
+    driver.find_element(By.ID, "copy-json").click()
+    WebDriverWait(driver, 10).until(
+        lambda d: d.find_element(By.ID, "copied").text
+        or d.execute_script("return document.getElementById('copy-dialog').open")
+    )
+    if driver.execute_script("return document.getElementById('copy-dialog').open"):
+        copied = json.loads(driver.find_element(By.ID, "copy-text").get_attribute("value"))
+        check(copied == job, "the dialog shows the job JSON")
+        driver.find_element(By.ID, "copy-close").click()
     # A layer toggle hides that ink's paths.
     first = driver.find_element(By.CSS_SELECTOR, "#layers label input")
     first.click()
