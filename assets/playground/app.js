@@ -152,6 +152,12 @@ async function useFile(file) {
     showError("image", `image: ${file ? file.name : "that"} is not an image file`);
     return;
   }
+  const limits = state.info ? state.info.limits : null;
+  if (limits && (file.size > limits.max_image_bytes || (file.size * 4) / 3 + 4096 > limits.max_body_bytes)) {
+    const most = Math.min(limits.max_image_bytes, Math.floor(((limits.max_body_bytes - 4096) * 3) / 4));
+    showError("image", `image: ${file.name} is ${formatBytes(file.size)}, over this worker's limit of ${formatBytes(most)}`);
+    return;
+  }
   if (state.image && state.image.objectUrl) URL.revokeObjectURL(state.image.objectUrl);
   const objectUrl = URL.createObjectURL(file);
   state.image = { kind: "file", name: file.name || "pasted image", bytes: file.size, url: objectUrl, objectUrl };
