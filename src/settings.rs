@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::alpha::{self, AlphaMode};
 use crate::pipeline::palette::{Palette, MAX_COLORS};
 
 /// Environment prefix of pipeline settings (`GEMINI3__HARDWARE__DEVICE=cpu`).
@@ -145,10 +146,11 @@ struct RawPhase4 {
     mode: String,
     filter_speckle: i64,
     corner_threshold: f64,
-    length_threshold: f64,
-    splice_threshold: f64,
-    max_iterations: i64,
+    fit_tolerance: f64,
     path_precision: i64,
+    alpha: String,
+    alpha_levels: i64,
+    supersample: i64,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -311,14 +313,18 @@ pub struct TraceSettings {
     pub filter_speckle: u32,
     /// Corner threshold in degrees.
     pub corner_threshold: f64,
-    /// Segment length threshold.
-    pub length_threshold: f64,
-    /// Splice threshold in degrees.
-    pub splice_threshold: f64,
-    /// Curve-fitting iterations.
-    pub max_iterations: u32,
+    /// Largest distance, in working pixels, between a traced outline and its fitted
+    /// curves (`spline` mode).
+    pub fit_tolerance: f64,
     /// Decimal places of path coordinates.
     pub path_precision: u32,
+    /// How partly transparent pixels are drawn.
+    pub alpha: AlphaMode,
+    /// Opacity levels of translucent shapes (`alpha = "levels"`), 2..=16.
+    pub alpha_levels: u8,
+    /// Largest factor by which labels are re-made above the working resolution for sub-pixel
+    /// edges (1 = off); the fine label map's long side stays within `pipeline.working_size`.
+    pub supersample: u32,
 }
 
 /// The execution device asked for.
@@ -982,24 +988,23 @@ fn validate(
             0.0,
             180.0,
         )?,
-        length_threshold: float_in(
+        fit_tolerance: float_in(
             &check,
-            "phase4.length_threshold",
-            raw.phase4.length_threshold,
-            0.0,
-            100.0,
+            "phase4.fit_tolerance",
+            raw.phase4.fit_tolerance,
+            0.05,
+            4.0,
         )?,
-        splice_threshold: float_in(
-            &check,
-            "phase4.splice_threshold",
-            raw.phase4.splice_threshold,
-            0.0,
-            180.0,
-        )?,
-        max_iterations: check.int_in("phase4.max_iterations", raw.phase4.max_iterations, 1, 100)?
-            as u32,
         path_precision: check.int_in("phase4.path_precision", raw.phase4.path_precision, 0, 8)?
             as u32,
+        alpha: check.one_of("phase4.alpha", &raw.phase4.alpha, &AlphaMode::ALL)?,
+        alpha_levels: check.int_in(
+            "phase4.alpha_levels",
+            raw.phase4.alpha_levels,
+            i64::from(*alpha::LEVELS_RANGE.start()),
+            i64::from(*alpha::LEVELS_RANGE.end()),
+        )? as u8,
+        supersample: check.int_in("phase4.supersample", raw.phase4.supersample, 1, 8)? as u32,
     };
 
     let hardware = &raw.hardware;
@@ -1360,7 +1365,9 @@ mod tests {
         )];
         let error = HandlerSettings::load(&root(), None, &env).unwrap_err();
         assert!(
-            error.detail.starts_with("input.memory_budget_mb: 10 is outside"),
+            error
+                .detail
+                .starts_with("input.memory_budget_mb: 10 is outside"),
             "{error}"
         );
         let env = vec![(

@@ -170,7 +170,12 @@ fn every_fill_is_a_request_palette_colour_on_a_real_image() {
     for fill in &fills {
         assert!(allowed.contains(fill), "{fill} is not in {allowed:?}");
     }
-    assert_eq!(output.metadata.palette, allowed);
+    // The palette lists the inks used (this logo has no black), the request is echoed.
+    assert_eq!(
+        output.metadata.palette,
+        vec!["#ffffff", "#e07020", "#2040a0", "#30b050"]
+    );
+    assert_eq!(output.metadata.palette_requested, Some(allowed));
     assert_eq!(output.metadata.paths, fills.len());
 }
 

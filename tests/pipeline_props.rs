@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use gemini3::cancel::CancelToken;
 use gemini3::engine::Engine;
+use gemini3::pipeline::alpha::AlphaMode;
 use gemini3::pipeline::palette::{Palette, Rgb8};
 use gemini3::pipeline::trace::{trace, TraceInput, TraceOptions};
 use gemini3::pipeline::{DecodedImage, Pipeline, Request};
@@ -56,24 +57,35 @@ proptest! {
             state
         };
         let labels: Vec<u8> = (0..pixels).map(|_| (next() % palette.len() as u64) as u8).collect();
-        let opaque: Vec<bool> = (0..pixels).map(|_| next() % 5 != 0).collect();
+        // Mostly opaque, some transparent, some translucent (levels 1..=3 of 4).
+        let levels: Vec<u8> = (0..pixels)
+            .map(|_| match next() % 8 {
+                0 => 0,
+                1 => (next() % 3 + 1) as u8,
+                _ => 4,
+            })
+            .collect();
         let input = TraceInput {
             width,
             height,
             labels: &labels,
-            opaque: &opaque,
+            levels: &levels,
+            alpha_levels: 4,
+            scale: 1,
             palette: &palette,
             output_width: width * scale,
             output_height: height * scale,
+            max_bytes: usize::MAX,
         };
         let options = TraceOptions {
             mode: if polygon { TraceMode::Polygon } else { TraceMode::Spline },
             filter_speckle,
             corner_threshold: 60.0,
-            length_threshold: 4.0,
-            splice_threshold: 45.0,
-            max_iterations: 10,
+            fit_tolerance: 0.4,
             path_precision: 2,
+            alpha: AlphaMode::Levels,
+            alpha_levels: 4,
+            supersample: 1,
         };
         let traced = trace(&input, &options, &CancelToken::new()).unwrap();
         let (svg_width, svg_height, fills) = parse(&traced.svg);
@@ -134,10 +146,17 @@ proptest! {
         prop_assert_eq!(svg_width, width.to_string());
         prop_assert_eq!(svg_height, height.to_string());
         if let Some(palette) = &given {
-            prop_assert_eq!(&output.metadata.palette, &palette.hex_list());
+            // The inks used, a subset of the request's palette, which is echoed.
+            let requested = palette.hex_list();
+            prop_assert_eq!(output.metadata.palette_requested.as_ref(), Some(&requested));
+            for ink in &output.metadata.palette {
+                prop_assert!(requested.contains(ink), "{} not in {:?}", ink, requested);
+            }
         } else {
             prop_assert!(output.metadata.palette.len() <= usize::from(max_colors));
+            prop_assert_eq!(output.metadata.palette_requested.as_ref(), None);
         }
+        prop_assert_eq!(output.metadata.colors_used, output.metadata.palette.len());
         for fill in &fills {
             prop_assert!(output.metadata.palette.contains(fill), "{} not in {:?}", fill, output.metadata.palette);
         }

@@ -40,6 +40,10 @@ pub struct VectorizeArgs {
     /// Colours of the automatic palette when no palette is given (1 to 64).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
     pub max_colors: Option<u8>,
+    /// Partly transparent areas: `levels` (soft shadows keep their opacity, the default) or
+    /// `threshold` (opaque shapes only, drawn where at least half covered).
+    #[arg(long, value_name = "MODE", value_parser = ["levels", "threshold"])]
+    pub alpha: Option<String>,
     /// Configuration overlay merged over configs/default.toml and the profile.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -54,15 +58,17 @@ pub struct VectorizeArgs {
 impl VectorizeArgs {
     /// Settings overrides from the flags, as full keys and TOML values (`--max-colors`).
     pub fn overrides(&self) -> Vec<(String, toml::Value)> {
-        self.max_colors
-            .map(|n| {
-                (
-                    "phase3.max_colors".to_owned(),
-                    toml::Value::Integer(i64::from(n)),
-                )
-            })
-            .into_iter()
-            .collect()
+        let max_colors = self.max_colors.map(|n| {
+            (
+                "phase3.max_colors".to_owned(),
+                toml::Value::Integer(i64::from(n)),
+            )
+        });
+        let alpha = self
+            .alpha
+            .as_ref()
+            .map(|mode| ("phase4.alpha".to_owned(), toml::Value::String(mode.clone())));
+        max_colors.into_iter().chain(alpha).collect()
     }
 }
 

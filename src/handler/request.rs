@@ -4,7 +4,8 @@
 //! {"image": "<base64 PNG/JPEG/WebP, or a data: URI>", "image_url": "https://…",  (exactly one)
 //!  "palette": ["FF0000", "#00ff00"], "max_colors": 16,
 //!  "steering": {"enabled": true, "seed": 7, "strength": 0.6},
-//!  "trace": {"mode": "spline|polygon", "filter_speckle": 4},
+//!  "trace": {"mode": "auto|spline|polygon|pixel", "filter_speckle": 4},
+//!  "alpha": "levels|threshold",
 //!  "deadline_s": 60, "return_logs": false}
 //! ```
 //!
@@ -17,6 +18,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::pipeline::alpha::AlphaMode;
 use crate::pipeline::palette::{Palette, MAX_COLORS};
 use crate::settings::TraceMode;
 
@@ -58,6 +60,7 @@ struct RawRequest {
     max_colors: Option<i64>,
     steering: Option<RawSteering>,
     trace: Option<RawTrace>,
+    alpha: Option<String>,
     deadline_s: Option<f64>,
     return_logs: Option<bool>,
 }
@@ -112,6 +115,8 @@ pub struct JobRequest {
     pub trace_mode: Option<TraceMode>,
     /// Speckle filter override.
     pub filter_speckle: Option<u32>,
+    /// How partly transparent pixels are drawn.
+    pub alpha: Option<AlphaMode>,
     /// Lowers the worker's job deadline.
     pub deadline: Option<Duration>,
     /// Return the job's log lines with the result.
@@ -250,6 +255,18 @@ pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestE
         }
     };
 
+    let alpha = raw
+        .alpha
+        .map(|value| {
+            AlphaMode::parse(&value).ok_or_else(|| {
+                RequestError::new(
+                    "alpha",
+                    format!("{value:?} is not one of levels, threshold"),
+                )
+            })
+        })
+        .transpose()?;
+
     let deadline = raw
         .deadline_s
         .map(|seconds| {
@@ -271,6 +288,7 @@ pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestE
         steering,
         trace_mode,
         filter_speckle,
+        alpha,
         deadline,
         return_logs: raw.return_logs.unwrap_or(false),
     })
@@ -446,6 +464,11 @@ mod tests {
                 json!({"image": PNG_1X1, "trace": {"mode": "bezier"}}),
                 "trace.mode",
                 "\"bezier\" is not one of spline, polygon, pixel, auto",
+            ),
+            (
+                json!({"image": PNG_1X1, "alpha": "soft"}),
+                "alpha",
+                "\"soft\" is not one of levels, threshold",
             ),
             (
                 json!({"image": PNG_1X1, "colour": 1}),

@@ -13,10 +13,13 @@ use crate::cancel::CancelToken;
 use crate::pipeline::palette::{oklab_to_srgb, srgb_to_oklab, Palette, Rgb8, MAX_COLORS};
 
 /// What an automatic palette is built from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AutoPaletteOptions {
     /// Most colours, 1..=64.
     pub max_colors: u8,
+    /// Colours closer than this in OKLab are one colour ([`MIN_SEPARATION`] for clean
+    /// artwork, [`NOISY_SEPARATION`] when the samples are noisy).
+    pub min_separation: f32,
     /// Lloyd iterations at most (it stops earlier once no point changes cluster).
     pub iterations: u32,
     /// Pixels sampled, at most (a fixed stride over the pixels given).
@@ -49,7 +52,14 @@ const DOMINANT_SHARE: f64 = 0.25;
 /// flat colours asked for sixteen gets near-duplicates that split flat areas into noisy
 /// patches. Much larger, and distinct artwork colours merge: Twemoji's fox draws its ears and
 /// face in two oranges 0.010 apart (26 levels apart in blue), and merging them cost SSIM.
-const MIN_SEPARATION: f32 = 0.008;
+pub const MIN_SEPARATION: f32 = 0.008;
+
+/// The separation for noisy samples (an image with almost no flat pixels: a JPEG upload or a
+/// photo), about two just-noticeable differences. Compression noise spreads every flat colour
+/// into a cloud of near shades, and at half a JND k-means spent most of a 16-colour palette
+/// on shades of a JPEG's white background (`#fbfbfb`, `#f8f8f8`, `#efefef` …) while the dark
+/// outlines got no colour of their own.
+pub const NOISY_SEPARATION: f32 = 0.04;
 
 /// One distinct colour and how often it was sampled.
 struct Point {
@@ -75,9 +85,15 @@ impl Palette {
         }
         let points = histogram(pixels, options.sample.max(1));
         let colors = if points.len() <= k {
-            separated(points.iter().map(|p| p.color))
+            separated(points.iter().map(|p| p.color), options.min_separation)
         } else {
-            cluster(&points, k, options.iterations, cancel)?
+            cluster(
+                &points,
+                k,
+                options.iterations,
+                options.min_separation,
+                cancel,
+            )?
         };
         Palette::from_colors(colors).map_err(|_| AutoPaletteError::NoPixels)
     }
@@ -130,6 +146,7 @@ fn cluster(
     points: &[Point],
     k: usize,
     iterations: u32,
+    min_separation: f32,
     cancel: &CancelToken,
 ) -> Result<Vec<Rgb8>, AutoPaletteError> {
     // Greedy seeding: heaviest colour, then the largest weight × squared distance.
@@ -143,7 +160,7 @@ fn cluster(
             .iter()
             .zip(&closest)
             .enumerate()
-            .filter(|(_, (_, d))| **d >= MIN_SEPARATION * MIN_SEPARATION)
+            .filter(|(_, (_, d))| **d >= min_separation * min_separation)
             .map(|(i, (p, d))| (i, p.weight * f64::from(*d)))
             .fold(
                 (0, -1.0),
@@ -221,22 +238,94 @@ fn cluster(
         })
         .collect();
     chosen.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1 .0.cmp(&b.1 .0)));
-    Ok(separated(chosen.into_iter().map(|(_, color)| color)))
+    Ok(separated(
+        chosen.into_iter().map(|(_, color)| color),
+        min_separation,
+    ))
 }
 
-/// Keeps each colour (heaviest first) unless it is within [`MIN_SEPARATION`] of one kept.
-fn separated(colors: impl Iterator<Item = Rgb8>) -> Vec<Rgb8> {
+/// Keeps each colour (heaviest first) unless it is within `min_separation` of one kept.
+fn separated(colors: impl Iterator<Item = Rgb8>, min_separation: f32) -> Vec<Rgb8> {
     let mut kept: Vec<(Rgb8, [f32; 3])> = Vec::new();
     for color in colors {
         let lab = srgb_to_oklab(color.to_unit());
         let distinct = kept
             .iter()
-            .all(|(_, other)| distance2(*other, lab) >= MIN_SEPARATION * MIN_SEPARATION);
+            .all(|(_, other)| distance2(*other, lab) >= min_separation * min_separation);
         if distinct {
             kept.push((color, lab));
         }
     }
     kept.into_iter().map(|(color, _)| color).collect()
+}
+
+/// A just-noticeable difference in OKLab (Euclidean distance).
+pub const JND: f32 = 0.02;
+
+/// A label "covers a real area" when it holds at least this share of the drawn pixels.
+const REAL_AREA_SHARE: f64 = 0.005;
+
+/// After labelling with an automatic palette: a colour closer than a just-noticeable
+/// difference to a colour that covers more is merged into it unless both cover a real area
+/// (at least [`REAL_AREA_SHARE`] of the drawn pixels). Without it, colours k-means kept for a
+/// few anti-aliased pixels (`#1e5ac8`, `#215ece`, `#205dc6`) all reach the SVG. Returns how
+/// many pixels changed.
+pub fn merge_near_duplicates(labels: &mut [u8], drawn: &[bool], palette: &Palette) -> usize {
+    let mut areas = vec![0usize; palette.len()];
+    let mut total = 0usize;
+    for (label, drawn) in labels.iter().zip(drawn) {
+        if *drawn {
+            if let Some(area) = areas.get_mut(usize::from(*label)) {
+                *area += 1;
+                total += 1;
+            }
+        }
+    }
+    let real = (total as f64 * REAL_AREA_SHARE).ceil() as usize;
+    let labs: Vec<[f32; 3]> = palette
+        .colors()
+        .iter()
+        .map(|color| srgb_to_oklab(color.to_unit()))
+        .collect();
+    // Smallest first, each into the largest close colour that covers more.
+    let mut order: Vec<usize> = (0..palette.len()).filter(|l| areas[*l] > 0).collect();
+    order.sort_by_key(|label| (areas[*label], *label));
+    let mut target: Vec<u8> = (0..palette.len() as u8).collect();
+    for &small in &order {
+        let best = order
+            .iter()
+            .copied()
+            .filter(|other| {
+                *other != small
+                    && target[*other] as usize == *other
+                    && areas[*other] >= areas[small]
+                    && !(areas[small] >= real && areas[*other] >= real)
+                    && distance(labs[small], labs[*other]) < JND
+            })
+            .max_by_key(|other| (areas[*other], std::cmp::Reverse(*other)));
+        if let Some(best) = best {
+            target[small] = best as u8;
+            areas[best] += areas[small];
+            areas[small] = 0;
+        }
+    }
+    let mut changed = 0;
+    for label in labels.iter_mut() {
+        let mut to = target[usize::from(*label).min(target.len() - 1)];
+        // Follow chains (a merged into b, b later merged into c).
+        while target[usize::from(to)] != to {
+            to = target[usize::from(to)];
+        }
+        if usize::from(*label) < target.len() && to != *label {
+            *label = to;
+            changed += 1;
+        }
+    }
+    changed
+}
+
+fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
 
 #[cfg(test)]
@@ -246,6 +335,7 @@ mod tests {
     fn options(max_colors: u8) -> AutoPaletteOptions {
         AutoPaletteOptions {
             max_colors,
+            min_separation: MIN_SEPARATION,
             iterations: 24,
             sample: 65536,
         }
@@ -326,5 +416,28 @@ mod tests {
             Palette::automatic(&[Rgb8([0, 0, 0])], &options(0), &CancelToken::new()),
             Err(AutoPaletteError::BadMaxColors(0))
         );
+    }
+
+    #[test]
+    fn a_near_duplicate_with_a_few_pixels_merges_into_its_heavy_twin() {
+        // #1e5ac8 covers 995 pixels, #205dc6 (0.009 away) 5, under the real-area share of
+        // 0.5 % of 2000; a distinct red 1000.
+        let palette = Palette::from_hex(&["1e5ac8", "205dc6", "ff0000"]).unwrap();
+        let mut labels = vec![0u8; 995];
+        labels.extend([1u8; 5]);
+        labels.extend([2u8; 1000]);
+        let drawn = vec![true; labels.len()];
+        assert_eq!(merge_near_duplicates(&mut labels, &drawn, &palette), 5);
+        assert!(labels[..1000].iter().all(|l| *l == 0));
+        assert!(labels[1000..].iter().all(|l| *l == 2));
+    }
+
+    #[test]
+    fn near_colours_that_both_cover_real_areas_stay() {
+        let palette = Palette::from_hex(&["1e5ac8", "205dc6"]).unwrap();
+        let mut labels = vec![0u8; 500];
+        labels.extend([1u8; 500]);
+        let drawn = vec![true; labels.len()];
+        assert_eq!(merge_near_duplicates(&mut labels, &drawn, &palette), 0);
     }
 }

@@ -17,12 +17,15 @@
 //! loops, and fails with a [`PipelineError`] that names the phase. This module knows nothing
 //! about HTTP, RunPod or the command line.
 
+pub mod alpha;
 pub mod decode;
+pub mod fit;
 pub mod fringe;
 pub mod gate;
 pub mod kmeans;
 pub mod model;
 pub mod palette;
+pub mod supersample;
 pub mod trace;
 pub mod working;
 
@@ -37,6 +40,7 @@ use crate::cancel::CancelToken;
 use crate::engine::PhaseModels;
 use crate::settings::{PipelineSettings, TraceMode};
 
+use alpha::AlphaMode;
 pub use decode::{decode, DecodeLimits, DecodedImage};
 use kmeans::{AutoPaletteError, AutoPaletteOptions};
 use model::{LabelMap, ModelError, PlanarImage, Provider, QuantizeModel};
@@ -126,6 +130,10 @@ pub struct Request {
     pub steering: Option<SteeringRequest>,
     /// Phase-4 options.
     pub trace: TraceOverrides,
+    /// How partly transparent pixels are drawn (default `phase4.alpha`).
+    pub alpha: Option<AlphaMode>,
+    /// The SVG may not grow past this many bytes; tracing stops as soon as it does.
+    pub max_svg_bytes: Option<usize>,
 }
 
 impl Request {
@@ -137,6 +145,8 @@ impl Request {
             max_colors: None,
             steering: None,
             trace: TraceOverrides::default(),
+            alpha: None,
+            max_svg_bytes: None,
         }
     }
 }
@@ -177,14 +187,21 @@ pub struct Metadata {
     pub width: u32,
     /// SVG height, input pixels.
     pub height: u32,
-    /// The palette used, `#rrggbb`.
+    /// The inks the SVG uses, `#rrggbb`, in palette order.
     pub palette: Vec<String>,
+    /// The palette the request (or `phase3.default_palette`) asked for, echoed; `null` for
+    /// an automatic palette.
+    pub palette_requested: Option<Vec<String>>,
     /// Palette colours that appear as fills.
     pub colors_used: usize,
     /// `<path>` elements.
     pub paths: usize,
     /// How outlines were traced (`spline`, `polygon` or `pixel`; `auto` resolved).
     pub trace_mode: TraceMode,
+    /// How partly transparent pixels were drawn (`levels` or `threshold`).
+    pub alpha: AlphaMode,
+    /// Labels were re-made at this many times the working resolution for sub-pixel edges.
+    pub label_scale: u32,
     /// Size of the SVG text.
     pub svg_bytes: usize,
     /// Per phase that ran, keyed `phase1` … `phase4`.
@@ -270,6 +287,12 @@ pub enum PipelineErrorKind {
         threshold: f32,
         /// Attempts made.
         attempts: u32,
+    },
+    /// The SVG grew past the output limit; tracing stopped there.
+    #[error("the SVG grew past {limit} bytes (output.max_inline_bytes); shrink it with fewer colours (max_colors or a smaller palette), a larger trace.filter_speckle, or trace.mode \"polygon\"")]
+    OutputTooLarge {
+        /// The limit in bytes.
+        limit: usize,
     },
     /// A bug: something that should not happen did.
     #[error("internal error: {0}")]
@@ -372,12 +395,20 @@ impl Pipeline {
         let options = self.validate(request)?;
         run.check(Phase::Decode)?;
 
-        // Working resolution.
+        // Working resolution and opacity levels.
         let image = &request.image;
         let working = working::prepare(image, settings.working_size, settings.pad_multiple);
         let (width, height) = (working.width, working.height);
-        let drawn = working.opaque.iter().filter(|o| **o).count();
-        if drawn == 0 {
+        let top = settings.phase4.alpha_levels;
+        let levels = alpha::classify(
+            &working.alpha,
+            width as usize,
+            height as usize,
+            options.alpha,
+            top,
+        );
+        let drawn: Vec<bool> = levels.iter().map(|level| *level > 0).collect();
+        if !drawn.contains(&true) {
             run.warnings
                 .push("the image is fully transparent: the SVG has no paths".to_owned());
         }
@@ -411,9 +442,20 @@ impl Pipeline {
         let palette = match (&request.palette, &settings.phase3.default_palette) {
             (Some(palette), _) | (None, Some(palette)) => palette.clone(),
             (None, None) => {
-                let pixels = working::palette_samples(&plate, width, height, &working.opaque);
+                // Clean artwork learns its colours from the input, so its flat colours survive
+                // exactly whatever phase 1 does; noisy input (JPEG, photos) from the clean
+                // plate, which is the point of phase 1.
+                let noisy = working::is_noisy(&working.padded, width, height, &drawn);
+                let source = if noisy { &plate } else { &working.padded };
+                let (pixels, few_flat) = working::palette_samples(source, width, height, &drawn);
+                let noisy = noisy || few_flat;
                 let auto = AutoPaletteOptions {
                     max_colors: options.max_colors,
+                    min_separation: if noisy {
+                        kmeans::NOISY_SEPARATION
+                    } else {
+                        kmeans::MIN_SEPARATION
+                    },
                     iterations: settings.phase3.kmeans_iterations,
                     sample: settings.phase3.kmeans_sample,
                 };
@@ -488,6 +530,24 @@ impl Pipeline {
             width as usize,
             height as usize,
         );
+        if request.palette.is_none() && settings.phase3.default_palette.is_none() {
+            kmeans::merge_near_duplicates(&mut labels, &drawn, &palette);
+        }
+        // A translucent pixel's ink is the palette colour nearest its own (straight) colour:
+        // the models saw faint pixels faded towards white, which is not the shadow's colour.
+        let inks: Vec<[f32; 3]> = palette
+            .colors()
+            .iter()
+            .map(|color| palette::srgb_to_oklab(color.to_unit()))
+            .collect();
+        for (index, level) in levels.iter().enumerate() {
+            if *level == 0 || *level >= top {
+                continue;
+            }
+            let own = &working.straight[index * 3..index * 3 + 3];
+            let lab = palette::srgb_to_oklab([own[0], own[1], own[2]]);
+            labels[index] = nearest(&inks, lab);
+        }
         let quantize_elapsed = quantize_elapsed + fringe_started.elapsed();
         run.record(Phase::Quantize, quantize_elapsed, quantize.provider());
         run.report(
@@ -495,20 +555,69 @@ impl Pipeline {
             format!("quantised to {} palette colours", palette.len()),
         );
 
-        // Phase 4.
+        // Phase 4: the mode, sub-pixel labels, tracing.
         run.check(Phase::Trace)?;
         let trace_started = Instant::now();
+        let mut trace_options = options.trace;
+        let coarse_view: Vec<u8> = labels
+            .iter()
+            .zip(&levels)
+            .map(|(label, level)| if *level == 0 { u8::MAX } else { *label })
+            .collect();
+        trace_options.mode = trace::resolve_mode(
+            trace_options.mode,
+            &coarse_view,
+            width as usize,
+            height as usize,
+        );
+        drop(coarse_view);
+        // Exact pixel outlines (photos) gain nothing from sub-pixel labels and would only
+        // grow: they stay at the working resolution.
+        let scale = if trace_options.mode == TraceMode::Pixel {
+            1
+        } else {
+            supersample::factor(
+                width,
+                height,
+                trace_options.supersample,
+                settings.working_size,
+            )
+        };
+        let coarse = supersample::LabelGrid {
+            width: width as usize,
+            height: height as usize,
+            labels,
+            levels,
+        };
+        let fine = supersample::refine(
+            &supersample::Coarse {
+                grid: &coarse,
+                alpha: &working.alpha,
+                image: &labelled_image,
+                palette: &palette,
+                levels: top,
+            },
+            scale,
+        );
+        drop(coarse);
+        run.check(Phase::Trace)?;
         let input = TraceInput {
-            width,
-            height,
-            labels: &labels,
-            opaque: &working.opaque,
+            width: fine.width as u32,
+            height: fine.height as u32,
+            labels: &fine.labels,
+            levels: &fine.levels,
+            alpha_levels: top,
+            scale,
             palette: &palette,
             output_width: image.width,
             output_height: image.height,
+            max_bytes: request.max_svg_bytes.unwrap_or(usize::MAX),
         };
-        let traced = trace::trace(&input, &options.trace, cancel).map_err(|error| match error {
+        let traced = trace::trace(&input, &trace_options, cancel).map_err(|error| match error {
             TraceError::Cancelled => PipelineError::cancelled(Phase::Trace),
+            TraceError::TooLarge { limit } => {
+                PipelineError::new(Phase::Trace, PipelineErrorKind::OutputTooLarge { limit })
+            }
             other => {
                 PipelineError::new(Phase::Trace, PipelineErrorKind::Internal(other.to_string()))
             }
@@ -519,13 +628,26 @@ impl Pipeline {
             format!("{} paths, {} bytes", traced.paths, traced.svg.len()),
         );
 
+        let inks: Vec<String> = traced
+            .inks
+            .iter()
+            .map(|label| palette.colors()[usize::from(*label)].hex())
+            .collect();
+        let palette_requested = request
+            .palette
+            .as_ref()
+            .or(settings.phase3.default_palette.as_ref())
+            .map(Palette::hex_list);
         let metadata = Metadata {
             width: image.width,
             height: image.height,
-            palette: palette.hex_list(),
+            palette: inks,
+            palette_requested,
             colors_used: traced.colors_used,
             paths: traced.paths,
             trace_mode: traced.mode,
+            alpha: options.alpha,
+            label_scale: scale,
             svg_bytes: traced.svg.len(),
             phases: run.phases,
             steering,
@@ -583,7 +705,11 @@ impl Pipeline {
         if let Some(filter_speckle) = request.trace.filter_speckle {
             trace.filter_speckle = filter_speckle;
         }
-        Ok(ResolvedOptions { max_colors, trace })
+        Ok(ResolvedOptions {
+            max_colors,
+            trace,
+            alpha: request.alpha.unwrap_or(self.settings.phase4.alpha),
+        })
     }
 
     /// The steering model when phase 2 should run for this request.
@@ -702,6 +828,7 @@ impl Pipeline {
 struct ResolvedOptions {
     max_colors: u8,
     trace: TraceOptions,
+    alpha: AlphaMode,
 }
 
 struct SteerOutcome {
@@ -709,6 +836,17 @@ struct SteerOutcome {
     /// The steered image the labels came from.
     image: PlanarImage,
     report: SteeringReport,
+}
+
+/// The index of the colour of `inks` (OKLab) nearest to `lab`.
+fn nearest(inks: &[[f32; 3]], lab: [f32; 3]) -> u8 {
+    let distance = |ink: &[f32; 3]| {
+        (ink[0] - lab[0]).powi(2) + (ink[1] - lab[1]).powi(2) + (ink[2] - lab[2]).powi(2)
+    };
+    inks.iter()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| distance(a).total_cmp(&distance(b)))
+        .map_or(0, |(index, _)| index as u8)
 }
 
 fn same_size(phase: Phase, input: &PlanarImage, output: &PlanarImage) -> Result<(), PipelineError> {

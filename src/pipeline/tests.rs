@@ -127,10 +127,11 @@ fn settings() -> PipelineSettings {
             mode: TraceMode::Spline,
             filter_speckle: 4,
             corner_threshold: 60.0,
-            length_threshold: 4.0,
-            splice_threshold: 45.0,
-            max_iterations: 10,
+            fit_tolerance: 0.4,
             path_precision: 2,
+            alpha: crate::pipeline::alpha::AlphaMode::Levels,
+            alpha_levels: 8,
+            supersample: 4,
         },
     }
 }

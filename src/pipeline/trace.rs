@@ -7,32 +7,46 @@
 //! sliver between two regions: whatever it misses, the layer below still covers. Fully
 //! transparent pixels belong to no mask and get no paths.
 //!
-//! **Speckles** (4-connected same-label regions smaller than `filter_speckle` pixels,
-//! transparency counted as a label) are merged into the neighbour they touch most before the
-//! layers are built, so tiny islands and pinholes cost no path data.
+//! **Translucent layers** (opacity levels between 0 and `L`, see `alpha`) are painted first,
+//! one nested layer per level present per colour with a `fill-opacity` that makes the stack
+//! reach `level / L`, each reaching a little under the opaque shapes next to it so no seam
+//! opens between a shape and its shadow.
 //!
-//! The outlines come from visioncortex (`PathI32::image_to_path`, its polygon simplification
-//! and spline smoothing), but connected components and holes are found here: visioncortex's
-//! own clustering counts clusters in a `u16` and panics past 65535, which an adversarial
-//! image can reach. Coordinates are scaled from the working resolution to the output size
-//! and written as relative path commands, rounded to `path_precision` decimals. Every `fill`
-//! is `#rrggbb` of a palette colour. Layers are traced in parallel on scoped threads.
+//! **Speckles** (4-connected regions of one colour and level smaller than `filter_speckle`
+//! working pixels, transparency counted as one) are merged into the neighbour they touch most
+//! before the layers are built, so tiny islands and pinholes cost no path data.
+//!
+//! The grid may be finer than the working resolution (`scale`, see `supersample`); speckle
+//! areas, curve tolerances and corner reach are in working pixels and scale with it. Pixel
+//! outlines and their polygon simplification come from visioncortex
+//! (`PathI32::image_to_path`); `spline` mode fits them with our own curve fitter (`fit`).
+//! Connected components and holes are found here: visioncortex's own clustering counts
+//! clusters in a `u16` and panics past 65535, which an adversarial image can reach.
+//! Coordinates are scaled to the output size and written as relative path commands, rounded
+//! to `path_precision` decimals. Every `fill` is `#rrggbb` of a palette colour. Layers are
+//! traced in parallel on scoped threads.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use visioncortex::{BinaryImage, PathI32, PathSimplifyMode, PointF64, PointI32, Spline};
+use visioncortex::{BinaryImage, PathI32, PathSimplifyMode, PointF64, PointI32};
 
 use crate::cancel::CancelToken;
+use crate::pipeline::fit;
 use crate::pipeline::palette::Palette;
 use crate::settings::{TraceMode, TraceSettings};
 
 /// The label of a transparent pixel inside this module (palettes have at most 64 colours).
 const TRANSPARENT: u8 = u8::MAX;
 
-/// visioncortex's `Cluster::OUTSET_RATIO`, used by its own spline tracing.
-const OUTSET_RATIO: f64 = 8.0;
+/// The key of a transparent pixel in the traced grid (keys are `level << 8 | label`).
+const TRANSPARENT_KEY: u16 = u16::MAX;
+
+/// Chord length, in working pixels, over which corners are judged: long enough that the
+/// steps of a sampled slanted edge do not count as corners.
+const CORNER_REACH: f64 = 3.0;
 
 /// How outlines are fitted and written: phase 4's validated settings with the request's
 /// overrides applied.
@@ -41,20 +55,27 @@ pub type TraceOptions = TraceSettings;
 /// What image tracing works on.
 #[derive(Debug, Clone, Copy)]
 pub struct TraceInput<'a> {
-    /// Working-resolution width of `labels` and `opaque`.
+    /// Width of `labels` and `levels` (the working resolution, or a multiple of it).
     pub width: u32,
-    /// Working-resolution height.
+    /// Height of `labels` and `levels`.
     pub height: u32,
     /// One palette index per pixel, row-major.
     pub labels: &'a [u8],
-    /// Whether each pixel is opaque enough to be drawn.
-    pub opaque: &'a [bool],
+    /// Opacity level per pixel: `0` not drawn, `alpha_levels` opaque, between: translucent.
+    pub levels: &'a [u8],
+    /// The opaque level `L`.
+    pub alpha_levels: u8,
+    /// Grid pixels per working pixel: speckle areas and curve-fitting lengths are in working
+    /// pixels and scale with it.
+    pub scale: u32,
     /// The colours the labels index.
     pub palette: &'a Palette,
     /// SVG width (input-image pixels).
     pub output_width: u32,
     /// SVG height (input-image pixels).
     pub output_height: u32,
+    /// The SVG may not grow past this many bytes (`usize::MAX`: no limit).
+    pub max_bytes: usize,
 }
 
 /// Region-boundary pixels per pixel of image side (boundary count over the square root of
@@ -67,7 +88,8 @@ pub struct TraceInput<'a> {
 pub const AUTO_PIXEL_FRAGMENTATION: f64 = 40.0;
 
 /// Opaque pixels whose right or lower neighbour is opaque with another label, divided by the
-/// square root of the opaque pixel count.
+/// square root of the opaque pixel count. `grid` holds a label per pixel, `u8::MAX` for
+/// pixels that are not drawn.
 pub fn fragmentation(grid: &[u8], width: usize, height: usize) -> f64 {
     let (mut opaque, mut boundary) = (0usize, 0usize);
     for y in 0..height {
@@ -92,6 +114,18 @@ pub fn fragmentation(grid: &[u8], width: usize, height: usize) -> f64 {
     }
 }
 
+/// The mode `auto` resolves to for a label map (`u8::MAX` where nothing is drawn).
+pub fn resolve_mode(mode: TraceMode, grid: &[u8], width: usize, height: usize) -> TraceMode {
+    if mode != TraceMode::Auto {
+        return mode;
+    }
+    if fragmentation(grid, width, height) > AUTO_PIXEL_FRAGMENTATION {
+        TraceMode::Pixel
+    } else {
+        TraceMode::Spline
+    }
+}
+
 /// A finished SVG document and its counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Traced {
@@ -99,10 +133,12 @@ pub struct Traced {
     pub svg: String,
     /// The mode the outlines were traced in (`auto` resolved).
     pub mode: TraceMode,
-    /// `<path>` elements written (one per colour that has any area).
+    /// `<path>` elements written.
     pub paths: usize,
     /// Distinct fill colours used.
     pub colors_used: usize,
+    /// The palette indices that appear as fills, ascending.
+    pub inks: Vec<u8>,
 }
 
 /// Why image tracing stopped.
@@ -122,9 +158,31 @@ pub enum TraceError {
         /// Its colour.
         color: String,
     },
+    /// The SVG grew past the byte limit; tracing stopped there.
+    #[error("the SVG grew past {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// One `<path>` of the output, in painting order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    /// Translucent pixels of `label` at level `level` or above, painted over the layer of
+    /// the colour's next lower level present, `below`, with opacity
+    /// `(level − below) / (L − below)`, so that nested layers of one colour add up to
+    /// `level / L`.
+    Translucent { label: u8, level: u8, below: u8 },
+    /// Opaque pixels whose label ranks `rank` or later (by area, largest first).
+    Opaque { rank: usize, label: u8 },
 }
 
 /// Traces `input` into an SVG whose `width`, `height` and `viewBox` are the output size.
+///
+/// Translucent layers are painted first, each reaching about one working pixel under the
+/// opaque shapes next to it so no seam opens between a shape and its shadow; the opaque
+/// layers are stacked over them.
 pub fn trace(
     input: &TraceInput<'_>,
     options: &TraceOptions,
@@ -133,51 +191,81 @@ pub fn trace(
     let width = input.width as usize;
     let height = input.height as usize;
     let pixels = width * height;
-    if input.labels.len() != pixels || input.opaque.len() != pixels || pixels == 0 {
+    if input.labels.len() != pixels || input.levels.len() != pixels || pixels == 0 {
         return Err(TraceError::BadInput(format!(
-            "label map of {} and mask of {} values do not match {}x{}",
+            "label map of {} and opacity map of {} values do not match {}x{}",
             input.labels.len(),
-            input.opaque.len(),
+            input.levels.len(),
             width,
             height
         )));
     }
-    let mut grid: Vec<u8> = input
+    let top = input.alpha_levels.max(2);
+    if let Some(bad) = input.levels.iter().find(|level| **level > top) {
+        return Err(TraceError::BadInput(format!(
+            "opacity level {bad} is above the opaque level {top}"
+        )));
+    }
+    let mut keys: Vec<u16> = input
         .labels
         .iter()
-        .zip(input.opaque)
-        .map(|(label, opaque)| if *opaque { *label } else { TRANSPARENT })
+        .zip(input.levels)
+        .map(|(label, level)| {
+            if *level == 0 {
+                TRANSPARENT_KEY
+            } else {
+                u16::from(*level) << 8 | u16::from(*label)
+            }
+        })
         .collect();
-    if let Some(bad) = grid
+    if let Some(bad) = keys
         .iter()
-        .find(|l| **l != TRANSPARENT && usize::from(**l) >= input.palette.len())
+        .find(|key| **key != TRANSPARENT_KEY && usize::from(**key & 0xff) >= input.palette.len())
     {
         return Err(TraceError::BadInput(format!(
-            "label {bad} is outside the palette of {} colours",
+            "label {} is outside the palette of {} colours",
+            bad & 0xff,
             input.palette.len()
         )));
     }
-    if options.filter_speckle > 1 {
-        merge_speckles(&mut grid, width, height, options.filter_speckle as usize);
+    let scale = input.scale.max(1) as usize;
+    let min_area = options.filter_speckle as usize * scale * scale;
+    if min_area > 1 {
+        merge_speckles(&mut keys, width, height, min_area);
     }
     let mut resolved = *options;
     if resolved.mode == TraceMode::Auto {
-        let measure = fragmentation(&grid, width, height);
-        resolved.mode = if measure > AUTO_PIXEL_FRAGMENTATION {
-            TraceMode::Pixel
-        } else {
-            TraceMode::Spline
-        };
+        let grid: Vec<u8> = keys
+            .iter()
+            .map(|key| {
+                if *key == TRANSPARENT_KEY {
+                    TRANSPARENT
+                } else {
+                    (*key & 0xff) as u8
+                }
+            })
+            .collect();
+        resolved.mode = resolve_mode(TraceMode::Auto, &grid, width, height);
     }
     let options = &resolved;
     if cancel.is_cancelled() {
         return Err(TraceError::Cancelled);
     }
 
-    // Rank labels by area, largest first (ties by palette order).
+    // Opaque labels ranked by area, largest first (ties by palette order); the colours that
+    // have translucent pixels, with the levels they reach.
+    let opaque_key = |key: u16| key != TRANSPARENT_KEY && (key >> 8) as u8 == top;
     let mut areas = [0usize; 256];
-    for label in &grid {
-        areas[usize::from(*label)] += 1;
+    let mut translucent: BTreeSet<(u8, u8)> = BTreeSet::new();
+    let mut any_transparent = false;
+    for key in &keys {
+        if *key == TRANSPARENT_KEY {
+            any_transparent = true;
+        } else if opaque_key(*key) {
+            areas[usize::from(*key & 0xff)] += 1;
+        } else {
+            translucent.insert(((*key & 0xff) as u8, (*key >> 8) as u8));
+        }
     }
     let mut order: Vec<u8> = (0..input.palette.len() as u8)
         .filter(|label| areas[usize::from(*label)] > 0)
@@ -191,8 +279,38 @@ pub fn trace(
     for (position, label) in order.iter().enumerate() {
         rank[usize::from(*label)] = position;
     }
-    let ranks: Vec<usize> = grid.iter().map(|l| rank[usize::from(*l)]).collect();
-    let all_opaque = areas[usize::from(TRANSPARENT)] == 0;
+    let ranks: Vec<usize> = keys
+        .iter()
+        .map(|key| {
+            if opaque_key(*key) {
+                rank[usize::from(*key & 0xff)]
+            } else {
+                usize::MAX
+            }
+        })
+        .collect();
+    let mut layers: Vec<Layer> = Vec::new();
+    // One layer per level present, in ascending order per colour (`translucent` is sorted).
+    let mut previous: Option<(u8, u8)> = None;
+    for (label, level) in &translucent {
+        let below = match previous {
+            Some((last, last_level)) if last == *label => last_level,
+            _ => 0,
+        };
+        layers.push(Layer::Translucent {
+            label: *label,
+            level: *level,
+            below,
+        });
+        previous = Some((*label, *level));
+    }
+    for (position, label) in order.iter().enumerate() {
+        layers.push(Layer::Opaque {
+            rank: position,
+            label: *label,
+        });
+    }
+    let whole_canvas = !any_transparent && translucent.is_empty();
 
     let writer = PathWriter {
         scale_x: f64::from(input.output_width) / width as f64,
@@ -200,46 +318,63 @@ pub fn trace(
         precision: options.path_precision.min(8) as usize,
     };
     let job = LayerJob {
+        keys: &keys,
         ranks: &ranks,
+        top,
+        overlap: scale,
         width,
         height,
         options,
         writer: &writer,
         cancel,
+        max_bytes: input.max_bytes,
     };
-    let layers = order.len();
+    let count = layers.len();
     let results: Mutex<Vec<Option<Result<String, TraceError>>>> =
-        Mutex::new((0..layers).map(|_| None).collect());
+        Mutex::new((0..count).map(|_| None).collect());
     let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(layers)
+        .min(count)
         .max(1);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
                 let mut scratch = Scratch::new(pixels);
                 loop {
-                    let layer = next.fetch_add(1, Ordering::Relaxed);
-                    if layer >= layers {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= count {
                         break;
                     }
+                    let layer = layers[index];
                     let result = if cancel.is_cancelled() {
                         Err(TraceError::Cancelled)
-                    } else if layer == 0 && all_opaque {
+                    } else if whole_canvas
+                        && layer
+                            == (Layer::Opaque {
+                                rank: 0,
+                                label: order[0],
+                            })
+                    {
                         Ok(writer.rectangle(input.output_width, input.output_height))
                     } else {
-                        let color = input.palette.colors()[usize::from(order[layer])].hex();
+                        let label = match layer {
+                            Layer::Translucent { label, .. } | Layer::Opaque { label, .. } => label,
+                        };
+                        let color = input.palette.colors()[usize::from(label)].hex();
                         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             job.trace_layer(layer, &mut scratch)
                         }))
-                        .unwrap_or(Err(TraceError::FitterPanicked { layer, color }))
+                        .unwrap_or(Err(TraceError::FitterPanicked {
+                            layer: index,
+                            color,
+                        }))
                     };
                     let failed = result.is_err();
                     results
                         .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())[layer] = Some(result);
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())[index] = Some(result);
                     if failed {
                         break;
                     }
@@ -251,7 +386,7 @@ pub fn trace(
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
 
-    let mut svg = String::with_capacity(256 + 64 * layers);
+    let mut svg = String::with_capacity(256 + 64 * count);
     let _ = writeln!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">",
@@ -259,7 +394,8 @@ pub fn trace(
         h = input.output_height
     );
     let mut paths = 0;
-    for (layer, result) in results.into_iter().enumerate() {
+    let mut inks = BTreeSet::new();
+    for (layer, result) in layers.iter().zip(results) {
         let data = match result {
             Some(Ok(data)) => data,
             Some(Err(error)) => return Err(error),
@@ -269,17 +405,58 @@ pub fn trace(
         if data.is_empty() {
             continue;
         }
-        let color = input.palette.colors()[usize::from(order[layer])].hex();
-        let _ = writeln!(svg, "<path d=\"{data}\" fill=\"{color}\"/>");
+        let (label, opacity) = match *layer {
+            Layer::Translucent {
+                label,
+                level,
+                below,
+            } => (
+                label,
+                Some(f64::from(level - below) / f64::from(top - below)),
+            ),
+            Layer::Opaque { label, .. } => (label, None),
+        };
+        let color = input.palette.colors()[usize::from(label)].hex();
+        match opacity {
+            Some(opacity) => {
+                let _ = writeln!(
+                    svg,
+                    "<path d=\"{data}\" fill=\"{color}\" fill-opacity=\"{}\"/>",
+                    format_opacity(opacity)
+                );
+            }
+            None => {
+                let _ = writeln!(svg, "<path d=\"{data}\" fill=\"{color}\"/>");
+            }
+        }
         paths += 1;
+        inks.insert(label);
+        if svg.len() > input.max_bytes {
+            return Err(TraceError::TooLarge {
+                limit: input.max_bytes,
+            });
+        }
     }
     svg.push_str("</svg>\n");
     Ok(Traced {
         svg,
         mode: options.mode,
         paths,
-        colors_used: paths,
+        colors_used: inks.len(),
+        inks: inks.into_iter().collect(),
     })
+}
+
+/// An opacity with at most three decimals and no trailing zeros (`0.125`, `0.5`).
+fn format_opacity(value: f64) -> String {
+    let mut text = format!("{value:.3}");
+    while text.ends_with('0') {
+        text.pop();
+    }
+    if text.ends_with('.') {
+        text.pop();
+    }
+    text
 }
 
 /// Per-thread buffers reused across layers.
@@ -304,21 +481,82 @@ impl Scratch {
 
 /// What every layer shares.
 struct LayerJob<'a> {
+    keys: &'a [u16],
     ranks: &'a [usize],
+    top: u8,
+    /// How far (grid pixels) a translucent layer reaches under the opaque shapes next to it.
+    overlap: usize,
     width: usize,
     height: usize,
     options: &'a TraceOptions,
     writer: &'a PathWriter,
     cancel: &'a CancelToken,
+    max_bytes: usize,
 }
 
 impl LayerJob<'_> {
-    /// Path data of every component of the mask `rank >= layer`.
-    fn trace_layer(&self, layer: usize, scratch: &mut Scratch) -> Result<String, TraceError> {
-        let inside = |index: usize| {
-            let rank = self.ranks[index];
-            rank != usize::MAX && rank >= layer
+    /// Path data of every component of one layer's mask.
+    fn trace_layer(&self, layer: Layer, scratch: &mut Scratch) -> Result<String, TraceError> {
+        match layer {
+            Layer::Opaque { rank, .. } => self.trace_mask(
+                &|index: usize| {
+                    let own = self.ranks[index];
+                    own != usize::MAX && own >= rank
+                },
+                scratch,
+            ),
+            Layer::Translucent { label, level, .. } => {
+                let mask = self.translucent_mask(label, level);
+                self.trace_mask(&|index: usize| mask[index], scratch)
+            }
+        }
+    }
+
+    /// Translucent pixels of `label` at `level` or above, grown by `overlap` pixels into the
+    /// opaque pixels around them (never into transparency or other translucent colours).
+    fn translucent_mask(&self, label: u8, level: u8) -> Vec<bool> {
+        let top = self.top;
+        let mut mask: Vec<bool> = self
+            .keys
+            .iter()
+            .map(|key| {
+                let (own_level, own_label) = ((*key >> 8) as u8, (*key & 0xff) as u8);
+                *key != TRANSPARENT_KEY
+                    && own_label == label
+                    && own_level >= level
+                    && own_level < top
+            })
+            .collect();
+        let opaque = |index: usize| {
+            let key = self.keys[index];
+            key != TRANSPARENT_KEY && (key >> 8) as u8 == top
         };
+        let (width, height) = (self.width, self.height);
+        for _ in 0..self.overlap {
+            let previous = mask.clone();
+            for y in 0..height {
+                for x in 0..width {
+                    let index = y * width + x;
+                    if previous[index] || !opaque(index) {
+                        continue;
+                    }
+                    let (x0, x1) = (x.saturating_sub(1), (x + 1).min(width - 1));
+                    let (y0, y1) = (y.saturating_sub(1), (y + 1).min(height - 1));
+                    if (y0..=y1).any(|ny| (x0..=x1).any(|nx| previous[ny * width + nx])) {
+                        mask[index] = true;
+                    }
+                }
+            }
+        }
+        mask
+    }
+
+    /// Path data of every 4-connected component of the pixels where `inside` holds.
+    fn trace_mask(
+        &self,
+        inside: &dyn Fn(usize) -> bool,
+        scratch: &mut Scratch,
+    ) -> Result<String, TraceError> {
         scratch.stamp = scratch.stamp.wrapping_add(1);
         if scratch.stamp == 0 {
             scratch.visited.fill(0);
@@ -326,12 +564,17 @@ impl LayerJob<'_> {
         }
         let stamp = scratch.stamp;
         let mut data = PathData::default();
-        for start in 0..self.ranks.len() {
+        for start in 0..self.keys.len() {
             if scratch.visited[start] == stamp || !inside(start) {
                 continue;
             }
             if self.cancel.is_cancelled() {
                 return Err(TraceError::Cancelled);
+            }
+            if data.text.len() > self.max_bytes {
+                return Err(TraceError::TooLarge {
+                    limit: self.max_bytes,
+                });
             }
             // Flood fill one 4-connected component, tracking its bounding box.
             scratch.members.clear();
@@ -360,6 +603,11 @@ impl LayerJob<'_> {
                 image.set_pixel(index % self.width - left, index / self.width - top, true);
             }
             self.trace_component(image, PointI32::new(left as i32, top as i32), &mut data);
+        }
+        if data.text.len() > self.max_bytes {
+            return Err(TraceError::TooLarge {
+                limit: self.max_bytes,
+            });
         }
         Ok(data.text)
     }
@@ -399,22 +647,21 @@ impl LayerJob<'_> {
             // `Auto` is resolved before any layer is traced.
             TraceMode::Spline | TraceMode::Auto => {
                 let path = PathI32::image_to_path(image, outer, PathSimplifyMode::Polygon);
-                if path.path.len() < 3 {
-                    return;
-                }
-                let smooth = path.smooth(
-                    options.corner_threshold.to_radians(),
-                    OUTSET_RATIO,
-                    options.length_threshold,
-                    options.max_iterations.max(1) as usize,
+                let points: Vec<(f64, f64)> = path
+                    .path
+                    .iter()
+                    .map(|p| (f64::from(p.x + offset.x), f64::from(p.y + offset.y)))
+                    .collect();
+                let scale = self.overlap as f64;
+                let cubics = fit::fit_closed(
+                    &points,
+                    &fit::FitOptions {
+                        tolerance: options.fit_tolerance * scale,
+                        corner_threshold: options.corner_threshold.to_radians(),
+                        corner_reach: CORNER_REACH * scale,
+                    },
                 );
-                if smooth.path.len() < 3 {
-                    return;
-                }
-                let mut spline =
-                    Spline::from_path_f64(&smooth, options.splice_threshold.to_radians());
-                spline.offset(&PointF64::new(f64::from(offset.x), f64::from(offset.y)));
-                self.writer.spline(&spline.points, data);
+                self.writer.cubics(&cubics, data);
             }
         }
     }
@@ -480,17 +727,18 @@ fn find_holes(image: &mut BinaryImage) -> Vec<(BinaryImage, PointI32)> {
     holes
 }
 
-/// Merges 4-connected regions smaller than `min_area` pixels (transparency included) into
-/// the neighbouring label they share the most edges with.
-fn merge_speckles(grid: &mut [u8], width: usize, height: usize, min_area: usize) {
+/// Merges 4-connected regions of one key smaller than `min_area` pixels (transparency
+/// included) into the neighbouring key they share the most edges with.
+fn merge_speckles(grid: &mut [u16], width: usize, height: usize, min_area: usize) {
     let mut visited = vec![false; grid.len()];
     let mut stack = Vec::new();
     let mut members = Vec::new();
+    let mut contacts: Vec<(u16, u32)> = Vec::new();
     for start in 0..grid.len() {
         if visited[start] {
             continue;
         }
-        let label = grid[start];
+        let key = grid[start];
         members.clear();
         stack.push(start);
         visited[start] = true;
@@ -498,7 +746,7 @@ fn merge_speckles(grid: &mut [u8], width: usize, height: usize, min_area: usize)
             members.push(index);
             let (x, y) = (index % width, index / width);
             for neighbour in neighbours(index, x, y, width, height) {
-                if !visited[neighbour] && grid[neighbour] == label {
+                if !visited[neighbour] && grid[neighbour] == key {
                     visited[neighbour] = true;
                     stack.push(neighbour);
                 }
@@ -507,21 +755,27 @@ fn merge_speckles(grid: &mut [u8], width: usize, height: usize, min_area: usize)
         if members.len() >= min_area {
             continue;
         }
-        let mut contacts = [0u32; 256];
+        contacts.clear();
         for index in &members {
             let (x, y) = (index % width, index / width);
             for neighbour in neighbours(*index, x, y, width, height) {
-                if grid[neighbour] != label {
-                    contacts[usize::from(grid[neighbour])] += 1;
+                let other = grid[neighbour];
+                if other == key {
+                    continue;
+                }
+                match contacts.iter_mut().find(|(k, _)| *k == other) {
+                    Some((_, count)) => *count += 1,
+                    None => contacts.push((other, 1)),
                 }
             }
         }
-        let best = (0..256)
-            .filter(|l| contacts[*l] > 0)
-            .max_by_key(|l| (contacts[*l], std::cmp::Reverse(*l)));
+        let best = contacts
+            .iter()
+            .max_by_key(|(k, count)| (*count, std::cmp::Reverse(*k)))
+            .map(|(k, _)| *k);
         if let Some(best) = best {
             for index in &members {
-                grid[*index] = best as u8;
+                grid[*index] = best;
             }
         }
     }
@@ -670,15 +924,15 @@ impl PathWriter {
         self.close(data);
     }
 
-    /// A closed spline of `1 + 3n` points.
-    fn spline(&self, points: &[PointF64], data: &mut PathData) {
-        if points.len() < 4 || !(points.len() - 1).is_multiple_of(3) {
+    /// A closed run of cubics (grid coordinates), each starting where the previous ended.
+    fn cubics(&self, cubics: &[fit::Cubic], data: &mut PathData) {
+        let Some(first) = cubics.first() else {
             return;
-        }
-        self.move_to(self.point(points[0]), data);
-        for chunk in points[1..].chunks_exact(3) {
-            let end = self.point(chunk[2]);
-            self.cubic_to(self.point(chunk[0]), self.point(chunk[1]), end, data);
+        };
+        let point = |p: (f64, f64)| self.point(PointF64::new(p.0, p.1));
+        self.move_to(point(first[0]), data);
+        for cubic in cubics {
+            self.cubic_to(point(cubic[1]), point(cubic[2]), point(cubic[3]), data);
         }
         self.close(data);
     }
@@ -722,25 +976,103 @@ mod tests {
             mode,
             filter_speckle: 4,
             corner_threshold: 60.0,
-            length_threshold: 4.0,
-            splice_threshold: 45.0,
-            max_iterations: 10,
+            fit_tolerance: 0.4,
             path_precision: 2,
+            alpha: crate::pipeline::alpha::AlphaMode::Levels,
+            alpha_levels: 8,
+            supersample: 4,
+        }
+    }
+
+    fn levels_of(opaque: &[bool]) -> Vec<u8> {
+        opaque.iter().map(|o| if *o { 8 } else { 0 }).collect()
+    }
+
+    fn input<'a>(
+        labels: &'a [u8],
+        levels: &'a [u8],
+        palette: &'a Palette,
+        width: u32,
+        height: u32,
+    ) -> TraceInput<'a> {
+        TraceInput {
+            width,
+            height,
+            labels,
+            levels,
+            alpha_levels: 8,
+            scale: 1,
+            palette,
+            output_width: width * 2,
+            output_height: height * 2,
+            max_bytes: usize::MAX,
         }
     }
 
     fn run(labels: &[u8], opaque: &[bool], width: u32, height: u32, mode: TraceMode) -> Traced {
         let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
-        let input = TraceInput {
-            width,
-            height,
-            labels,
-            opaque,
-            palette: &palette,
-            output_width: width * 2,
-            output_height: height * 2,
-        };
+        let levels = levels_of(opaque);
+        let input = input(labels, &levels, &palette, width, height);
         trace(&input, &options(mode), &CancelToken::new()).unwrap()
+    }
+
+    #[test]
+    fn a_soft_shadow_becomes_nested_translucent_layers_under_the_shape() {
+        // A 20×20 canvas: an opaque red square (label 0) with a black shadow (label 1) at
+        // levels 2 and 4 of 8 around it, transparent elsewhere.
+        let palette = Palette::from_hex(&["ff0000", "000000"]).unwrap();
+        let (width, height) = (20usize, 20usize);
+        let mut labels = vec![0u8; width * height];
+        let mut levels = vec![0u8; width * height];
+        for y in 2..18 {
+            for x in 2..18 {
+                let index = y * width + x;
+                let inner = (6..14).contains(&x) && (6..14).contains(&y);
+                let near = (4..16).contains(&x) && (4..16).contains(&y);
+                (labels[index], levels[index]) = match (inner, near) {
+                    (true, _) => (0, 8),
+                    (false, true) => (1, 4),
+                    _ => (1, 2),
+                };
+            }
+        }
+        let input = input(&labels, &levels, &palette, 20, 20);
+        let traced = trace(&input, &options(TraceMode::Polygon), &CancelToken::new()).unwrap();
+        // Two translucent layers (levels 2 and 4 of black), then the red square on top.
+        let fills: Vec<&str> = traced
+            .svg
+            .lines()
+            .filter(|line| line.starts_with("<path"))
+            .map(|line| &line[line.find("fill=").unwrap()..])
+            .collect();
+        assert_eq!(
+            fills,
+            vec![
+                "fill=\"#000000\" fill-opacity=\"0.25\"/>",
+                "fill=\"#000000\" fill-opacity=\"0.333\"/>",
+                "fill=\"#ff0000\"/>",
+            ]
+        );
+        // Stacked, the two layers give 1 − (6/8)(4/6) = 1/2 = level 4 of 8.
+        assert_eq!(traced.inks, vec![0, 1]);
+        assert_eq!(traced.colors_used, 2);
+    }
+
+    #[test]
+    fn tracing_stops_past_the_byte_limit() {
+        let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
+        // A checkerboard of 8×8 cells: many shapes.
+        let labels: Vec<u8> = (0..64 * 64)
+            .map(|i| (((i % 64) / 8 + (i / 64) / 8) % 3) as u8)
+            .collect();
+        let levels = vec![8u8; 64 * 64];
+        let mut limited = input(&labels, &levels, &palette, 64, 64);
+        limited.max_bytes = 500;
+        let error = trace(&limited, &options(TraceMode::Polygon), &CancelToken::new()).unwrap_err();
+        assert_eq!(error, TraceError::TooLarge { limit: 500 });
+        limited.max_bytes = usize::MAX;
+        let traced = trace(&limited, &options(TraceMode::Polygon), &CancelToken::new()).unwrap();
+        assert!(traced.svg.len() > 500);
     }
 
     #[test]
@@ -772,15 +1104,9 @@ mod tests {
         let mut options = options(TraceMode::Auto);
         options.filter_speckle = 0;
         let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
-        let input = TraceInput {
-            width: 160,
-            height: 160,
-            labels: &noisy,
-            opaque: &[true; 160 * 160],
-            palette: &palette,
-            output_width: 160,
-            output_height: 160,
-        };
+        let levels = vec![8u8; 160 * 160];
+        let mut input = input(&noisy, &levels, &palette, 160, 160);
+        (input.output_width, input.output_height) = (160, 160);
         let traced = trace(&input, &options, &CancelToken::new()).unwrap();
         assert_eq!(traced.mode, TraceMode::Pixel);
     }

@@ -1,17 +1,19 @@
 //! The working resolution: what the phase models see.
 //!
-//! The image is composited onto white (the models know nothing of alpha), scaled so that its
+//! The image is scaled so that its
 //! long side is at most `pipeline.working_size` (**downscale only**: a small icon is never
 //! blown up, since upscaling adds no detail and multiplies the cost of every phase), then
 //! padded by edge replication to a multiple of `pipeline.pad_multiple` so TensorRT sees few
 //! shapes. Label maps come back padded and are cropped to the unpadded size here.
 //!
-//! Opacity: at the input's own size a pixel is drawn unless its alpha is 0. When the image is
-//! scaled down, alpha is resampled like colour and a working pixel is drawn when at least
-//! half of it is covered.
+//! Opacity: alpha is kept per working pixel (resampled with premultiplied colour when the
+//! image is scaled down); `alpha::classify` turns it into opacity levels, and a pixel counts
+//! as opaque for the phase-2 gate and the label clean-up when at least half of it is covered,
+//! at every size. The models see each pixel's own colour, faded towards white only where it
+//! is faint (see `OWN_COLOR_ALPHA`).
 
 use image::imageops::FilterType;
-use image::{GrayImage, RgbImage};
+use image::Rgba32FImage;
 
 use crate::pipeline::decode::DecodedImage;
 use crate::pipeline::model::{LabelMap, PlanarImage};
@@ -26,7 +28,12 @@ pub struct WorkingImage {
     pub height: u32,
     /// The padded model input (its size is a multiple of the pad multiple).
     pub padded: PlanarImage,
-    /// Whether each unpadded working pixel is drawn, row-major.
+    /// Alpha of each unpadded working pixel, `[0, 1]`, row-major.
+    pub alpha: Vec<f32>,
+    /// The straight (not premultiplied) sRGB colour of each unpadded working pixel, three
+    /// values in `[0, 1]` per pixel, row-major: the colour of a translucent area's ink.
+    pub straight: Vec<f32>,
+    /// Whether each unpadded working pixel is at least half covered (alpha ≥ 0.5).
     pub opaque: Vec<bool>,
 }
 
@@ -50,34 +57,64 @@ fn round_up(value: u32, multiple: u32) -> u32 {
     }
 }
 
-/// Composites onto white, scales down, pads.
+/// Alpha from which the model sees a pixel's own colour; below it the colour fades to white.
+/// The colour of a faint pixel is its stored (straight) colour, exact for an anti-aliased
+/// rim or a shadow, but coarse when alpha is a few levels; compositing on white, as before,
+/// turned every rim and shadow pale and made the labels of edges against transparency wrong.
+const OWN_COLOR_ALPHA: f32 = 0.25;
+
+/// The colour the models see for a straight colour `value` of alpha `alpha` (both `[0, 1]`).
+fn model_value(value: f32, alpha: f32) -> f32 {
+    let weight = (alpha / OWN_COLOR_ALPHA).clamp(0.0, 1.0);
+    value * weight + (1.0 - weight)
+}
+
+/// Scales down (premultiplied, so transparent pixels lend no colour), fades faint pixels to
+/// white, pads.
 pub fn prepare(image: &DecodedImage, working_size: u32, pad_multiple: u32) -> WorkingImage {
     let (width, height) = working_dimensions(image.width, image.height, working_size);
-    let pixels = image.pixel_count();
-    let mut rgb = Vec::with_capacity(pixels * 3);
-    let mut alpha = Vec::with_capacity(pixels);
-    for px in image.rgba.chunks_exact(4) {
-        let a = u32::from(px[3]);
-        for channel in &px[..3] {
-            // Straight alpha over white, rounded: c·a + 255·(1 − a).
-            let value = (u32::from(*channel) * a + 255 * (255 - a) + 127) / 255;
-            rgb.push(value as u8);
+    // Straight colour and alpha at the working size, as f32 in [0, 1].
+    let (rgb, alpha): (Vec<f32>, Vec<f32>) = if (width, height) == (image.width, image.height) {
+        let mut rgb = Vec::with_capacity(image.pixel_count() * 3);
+        let mut alpha = Vec::with_capacity(image.pixel_count());
+        for px in image.rgba.chunks_exact(4) {
+            rgb.extend(px[..3].iter().map(|c| f32::from(*c) / 255.0));
+            alpha.push(f32::from(px[3]) / 255.0);
         }
-        alpha.push(px[3]);
-    }
-    let (rgb, opaque) = if (width, height) == (image.width, image.height) {
-        let opaque = alpha.iter().map(|a| *a > 0).collect();
-        (rgb, opaque)
+        (rgb, alpha)
     } else {
-        let rgb_image = RgbImage::from_raw(image.width, image.height, rgb)
-            .expect("buffer holds 3 bytes per pixel");
-        let alpha_image = GrayImage::from_raw(image.width, image.height, alpha)
-            .expect("buffer holds 1 byte per pixel");
-        let rgb = image::imageops::resize(&rgb_image, width, height, FilterType::Triangle);
-        let alpha = image::imageops::resize(&alpha_image, width, height, FilterType::Triangle);
-        let opaque = alpha.into_raw().iter().map(|a| *a >= 128).collect();
-        (rgb.into_raw(), opaque)
+        let premultiplied: Vec<f32> = image
+            .rgba
+            .chunks_exact(4)
+            .flat_map(|px| {
+                let a = f32::from(px[3]) / 255.0;
+                [
+                    f32::from(px[0]) / 255.0 * a,
+                    f32::from(px[1]) / 255.0 * a,
+                    f32::from(px[2]) / 255.0 * a,
+                    a,
+                ]
+            })
+            .collect();
+        let source = Rgba32FImage::from_raw(image.width, image.height, premultiplied)
+            .expect("buffer holds 4 values per pixel");
+        let scaled = image::imageops::resize(&source, width, height, FilterType::Triangle);
+        let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+        let mut alpha = Vec::with_capacity(width as usize * height as usize);
+        for px in scaled.into_raw().chunks_exact(4) {
+            let a = px[3].clamp(0.0, 1.0);
+            for value in &px[..3] {
+                rgb.push(if a > 0.0 {
+                    (value / a).clamp(0.0, 1.0)
+                } else {
+                    1.0
+                });
+            }
+            alpha.push(a);
+        }
+        (rgb, alpha)
     };
+    let opaque = alpha.iter().map(|a| *a >= 0.5).collect();
 
     let padded_width = round_up(width, pad_multiple);
     let padded_height = round_up(height, pad_multiple);
@@ -87,10 +124,11 @@ pub fn prepare(image: &DecodedImage, working_size: u32, pad_multiple: u32) -> Wo
         let source_y = y.min(height as usize - 1);
         for x in 0..padded_width as usize {
             let source_x = x.min(width as usize - 1);
-            let source = (source_y * width as usize + source_x) * 3;
+            let source = source_y * width as usize + source_x;
             let target = y * padded_width as usize + x;
             for channel in 0..3 {
-                padded.data[channel * plane + target] = f32::from(rgb[source + channel]) / 255.0;
+                padded.data[channel * plane + target] =
+                    model_value(rgb[source * 3 + channel], alpha[source]);
             }
         }
     }
@@ -98,6 +136,8 @@ pub fn prepare(image: &DecodedImage, working_size: u32, pad_multiple: u32) -> Wo
         width,
         height,
         padded,
+        alpha,
+        straight: rgb,
         opaque,
     }
 }
@@ -124,12 +164,52 @@ const FLAT_TOLERANCE: u32 = 12;
 /// every drawn pixel instead.
 const MIN_FLAT_SHARE: f64 = 0.05;
 
+/// Below this share of drawn pixels with an identical 4-neighbour, an image counts as noisy.
+/// Clean artwork is made of exactly flat regions (well over 90 % of its pixels have a twin
+/// next to them, only anti-aliased edges do not); lossy compression and camera noise leave
+/// almost no two neighbours identical.
+const NOISY_TWIN_SHARE: f64 = 0.6;
+
+/// Whether the drawn pixels of the unpadded area of `image` look noisy (a JPEG upload or a
+/// photo) rather than flat artwork: see [`NOISY_TWIN_SHARE`].
+pub fn is_noisy(image: &PlanarImage, width: u32, height: u32, drawn: &[bool]) -> bool {
+    let (width, height) = (width as usize, height as usize);
+    let stride = image.width as usize;
+    let color = |x: usize, y: usize| Rgb8::from_unit(image.pixel(y * stride + x));
+    let (mut total, mut twins) = (0usize, 0usize);
+    for y in 0..height {
+        for x in 0..width {
+            if !drawn[y * width + x] {
+                continue;
+            }
+            total += 1;
+            let own = color(x, y);
+            let twin = (x > 0 && drawn[y * width + x - 1] && color(x - 1, y) == own)
+                || (x + 1 < width && drawn[y * width + x + 1] && color(x + 1, y) == own)
+                || (y > 0 && drawn[(y - 1) * width + x] && color(x, y - 1) == own)
+                || (y + 1 < height && drawn[(y + 1) * width + x] && color(x, y + 1) == own);
+            if twin {
+                twins += 1;
+            }
+        }
+    }
+    total > 0 && (twins as f64) < NOISY_TWIN_SHARE * total as f64
+}
+
 /// The colours an automatic palette learns from: the drawn pixels of the unpadded area of
 /// `image` that are flat, i.e. close to their drawn 4-neighbours. Anti-aliased edge pixels
 /// are blends of their neighbours; left out, they no longer pull palette entries towards
 /// blend colours (which would then trace as thin rings around every shape), and at
 /// quantisation they go to the nearer of the real colours either side.
-pub fn palette_samples(image: &PlanarImage, width: u32, height: u32, opaque: &[bool]) -> Vec<Rgb8> {
+///
+/// The flag is `true` when the samples are noisy: too few flat pixels, so every drawn pixel
+/// was taken.
+pub fn palette_samples(
+    image: &PlanarImage,
+    width: u32,
+    height: u32,
+    opaque: &[bool],
+) -> (Vec<Rgb8>, bool) {
     let (width, height) = (width as usize, height as usize);
     let stride = image.width as usize;
     let colors: Vec<Rgb8> = (0..height)
@@ -177,9 +257,9 @@ pub fn palette_samples(image: &PlanarImage, width: u32, height: u32, opaque: &[b
         }
     }
     if (flat.len() as f64) < MIN_FLAT_SHARE * all.len() as f64 {
-        all
+        (all, true)
     } else {
-        flat
+        (flat, false)
     }
 }
 
@@ -224,10 +304,11 @@ mod tests {
                 image.data[channel * 4 + x] = *value;
             }
         }
-        let samples = palette_samples(&image, 4, 1, &[true; 4]);
+        let (samples, noisy) = palette_samples(&image, 4, 1, &[true; 4]);
         assert_eq!(samples, vec![Rgb8([255, 0, 0])]);
+        assert!(!noisy);
         // With the blend's neighbour transparent, the blue pixel is flat too.
-        let samples = palette_samples(&image, 4, 1, &[true, true, false, true]);
+        let (samples, _) = palette_samples(&image, 4, 1, &[true, true, false, true]);
         assert_eq!(
             samples,
             vec![Rgb8([255, 0, 0]), Rgb8([255, 0, 0]), Rgb8([0, 0, 255])]

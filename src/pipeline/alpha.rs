@@ -1,0 +1,201 @@
+//! Transparency: which working pixels are drawn, and how opaque each one is.
+//!
+//! Every working pixel gets an **opacity level** in `0..=L` (`L` = `phase4.alpha_levels`):
+//! `0` draws nothing, `L` is opaque, and `1..L` are translucent shapes painted with
+//! `fill-opacity` so that the stacked result has opacity `k/L` (see `trace`).
+//!
+//! - **Coverage follows the 50 % rule.** An anti-aliased rim of an opaque shape (a band at
+//!   most two pixels wide of partly transparent pixels) is drawn where its alpha reaches one
+//!   half and not drawn below, so an edge against transparency sits where the input's does
+//!   (counting every alpha above zero as drawn pushed outlines out by up to a pixel).
+//! - **Soft areas keep their opacity** (`alpha: "levels"`, the default). Partly transparent
+//!   pixels that survive a 3×3 morphological opening of the translucent mask, i.e. areas at
+//!   least three pixels across such as drop shadows, glows and translucent overlays, keep
+//!   their alpha quantised to `k/L`. Rim pixels that touch a soft area take its level
+//!   instead of vanishing, so a shape and its shadow stay joined.
+//! - `alpha: "threshold"` gives opaque shapes only (cutters, printers): the 50 % rule alone.
+
+use serde::{Deserialize, Serialize};
+
+/// How partly transparent pixels are drawn (`alpha` in the job input, `phase4.alpha`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlphaMode {
+    /// Soft areas become shapes with `fill-opacity` quantised to a few levels.
+    Levels,
+    /// Every shape is opaque: a pixel is drawn when its alpha is at least one half.
+    Threshold,
+}
+
+impl AlphaMode {
+    /// Every mode, with its name, in the order the documentation lists them.
+    pub const ALL: [(&'static str, AlphaMode); 2] = [
+        ("levels", AlphaMode::Levels),
+        ("threshold", AlphaMode::Threshold),
+    ];
+
+    /// Parses `levels` or `threshold`.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == value)
+            .map(|(_, mode)| *mode)
+    }
+
+    /// `levels` or `threshold`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlphaMode::Levels => "levels",
+            AlphaMode::Threshold => "threshold",
+        }
+    }
+}
+
+/// Smallest and largest number of opacity levels (`phase4.alpha_levels`).
+pub const LEVELS_RANGE: std::ops::RangeInclusive<u8> = 2..=16;
+
+/// The opacity level of every pixel of a `width × height` alpha map (values in `[0, 1]`).
+///
+/// `levels` is `L`; with [`AlphaMode::Threshold`] only `0` and `L` occur.
+pub fn classify(
+    alpha: &[f32],
+    width: usize,
+    height: usize,
+    mode: AlphaMode,
+    levels: u8,
+) -> Vec<u8> {
+    debug_assert_eq!(alpha.len(), width * height);
+    let top = levels.max(2);
+    let threshold = |a: f32| if a >= 0.5 { top } else { 0 };
+    if mode == AlphaMode::Threshold {
+        return alpha.iter().map(|a| threshold(*a)).collect();
+    }
+    let quantised = |a: f32| (a * f32::from(top)).round().clamp(0.0, f32::from(top)) as u8;
+    let translucent: Vec<bool> = alpha
+        .iter()
+        .map(|a| {
+            let level = quantised(*a);
+            level > 0 && level < top
+        })
+        .collect();
+    let soft = opening(&translucent, width, height);
+    let mut classes = Vec::with_capacity(alpha.len());
+    for (index, a) in alpha.iter().enumerate() {
+        let class = if soft[index] {
+            quantised(*a).clamp(1, top - 1)
+        } else if *a >= 0.5 {
+            top
+        } else if translucent[index] && touches(&soft, index, width, height) {
+            quantised(*a)
+        } else {
+            0
+        };
+        classes.push(class);
+    }
+    classes
+}
+
+/// Whether any 8-neighbour of `index` is set in `mask`.
+fn touches(mask: &[bool], index: usize, width: usize, height: usize) -> bool {
+    let (x, y) = (index % width, index / width);
+    let (x0, x1) = (x.saturating_sub(1), (x + 1).min(width - 1));
+    let (y0, y1) = (y.saturating_sub(1), (y + 1).min(height - 1));
+    (y0..=y1).any(|ny| (x0..=x1).any(|nx| mask[ny * width + nx]))
+}
+
+/// A 3×3 erosion followed by a 3×3 dilation. Outside the image counts as set, so an image
+/// that is translucent all over stays soft up to its border.
+fn opening(mask: &[bool], width: usize, height: usize) -> Vec<bool> {
+    let at = |m: &[bool], x: i64, y: i64| -> bool {
+        if x < 0 || y < 0 || x >= width as i64 || y >= height as i64 {
+            true
+        } else {
+            m[y as usize * width + x as usize]
+        }
+    };
+    let mut eroded = vec![false; mask.len()];
+    for y in 0..height as i64 {
+        for x in 0..width as i64 {
+            if !mask[y as usize * width + x as usize] {
+                continue;
+            }
+            eroded[y as usize * width + x as usize] =
+                (-1..=1).all(|dy| (-1..=1).all(|dx| at(mask, x + dx, y + dy)));
+        }
+    }
+    let mut opened = vec![false; mask.len()];
+    for y in 0..height {
+        for x in 0..width {
+            let index = y * width + x;
+            opened[index] = mask[index] && touches(&eroded, index, width, height);
+        }
+    }
+    opened
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(rows: &[&str]) -> (Vec<f32>, usize, usize) {
+        let width = rows[0].len();
+        let values = rows
+            .iter()
+            .flat_map(|row| {
+                row.bytes().map(|b| match b {
+                    b'#' => 1.0,
+                    b'.' => 0.0,
+                    digit => f32::from(digit - b'0') / 10.0,
+                })
+            })
+            .collect();
+        (values, width, rows.len())
+    }
+
+    #[test]
+    fn parses_both_modes_and_nothing_else() {
+        assert_eq!(AlphaMode::parse("levels"), Some(AlphaMode::Levels));
+        assert_eq!(AlphaMode::parse("threshold"), Some(AlphaMode::Threshold));
+        assert_eq!(AlphaMode::parse("Levels"), None);
+        assert_eq!(AlphaMode::Threshold.name(), "threshold");
+    }
+
+    #[test]
+    fn a_thin_rim_follows_the_fifty_percent_rule() {
+        // An opaque block with a one-pixel anti-aliased rim of 0.3 on the left and 0.7 on the
+        // right: the 0.7 column is drawn, the 0.3 column is not.
+        let (alpha, width, height) = grid(&[".3##7.", ".3##7.", ".3##7.", ".3##7."]);
+        for mode in [AlphaMode::Levels, AlphaMode::Threshold] {
+            let classes = classify(&alpha, width, height, mode, 8);
+            for row in classes.chunks(width) {
+                assert_eq!(row, [0, 0, 8, 8, 8, 0], "{mode:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_soft_shadow_keeps_its_opacity_only_in_levels_mode() {
+        // A 5×5 shadow of alpha 0.3 next to an opaque column.
+        let (alpha, width, height) = grid(&["33333#", "33333#", "33333#", "33333#", "33333#"]);
+        let levels = classify(&alpha, width, height, AlphaMode::Levels, 8);
+        // 0.3 × 8 = 2.4, level 2 (opacity 0.25).
+        assert!(levels.chunks(width).all(|row| row == [2, 2, 2, 2, 2, 8]));
+        let threshold = classify(&alpha, width, height, AlphaMode::Threshold, 8);
+        assert!(threshold.chunks(width).all(|row| row == [0, 0, 0, 0, 0, 8]));
+    }
+
+    #[test]
+    fn an_image_translucent_all_over_is_drawn_translucent() {
+        let alpha = vec![0.5f32; 4];
+        let classes = classify(&alpha, 2, 2, AlphaMode::Levels, 4);
+        assert_eq!(classes, vec![2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn faint_alpha_below_half_a_level_is_not_drawn() {
+        let alpha = vec![0.03f32; 25];
+        assert!(classify(&alpha, 5, 5, AlphaMode::Levels, 8)
+            .iter()
+            .all(|c| *c == 0));
+    }
+}

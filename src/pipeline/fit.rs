@@ -1,0 +1,452 @@
+//! Curve fitting for `spline` mode: a closed outline (a polygon of grid points) in, as few
+//! cubic Bézier segments as keep within a tolerance of it out, with sharp corners kept sharp.
+//!
+//! The method is Schneider's ("An Algorithm for Automatically Fitting Digitized Curves",
+//! Graphics Gems, 1990): between two corners, fit one cubic by least squares with its end
+//! tangents fixed, re-parameterise by Newton steps when the fit is close, and otherwise split at
+//! the worst point and recurse with a shared tangent there, so the curve stays smooth across
+//! the split. Corners are vertices where the outline turns by more than the corner threshold,
+//! measured over chords about a working pixel long, so the small steps of a sampled edge do
+//! not count as corners while a real corner does; straight edges then come out as single
+//! straight segments and corners stay sharp (what users miss in VTracer's output).
+
+/// A point in grid coordinates.
+pub type Point = (f64, f64);
+
+/// One cubic segment: start, two control points, end.
+pub type Cubic = [Point; 4];
+
+/// How an outline is fitted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitOptions {
+    /// Largest distance (grid pixels) between the outline and the fitted curve.
+    pub tolerance: f64,
+    /// A turn sharper than this (radians) is a corner.
+    pub corner_threshold: f64,
+    /// Chord length (grid pixels) over which the turn at a vertex is measured.
+    pub corner_reach: f64,
+}
+
+/// Fits a closed outline. `points` lists the vertices once (the first is not repeated at the
+/// end). The cubics are returned in order, each starting where the previous ended, the last
+/// ending at the first's start.
+pub fn fit_closed(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
+    let mut points: Vec<Point> = points.to_vec();
+    points.dedup();
+    while points.len() > 1 && points.first() == points.last() {
+        points.pop();
+    }
+    let count = points.len();
+    if count < 3 {
+        return Vec::new();
+    }
+    let corners: Vec<usize> = (0..count)
+        .filter(|&index| turn(&points, index, options.corner_reach) > options.corner_threshold)
+        .collect();
+    // Dense samples: the vertices plus points along long edges, so the least-squares fit sees
+    // the whole edge and not only its ends.
+    let spacing = (options.corner_reach * 0.5).max(0.5);
+    let mut cubics = Vec::new();
+    let start = corners.first().copied().unwrap_or(0);
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    if corners.len() < 2 {
+        runs.push((start, start + count));
+    } else {
+        for pair in corners.windows(2) {
+            runs.push((pair[0], pair[1]));
+        }
+        runs.push((corners[corners.len() - 1], corners[0] + count));
+    }
+    let closed_smooth = corners.is_empty();
+    for (from, to) in runs {
+        let mut samples: Vec<Point> = Vec::with_capacity(2 * (to - from) + 1);
+        for index in from..to {
+            let a = points[index % count];
+            let b = points[(index + 1) % count];
+            samples.push(a);
+            let length = distance(a, b);
+            let extra = (length / spacing).floor() as usize;
+            for step in 1..extra {
+                let t = step as f64 / extra as f64;
+                samples.push((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t));
+            }
+        }
+        samples.push(points[to % count]);
+        let (t1, t2) = if closed_smooth {
+            // No corner anywhere: the loop is smooth at its start too.
+            let tangent = central_tangent(&samples, 0, options.corner_reach);
+            (tangent, scale(tangent, -1.0))
+        } else {
+            (
+                end_tangent(&samples, true, options.corner_reach),
+                end_tangent(&samples, false, options.corner_reach),
+            )
+        };
+        let last = samples.len() - 1;
+        fit_cubic(&samples, 0, last, t1, t2, options.tolerance, &mut cubics, 0);
+    }
+    cubics
+}
+
+/// Recursion depth after which a stubborn span is split without further fitting.
+const MAX_DEPTH: u32 = 24;
+
+#[allow(clippy::too_many_arguments)]
+fn fit_cubic(
+    points: &[Point],
+    first: usize,
+    last: usize,
+    t1: Point,
+    t2: Point,
+    tolerance: f64,
+    out: &mut Vec<Cubic>,
+    depth: u32,
+) {
+    let (p0, p3) = (points[first], points[last]);
+    let span = distance(p0, p3);
+    if last - first == 1 || depth >= MAX_DEPTH {
+        let d = span / 3.0;
+        out.push([p0, add(p0, scale(t1, d)), add(p3, scale(t2, d)), p3]);
+        return;
+    }
+    let mut u = chord_parameters(points, first, last);
+    let mut cubic = generate(points, first, last, &u, t1, t2);
+    let (mut error, mut split) = max_error(points, first, last, &cubic, &u);
+    let tolerance2 = tolerance * tolerance;
+    if error <= tolerance2 {
+        out.push(cubic);
+        return;
+    }
+    if error <= tolerance2 * 16.0 {
+        for _ in 0..4 {
+            reparameterise(points, first, last, &cubic, &mut u);
+            cubic = generate(points, first, last, &u, t1, t2);
+            (error, split) = max_error(points, first, last, &cubic, &u);
+            if error <= tolerance2 {
+                out.push(cubic);
+                return;
+            }
+        }
+    }
+    let tangent = {
+        let before = points[split - 1];
+        let after = points[split + 1];
+        normalise(sub(before, after)).unwrap_or(t2)
+    };
+    fit_cubic(points, first, split, t1, tangent, tolerance, out, depth + 1);
+    fit_cubic(
+        points,
+        split,
+        last,
+        scale(tangent, -1.0),
+        t2,
+        tolerance,
+        out,
+        depth + 1,
+    );
+}
+
+/// Least-squares control points for fixed end tangents (Schneider's `GenerateBezier`).
+fn generate(points: &[Point], first: usize, last: usize, u: &[f64], t1: Point, t2: Point) -> Cubic {
+    let (p0, p3) = (points[first], points[last]);
+    let mut c = [[0.0f64; 2]; 2];
+    let mut x = [0.0f64; 2];
+    for (offset, &t) in u.iter().enumerate() {
+        let point = points[first + offset];
+        let mt = 1.0 - t;
+        let b0 = mt * mt * mt;
+        let b1 = 3.0 * t * mt * mt;
+        let b2 = 3.0 * t * t * mt;
+        let b3 = t * t * t;
+        let a1 = scale(t1, b1);
+        let a2 = scale(t2, b2);
+        c[0][0] += dot(a1, a1);
+        c[0][1] += dot(a1, a2);
+        c[1][1] += dot(a2, a2);
+        let rest = sub(point, add(scale(p0, b0 + b1), scale(p3, b2 + b3)));
+        x[0] += dot(a1, rest);
+        x[1] += dot(a2, rest);
+    }
+    c[1][0] = c[0][1];
+    let det = c[0][0] * c[1][1] - c[1][0] * c[0][1];
+    let (mut alpha1, mut alpha2) = if det.abs() > 1e-12 {
+        (
+            (x[0] * c[1][1] - x[1] * c[0][1]) / det,
+            (c[0][0] * x[1] - c[1][0] * x[0]) / det,
+        )
+    } else {
+        (0.0, 0.0)
+    };
+    let span = distance(p0, p3);
+    let epsilon = 1e-6 * span;
+    if alpha1 < epsilon || alpha2 < epsilon || alpha1 > span * 2.0 || alpha2 > span * 2.0 {
+        alpha1 = span / 3.0;
+        alpha2 = span / 3.0;
+    }
+    [
+        p0,
+        add(p0, scale(t1, alpha1)),
+        add(p3, scale(t2, alpha2)),
+        p3,
+    ]
+}
+
+/// Largest squared distance from a sample to the curve at its parameter, and its index
+/// (never an end).
+fn max_error(
+    points: &[Point],
+    first: usize,
+    last: usize,
+    cubic: &Cubic,
+    u: &[f64],
+) -> (f64, usize) {
+    let mut worst = (0.0, (first + last) / 2);
+    for index in first + 1..last {
+        let error = squared(sub(evaluate(cubic, u[index - first]), points[index]));
+        if error > worst.0 {
+            worst = (error, index);
+        }
+    }
+    worst
+}
+
+/// One Newton–Raphson step per sample towards the parameter of its closest curve point.
+fn reparameterise(points: &[Point], first: usize, last: usize, cubic: &Cubic, u: &mut [f64]) {
+    for (offset, t) in u.iter_mut().enumerate().take(last - first).skip(1) {
+        let point = points[first + offset];
+        let q = evaluate(cubic, *t);
+        let q1 = derivative(cubic, *t);
+        let q2 = second_derivative(cubic, *t);
+        let diff = sub(q, point);
+        let numerator = dot(diff, q1);
+        let denominator = dot(q1, q1) + dot(diff, q2);
+        if denominator.abs() > 1e-12 {
+            *t = (*t - numerator / denominator).clamp(0.0, 1.0);
+        }
+    }
+}
+
+fn chord_parameters(points: &[Point], first: usize, last: usize) -> Vec<f64> {
+    let mut u = Vec::with_capacity(last - first + 1);
+    u.push(0.0);
+    for index in first + 1..=last {
+        let previous = u[u.len() - 1];
+        u.push(previous + distance(points[index - 1], points[index]));
+    }
+    let total = u[u.len() - 1];
+    if total > 0.0 {
+        for value in &mut u {
+            *value /= total;
+        }
+    }
+    u
+}
+
+/// The turn (radians, 0 = straight on) at vertex `index` of the closed polygon, between the
+/// chords to the vertices about `reach` away on either side.
+fn turn(points: &[Point], index: usize, reach: f64) -> f64 {
+    let count = points.len();
+    let here = points[index];
+    let walk = |forward: bool| -> Point {
+        let mut travelled = 0.0;
+        let mut previous = here;
+        for step in 1..count {
+            let next = if forward {
+                points[(index + step) % count]
+            } else {
+                points[(index + count - step) % count]
+            };
+            travelled += distance(previous, next);
+            previous = next;
+            if travelled >= reach {
+                break;
+            }
+        }
+        previous
+    };
+    let (Some(into), Some(out)) = (
+        normalise(sub(here, walk(false))),
+        normalise(sub(walk(true), here)),
+    ) else {
+        return 0.0;
+    };
+    dot(into, out).clamp(-1.0, 1.0).acos()
+}
+
+/// The unit tangent at one end of an open run of samples, along the chord to the sample
+/// about `reach` away: pointing into the run at the start, out of it (backwards) at the end.
+fn end_tangent(samples: &[Point], start: bool, reach: f64) -> Point {
+    let count = samples.len();
+    let (from, pick): (Point, Box<dyn Fn(usize) -> Point>) = if start {
+        (samples[0], Box::new(|i| samples[i]))
+    } else {
+        (
+            samples[count - 1],
+            Box::new(move |i| samples[count - 1 - i]),
+        )
+    };
+    let mut chosen = pick(1);
+    for index in 1..count {
+        chosen = pick(index);
+        if distance(from, chosen) >= reach {
+            break;
+        }
+    }
+    normalise(sub(chosen, from)).unwrap_or((1.0, 0.0))
+}
+
+/// The unit tangent at sample `index` of a closed run (its first and last sample are the
+/// same point), along the chord between the samples about `reach` before and after it.
+fn central_tangent(samples: &[Point], index: usize, reach: f64) -> Point {
+    let count = samples.len() - 1;
+    let here = samples[index];
+    let mut after = samples[(index + 1) % count];
+    for step in 1..count {
+        after = samples[(index + step) % count];
+        if distance(here, after) >= reach {
+            break;
+        }
+    }
+    let mut before = samples[(index + count - 1) % count];
+    for step in 1..count {
+        before = samples[(index + count - step) % count];
+        if distance(here, before) >= reach {
+            break;
+        }
+    }
+    normalise(sub(after, before)).unwrap_or((1.0, 0.0))
+}
+
+fn evaluate(c: &Cubic, t: f64) -> Point {
+    let mt = 1.0 - t;
+    let (b0, b1, b2, b3) = (mt * mt * mt, 3.0 * t * mt * mt, 3.0 * t * t * mt, t * t * t);
+    (
+        c[0].0 * b0 + c[1].0 * b1 + c[2].0 * b2 + c[3].0 * b3,
+        c[0].1 * b0 + c[1].1 * b1 + c[2].1 * b2 + c[3].1 * b3,
+    )
+}
+
+fn derivative(c: &Cubic, t: f64) -> Point {
+    let mt = 1.0 - t;
+    let d0 = scale(sub(c[1], c[0]), 3.0 * mt * mt);
+    let d1 = scale(sub(c[2], c[1]), 6.0 * mt * t);
+    let d2 = scale(sub(c[3], c[2]), 3.0 * t * t);
+    add(add(d0, d1), d2)
+}
+
+fn second_derivative(c: &Cubic, t: f64) -> Point {
+    let a = sub(add(c[2], c[0]), scale(c[1], 2.0));
+    let b = sub(add(c[3], c[1]), scale(c[2], 2.0));
+    add(scale(a, 6.0 * (1.0 - t)), scale(b, 6.0 * t))
+}
+
+fn add(a: Point, b: Point) -> Point {
+    (a.0 + b.0, a.1 + b.1)
+}
+
+fn sub(a: Point, b: Point) -> Point {
+    (a.0 - b.0, a.1 - b.1)
+}
+
+fn scale(a: Point, factor: f64) -> Point {
+    (a.0 * factor, a.1 * factor)
+}
+
+fn dot(a: Point, b: Point) -> f64 {
+    a.0 * b.0 + a.1 * b.1
+}
+
+fn squared(a: Point) -> f64 {
+    dot(a, a)
+}
+
+fn distance(a: Point, b: Point) -> f64 {
+    squared(sub(a, b)).sqrt()
+}
+
+fn normalise(a: Point) -> Option<Point> {
+    let length = squared(a).sqrt();
+    (length > 1e-12).then(|| scale(a, 1.0 / length))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> FitOptions {
+        FitOptions {
+            tolerance: 0.25,
+            corner_threshold: 60f64.to_radians(),
+            corner_reach: 1.5,
+        }
+    }
+
+    /// Largest distance from any of `points` to the fitted curve (sampled densely).
+    fn deviation(points: &[Point], cubics: &[Cubic]) -> f64 {
+        let curve: Vec<Point> = cubics
+            .iter()
+            .flat_map(|c| (0..=1024).map(move |i| evaluate(c, f64::from(i) / 1024.0)))
+            .collect();
+        points
+            .iter()
+            .map(|p| {
+                curve
+                    .iter()
+                    .map(|q| distance(*p, *q))
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn a_square_is_four_straight_segments_with_sharp_corners() {
+        let mut points = Vec::new();
+        for i in 0..10 {
+            points.push((f64::from(i), 0.0));
+        }
+        for i in 0..10 {
+            points.push((10.0, f64::from(i)));
+        }
+        for i in 0..10 {
+            points.push((10.0 - f64::from(i), 10.0));
+        }
+        for i in 0..10 {
+            points.push((0.0, 10.0 - f64::from(i)));
+        }
+        let cubics = fit_closed(&points, &options());
+        assert_eq!(cubics.len(), 4);
+        let ends: Vec<Point> = cubics.iter().map(|c| c[3]).collect();
+        for corner in [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)] {
+            assert!(ends.contains(&corner), "{corner:?} missing from {ends:?}");
+        }
+        assert!(deviation(&points, &cubics) < 0.02);
+    }
+
+    #[test]
+    fn a_circle_is_a_few_smooth_cubics_within_tolerance() {
+        let points: Vec<Point> = (0..200)
+            .map(|i| {
+                let a = f64::from(i) / 200.0 * std::f64::consts::TAU;
+                (50.0 + 40.0 * a.cos(), 50.0 + 40.0 * a.sin())
+            })
+            .collect();
+        let cubics = fit_closed(&points, &options());
+        assert!(
+            (4..=12).contains(&cubics.len()),
+            "{} cubics for a circle",
+            cubics.len()
+        );
+        assert!(deviation(&points, &cubics) <= 0.25 + 0.02);
+        // Closed and continuous.
+        for pair in cubics.windows(2) {
+            assert_eq!(pair[0][3], pair[1][0]);
+        }
+        assert_eq!(cubics[cubics.len() - 1][3], cubics[0][0]);
+    }
+
+    #[test]
+    fn degenerate_outlines_give_nothing() {
+        assert!(fit_closed(&[(0.0, 0.0), (1.0, 0.0)], &options()).is_empty());
+        assert!(fit_closed(&[(0.0, 0.0); 5], &options()).is_empty());
+    }
+}
