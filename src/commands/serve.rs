@@ -261,6 +261,53 @@ mod tests {
         assert!(!accepts_option("no_such_option", json!(1)));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_playground_routes_serve_the_page_script_style_and_info() {
+        let info = PlaygroundInfo {
+            body: json!({"name": "gemini3", "steering": {"available": false}}),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, playground_router(info))
+                .await
+                .expect("serve")
+        });
+        let client = reqwest::Client::new();
+        let get = |path: &str| client.get(format!("{base}{path}")).send();
+        let page = get("/").await.expect("page");
+        assert_eq!(page.status().as_u16(), 200);
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(page
+            .text()
+            .await
+            .expect("text")
+            .contains("/playground/app.js"));
+        for (path, kind) in [
+            ("/playground/app.js", "text/javascript"),
+            ("/playground/style.css", "text/css"),
+        ] {
+            let response = get(path).await.expect("asset");
+            assert_eq!(response.status().as_u16(), 200, "{path}");
+            let content_type = response.headers()["content-type"].to_str().expect("ascii");
+            assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        }
+        let body: Value = get("/playground/info")
+            .await
+            .expect("info")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(body["steering"]["available"], false);
+        server.abort();
+    }
+
     #[test]
     fn the_page_references_no_external_resource() {
         for text in [INDEX_HTML, APP_JS, STYLE_CSS] {
