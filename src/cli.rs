@@ -59,7 +59,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Require `Authorization: Bearer KEY` (or the raw key) on every API route, as RunPod
-    /// does. Without a key only a loopback --host is allowed.
+    /// does. Without a key only a loopback --host is allowed. Prefer the environment
+    /// variable: a flag shows in the process list.
     #[arg(
         long,
         env = "GEMINI3_API_KEY",
@@ -67,8 +68,8 @@ pub struct ServeArgs {
         value_name = "KEY"
     )]
     pub api_key: Option<String>,
-    /// Open connections served at once; past it the oldest idle one is closed, or a 503 is
-    /// answered.
+    /// Open connections served at once; past it the least recently active idle one is
+    /// closed, or (all busy) a 503 is answered while /health still is.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_connections: u32,
     /// Minutes a finished job's result is kept (RunPod keeps them 30).
