@@ -149,15 +149,14 @@ pub fn probe(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageHeader, Pipelin
     }
 
     if format == ImageFormat::Png {
-        check_png_profile(bytes)?;
+        check_png_chunks(bytes)?;
     }
     // The header alone: no pixel buffer exists yet, and metadata is bounded.
     let mut header_reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut header_limits = Limits::default();
     header_limits.max_alloc = Some(METADATA_ALLOC);
     header_reader.limits(header_limits);
-    let (width, height) = header_reader
-        .into_dimensions()
+    let (width, height) = guard(format, || header_reader.into_dimensions())?
         .map_err(|error| header_error(format, &error))?;
     let header = ImageHeader {
         format,
@@ -177,11 +176,18 @@ pub fn probe(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageHeader, Pipelin
     Ok(header)
 }
 
-/// Refuses a PNG whose colour profile inflates past [`METADATA_ALLOC`]. Only the chunks before
-/// the first `IDAT` are looked at (where `iCCP` must be); malformed chunks are left to the
-/// decoder, and a corrupt profile stream is left to it too (it ignores the profile).
-fn check_png_profile(bytes: &[u8]) -> Result<(), PipelineError> {
+/// Checks the PNG chunks before the first `IDAT` (where `PLTE` and `iCCP` must be) for what
+/// the decoder does not refuse by itself:
+///
+/// - a colour profile that inflates past [`METADATA_ALLOC`] (the decoder would drop it
+///   silently; a corrupt profile stream is left to it, it ignores the profile);
+/// - a palette that is not a whole number of 3-byte entries (png 0.18.1 accepts it and then
+///   panics expanding it; found by tests/fuzz_inputs.rs, kept in tests/fixtures/fuzz/).
+///
+/// Other malformed chunks are left to the decoder.
+fn check_png_chunks(bytes: &[u8]) -> Result<(), PipelineError> {
     let mut at = 8;
+    let mut profile_seen = false;
     while let Some(header) = bytes.get(at..at + 8) {
         let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let kind = &header[4..8];
@@ -194,7 +200,13 @@ fn check_png_profile(bytes: &[u8]) -> Result<(), PipelineError> {
         };
         match kind {
             b"IDAT" | b"IEND" => return Ok(()),
-            b"iCCP" => {
+            b"PLTE" if length % 3 != 0 => {
+                return Err(invalid(format!(
+                    "its PNG palette (PLTE chunk) is {length} bytes, not a whole number of 3-byte colours"
+                )))
+            }
+            b"iCCP" if !profile_seen => {
+                profile_seen = true;
                 // Profile name, NUL, compression method, then the zlib stream.
                 let stream = data
                     .iter()
@@ -210,8 +222,9 @@ fn check_png_profile(bytes: &[u8]) -> Result<(), PipelineError> {
                         METADATA_ALLOC >> 20
                     )));
                 }
-                // The decoder reads the first profile only.
-                return Ok(());
+                // The decoder reads the first profile only (a second one is not inflated
+                // here either); keep looking for PLTE.
+                at = start + length + 4;
             }
             _ => at = start + length + 4,
         }
@@ -253,22 +266,34 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, Pipel
     decoder_limits.max_image_height = Some(height);
     decoder_limits.max_alloc = Some(decode_alloc_limit(pixels));
     reader.limits(decoder_limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|error| invalid(format!("cannot decode the {format:?} image: {error}")))?;
-    // A broken EXIF block is not worth refusing the image over: keep it upright as stored.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder)
-        .map_err(|error| invalid(format!("cannot decode the {format:?} image: {error}")))?;
-    image.apply_orientation(orientation);
+    let mut image = guard(format, || -> Result<DynamicImage, image::ImageError> {
+        let mut decoder = reader.into_decoder()?;
+        // A broken EXIF block is not worth refusing the image over: keep it upright as stored.
+        let orientation = decoder
+            .orientation()
+            .unwrap_or(image::metadata::Orientation::NoTransforms);
+        let mut image = DynamicImage::from_decoder(decoder)?;
+        image.apply_orientation(orientation);
+        Ok(image)
+    })?
+    .map_err(|error| invalid(format!("cannot decode the {format:?} image: {error}")))?;
     let rgba = image.into_rgba8();
     let (width, height) = rgba.dimensions();
     Ok(DecodedImage {
         width,
         height,
         rgba: rgba.into_raw(),
+    })
+}
+
+/// Runs a third-party decoder; a panic in it (a decoder bug on malformed input) becomes an
+/// `InvalidInput` error on `image` instead of taking the job down. The decoders only read
+/// the byte slice and build values they own, so nothing is left half-updated.
+fn guard<T>(format: ImageFormat, work: impl FnOnce() -> T) -> Result<T, PipelineError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|_| {
+        invalid(format!(
+            "the {format:?} decoder panicked on this file (a decoder bug on malformed data)"
+        ))
     })
 }
 
@@ -329,6 +354,33 @@ mod tests {
             error.kind,
             PipelineErrorKind::InvalidInput { ref field, .. } if field == "image"
         ));
+    }
+
+    #[test]
+    fn a_palette_that_is_not_whole_colours_is_invalid_input() {
+        // Found by tests/fuzz_inputs.rs: png 0.18.1 panics expanding a 4-byte PLTE.
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/plte-4-bytes.png"
+        ))
+        .unwrap();
+        let error = decode(&bytes, &LIMITS).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "decode: image: its PNG palette (PLTE chunk) is 4 bytes, not a whole number of 3-byte colours"
+        );
+    }
+
+    #[test]
+    fn a_decoder_panic_becomes_invalid_input() {
+        let error = guard(ImageFormat::Png, || panic!("a decoder bug")).unwrap_err();
+        assert!(
+            error.to_string().ends_with(
+                "the Png decoder panicked on this file (a decoder bug on malformed data)"
+            ),
+            "{error}"
+        );
+        assert_eq!(guard(ImageFormat::Png, || 7).unwrap(), 7);
     }
 
     proptest::proptest! {
