@@ -655,6 +655,7 @@ def parse_args():
 
 
 def main():
+    global GEMINI3
     args = parse_args()
     started = time.perf_counter()
     for tool in (GEMINI3, VTRACER):
@@ -685,6 +686,10 @@ def main():
     # images (links), so --quick does not convert the whole set.
     run_dir = new_run_dir()
     print(f"this run: {run_dir}", flush=True)
+    # A copy of the binary, so that a rebuild by someone else during the run does not mix two
+    # builds in one run's figures.
+    shutil.copy2(GEMINI3, run_dir / "gemini3-bin")
+    GEMINI3 = run_dir / "gemini3-bin"
     groups = {}
     for item in items:
         groups.setdefault((item["set"], item["variant"]), []).append(item)
