@@ -50,6 +50,9 @@ pub struct DecodedImage {
     pub height: u32,
     /// `4 * width * height` bytes: red, green, blue, alpha per pixel.
     pub rgba: Vec<u8>,
+    /// Whether it came from a lossy format (JPEG, lossy WebP): its flat colours carry
+    /// compression noise, and the pipeline treats it accordingly.
+    pub lossy: bool,
 }
 
 impl std::fmt::Debug for DecodedImage {
@@ -69,6 +72,7 @@ impl DecodedImage {
             width,
             height,
             rgba,
+            lossy: false,
         })
     }
 
@@ -283,7 +287,18 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, Pipel
         width,
         height,
         rgba: rgba.into_raw(),
+        lossy: is_lossy(format, bytes),
     })
+}
+
+/// JPEG always; WebP when its first chunk is `VP8 ` (lossy) rather than `VP8L` or `VP8X`
+/// (an extended file is taken as lossless: its image chunk is not looked for).
+fn is_lossy(format: ImageFormat, bytes: &[u8]) -> bool {
+    match format {
+        ImageFormat::Jpeg => true,
+        ImageFormat::WebP => bytes.get(12..16) == Some(b"VP8 "),
+        _ => false,
+    }
 }
 
 /// Runs a third-party decoder; a panic in it (a decoder bug on malformed input) becomes an

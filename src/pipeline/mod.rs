@@ -436,19 +436,21 @@ impl Pipeline {
             None => working.padded.clone(),
         };
 
+        // Lossy input (a JPEG upload) is handled differently: its palette is learned from the
+        // clean plate with colours further apart, and stray one-pixel labels are filtered.
+        let lossy = image.lossy;
+
         // Phase 3's palette, then the clean plate's labels (the reference of the gate).
         run.check(Phase::Quantize)?;
         let quantize_started = Instant::now();
         let palette = match (&request.palette, &settings.phase3.default_palette) {
             (Some(palette), _) | (None, Some(palette)) => palette.clone(),
             (None, None) => {
-                // Clean artwork learns its colours from the input, so its flat colours survive
-                // exactly whatever phase 1 does; noisy input (JPEG, photos) from the clean
-                // plate, which is the point of phase 1.
-                let noisy = working::is_noisy(&working.padded, width, height, &drawn);
-                let source = if noisy { &plate } else { &working.padded };
+                // Clean artwork learns its colours from the input, so its flat colours
+                // survive exactly whatever phase 1 does.
+                let source = if lossy { &plate } else { &working.padded };
                 let (pixels, few_flat) = working::palette_samples(source, width, height, &drawn);
-                let noisy = noisy || few_flat;
+                let noisy = lossy || few_flat;
                 let auto = AutoPaletteOptions {
                     max_colors: options.max_colors,
                     min_separation: if noisy {
@@ -530,6 +532,15 @@ impl Pipeline {
             width as usize,
             height as usize,
         );
+        if lossy {
+            fringe::majority_filter(
+                &mut labels,
+                &working.opaque,
+                width as usize,
+                height as usize,
+                NOISY_MAJORITY_PASSES,
+            );
+        }
         if request.palette.is_none() && settings.phase3.default_palette.is_none() {
             kmeans::merge_near_duplicates(&mut labels, &drawn, &palette);
         }
@@ -837,6 +848,9 @@ struct SteerOutcome {
     image: PlanarImage,
     report: SteeringReport,
 }
+
+/// Passes of the 3×3 majority filter over the labels of noisy input.
+const NOISY_MAJORITY_PASSES: usize = 2;
 
 /// The index of the colour of `inks` (OKLab) nearest to `lab`.
 fn nearest(inks: &[[f32; 3]], lab: [f32; 3]) -> u8 {

@@ -164,38 +164,6 @@ const FLAT_TOLERANCE: u32 = 12;
 /// every drawn pixel instead.
 const MIN_FLAT_SHARE: f64 = 0.05;
 
-/// Below this share of drawn pixels with an identical 4-neighbour, an image counts as noisy.
-/// Clean artwork is made of exactly flat regions (well over 90 % of its pixels have a twin
-/// next to them, only anti-aliased edges do not); lossy compression and camera noise leave
-/// almost no two neighbours identical.
-const NOISY_TWIN_SHARE: f64 = 0.6;
-
-/// Whether the drawn pixels of the unpadded area of `image` look noisy (a JPEG upload or a
-/// photo) rather than flat artwork: see [`NOISY_TWIN_SHARE`].
-pub fn is_noisy(image: &PlanarImage, width: u32, height: u32, drawn: &[bool]) -> bool {
-    let (width, height) = (width as usize, height as usize);
-    let stride = image.width as usize;
-    let color = |x: usize, y: usize| Rgb8::from_unit(image.pixel(y * stride + x));
-    let (mut total, mut twins) = (0usize, 0usize);
-    for y in 0..height {
-        for x in 0..width {
-            if !drawn[y * width + x] {
-                continue;
-            }
-            total += 1;
-            let own = color(x, y);
-            let twin = (x > 0 && drawn[y * width + x - 1] && color(x - 1, y) == own)
-                || (x + 1 < width && drawn[y * width + x + 1] && color(x + 1, y) == own)
-                || (y > 0 && drawn[(y - 1) * width + x] && color(x, y - 1) == own)
-                || (y + 1 < height && drawn[(y + 1) * width + x] && color(x, y + 1) == own);
-            if twin {
-                twins += 1;
-            }
-        }
-    }
-    total > 0 && (twins as f64) < NOISY_TWIN_SHARE * total as f64
-}
-
 /// The colours an automatic palette learns from: the drawn pixels of the unpadded area of
 /// `image` that are flat, i.e. close to their drawn 4-neighbours. Anti-aliased edge pixels
 /// are blends of their neighbours; left out, they no longer pull palette entries towards
