@@ -176,17 +176,14 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let position = any::<usize>();
     prop_oneof![
-        (position.clone(), any::<u8>()).prop_map(|(p, v)| Mutation::Set(p, v)),
-        (position.clone(), 0u8..8).prop_map(|(p, bit)| Mutation::Flip(p, 1 << bit)),
-        (
-            position.clone(),
-            proptest::collection::vec(any::<u8>(), 1..32)
-        )
+        (position, any::<u8>()).prop_map(|(p, v)| Mutation::Set(p, v)),
+        (position, 0u8..8).prop_map(|(p, bit)| Mutation::Flip(p, 1 << bit)),
+        (position, proptest::collection::vec(any::<u8>(), 1..32))
             .prop_map(|(p, v)| Mutation::Insert(p, v)),
-        (position.clone(), 1usize..64).prop_map(|(p, n)| Mutation::Remove(p, n)),
-        (position.clone(), 1usize..256, position.clone())
+        (position, 1usize..64).prop_map(|(p, n)| Mutation::Remove(p, n)),
+        (position, 1usize..256, position)
             .prop_map(|(from, n, to)| Mutation::Duplicate(from, n, to)),
-        position.clone().prop_map(Mutation::Truncate),
+        position.prop_map(Mutation::Truncate),
         (
             position,
             prop_oneof![

@@ -163,13 +163,9 @@ fn iccp_bomb_png(mebibytes: u64) -> Vec<u8> {
     iccp.extend_from_slice(&zlib_zeros(mebibytes));
     chunk(&mut png, b"iCCP", &iccp);
     // Rows of filter byte 0 and opaque blue pixels.
-    let mut raw = Vec::new();
-    for _ in 0..height {
-        raw.push(0);
-        for _ in 0..width {
-            raw.extend_from_slice(&[0x1e, 0x5a, 0xc8, 0xff]);
-        }
-    }
+    let mut row = vec![0u8];
+    row.extend_from_slice(&[0x1e, 0x5a, 0xc8, 0xff].repeat(width as usize));
+    let raw = row.repeat(height as usize);
     let mut idat = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut idat, &raw).unwrap();
     chunk(&mut png, b"IDAT", &idat.finish().unwrap());

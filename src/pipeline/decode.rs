@@ -204,7 +204,7 @@ fn check_png_chunks(bytes: &[u8]) -> Result<(), PipelineError> {
         };
         match kind {
             b"IDAT" | b"IEND" => return Ok(()),
-            b"PLTE" if length % 3 != 0 => {
+            b"PLTE" if !length.is_multiple_of(3) => {
                 return Err(invalid(format!(
                     "its PNG palette (PLTE chunk) is {length} bytes, not a whole number of 3-byte colours"
                 )))
@@ -270,7 +270,7 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedImage, Pipel
     decoder_limits.max_image_height = Some(height);
     decoder_limits.max_alloc = Some(decode_alloc_limit(pixels));
     reader.limits(decoder_limits);
-    let mut image = guard(format, || -> Result<DynamicImage, image::ImageError> {
+    let image = guard(format, || -> Result<DynamicImage, image::ImageError> {
         let mut decoder = reader.into_decoder()?;
         // A broken EXIF block is not worth refusing the image over: keep it upright as stored.
         let orientation = decoder
