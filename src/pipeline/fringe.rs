@@ -168,12 +168,18 @@ pub fn vote_flat_regions(
 /// bands and notches of stray labels along every edge, which trace as hairline rings and
 /// jagged outlines; real one-pixel details of clean artwork are never filtered. Returns how
 /// many pixels changed.
+///
+/// With `near`, a pixel only moves to a label whose colour (OKLab, indexed by label) is
+/// within `near.1` of its own: the bands of a quantised gradient, whose neighbours differ by
+/// one palette step and whose edges are ragged with pixel noise, are smoothed, while a thin
+/// dark line on a light field, far from both, stays.
 pub fn majority_filter(
     labels: &mut [u8],
     drawn: &[bool],
     width: usize,
     height: usize,
     passes: usize,
+    near: Option<(&[[f32; 3]], f32)>,
 ) -> usize {
     let mut changed = 0;
     let mut previous = labels.to_vec();
@@ -205,7 +211,11 @@ pub fn majority_filter(
                     }
                 }
                 if let Some((label, _)) = counts[..distinct].iter().find(|(_, count)| *count >= 5) {
-                    if *label != labels[index] {
+                    let close = near.is_none_or(|(colors, limit)| {
+                        let own = colors[usize::from(labels[index])];
+                        distance(own, colors[usize::from(*label)]) <= limit
+                    });
+                    if *label != labels[index] && close {
                         labels[index] = *label;
                         changed_this_pass += 1;
                     }
@@ -423,9 +433,24 @@ mod tests {
             .flat_map(|r| r.bytes().map(|b| b - b'0'))
             .collect();
         let drawn = vec![true; labels.len()];
-        assert_eq!(majority_filter(&mut labels, &drawn, 7, 5, 2), 2);
+        assert_eq!(majority_filter(&mut labels, &drawn, 7, 5, 2, None), 2);
         assert!(!labels.contains(&2), "{labels:?}");
         // The edge between the two regions stays where it was.
         assert!(labels.chunks(7).all(|row| row == [0, 0, 0, 0, 1, 1, 1]));
+    }
+
+    #[test]
+    fn the_near_colour_limit_keeps_a_contrasting_thin_line() {
+        // A one-pixel dark line (2) across a light field (0), and a stray light-grey pixel (1).
+        let rows = ["00000", "22222", "00000", "00100", "00000"];
+        let mut labels: Vec<u8> = rows
+            .iter()
+            .flat_map(|r| r.bytes().map(|b| b - b'0'))
+            .collect();
+        let drawn = vec![true; labels.len()];
+        let colors = [[1.0, 0.0, 0.0], [0.97, 0.0, 0.0], [0.2, 0.0, 0.0]];
+        majority_filter(&mut labels, &drawn, 5, 5, 2, Some((&colors, 0.08)));
+        assert_eq!(&labels[5..10], &[2, 2, 2, 2, 2]);
+        assert_eq!(labels[17], 0);
     }
 }

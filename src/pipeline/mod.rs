@@ -532,32 +532,33 @@ impl Pipeline {
             width as usize,
             height as usize,
         );
-        if lossy {
-            fringe::majority_filter(
-                &mut labels,
-                &working.opaque,
-                width as usize,
-                height as usize,
-                NOISY_MAJORITY_PASSES,
-            );
-        }
+        // Stray labels: on lossy input all of them; on clean input only between near colours
+        // (the ragged band edges of quantised gradients).
+        let palette_lab: Vec<[f32; 3]> = palette
+            .colors()
+            .iter()
+            .map(|color| palette::srgb_to_oklab(color.to_unit()))
+            .collect();
+        fringe::majority_filter(
+            &mut labels,
+            &working.opaque,
+            width as usize,
+            height as usize,
+            MAJORITY_PASSES,
+            (!lossy).then_some((palette_lab.as_slice(), NEAR_COLORS)),
+        );
         if request.palette.is_none() && settings.phase3.default_palette.is_none() {
             kmeans::merge_near_duplicates(&mut labels, &drawn, &palette);
         }
         // A translucent pixel's ink is the palette colour nearest its own (straight) colour:
         // the models saw faint pixels faded towards white, which is not the shadow's colour.
-        let inks: Vec<[f32; 3]> = palette
-            .colors()
-            .iter()
-            .map(|color| palette::srgb_to_oklab(color.to_unit()))
-            .collect();
         for (index, level) in levels.iter().enumerate() {
             if *level == 0 || *level >= top {
                 continue;
             }
             let own = &working.straight[index * 3..index * 3 + 3];
             let lab = palette::srgb_to_oklab([own[0], own[1], own[2]]);
-            labels[index] = nearest(&inks, lab);
+            labels[index] = nearest(&palette_lab, lab);
         }
         let quantize_elapsed = quantize_elapsed + fringe_started.elapsed();
         run.record(Phase::Quantize, quantize_elapsed, quantize.provider());
@@ -607,6 +608,7 @@ impl Pipeline {
                 image: &labelled_image,
                 palette: &palette,
                 levels: top,
+                near: NEAR_COLORS,
             },
             scale,
         );
@@ -849,8 +851,12 @@ struct SteerOutcome {
     report: SteeringReport,
 }
 
-/// Passes of the 3×3 majority filter over the labels of noisy input.
-const NOISY_MAJORITY_PASSES: usize = 2;
+/// Passes of the 3×3 majority filter over the labels.
+const MAJORITY_PASSES: usize = 2;
+
+/// On clean input the majority filter only moves a pixel between labels this close in OKLab
+/// (about four just-noticeable differences: neighbouring bands of a quantised gradient).
+const NEAR_COLORS: f32 = 0.08;
 
 /// The index of the colour of `inks` (OKLab) nearest to `lab`.
 fn nearest(inks: &[[f32; 3]], lab: [f32; 3]) -> u8 {
