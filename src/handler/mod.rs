@@ -134,7 +134,17 @@ impl VectorizeHandler {
         job: runpod::Job,
         ctx: &runpod::JobContext,
     ) -> Result<Value, runpod::HandlerError> {
-        let mut request = request::parse(&job.input, self.config.input.max_image_bytes)
+        // Parsing decodes up to max_image_bytes of base64: blocking work, off the runtime.
+        let input = job.input;
+        let max_image_bytes = self.config.input.max_image_bytes;
+        let mut request = ctx
+            .spawn_blocking(move || request::parse(&input, max_image_bytes))
+            .await
+            .map_err(|join_error| {
+                runpod::HandlerError::internal(format!(
+                    "parsing the job input stopped unexpectedly: {join_error}"
+                ))
+            })?
             .map_err(|error| runpod::HandlerError::invalid_input(error.to_string()))?;
         let return_logs = request.return_logs;
         let bytes = match &mut request.source {
