@@ -460,3 +460,107 @@ fn cancelling_between_phases_stops_with_a_cancellation_error() {
     assert_eq!(error.phase, Phase::Quantize);
     assert_eq!(seen, vec![Phase::Decode, Phase::Clean]);
 }
+
+/// A disc of `color` with an anti-aliased rim (coverage from the distance to the centre) and,
+/// when `shadow` is set, a soft black shadow of alpha up to 0.35 below-right of it.
+fn disc(size: u32, color: [u8; 3], shadow: bool) -> DecodedImage {
+    let centre = f64::from(size) / 2.0 - 4.0;
+    let radius = f64::from(size) * 0.3;
+    let rgba = (0..size * size)
+        .flat_map(|i| {
+            let (x, y) = (f64::from(i % size) + 0.5, f64::from(i / size) + 0.5);
+            let distance = ((x - centre).powi(2) + (y - centre).powi(2)).sqrt();
+            let coverage = (radius + 0.5 - distance).clamp(0.0, 1.0);
+            let shadow_distance = ((x - centre - 6.0).powi(2) + (y - centre - 6.0).powi(2)).sqrt();
+            let shadow_alpha = if shadow {
+                (0.35 * (1.0 - (shadow_distance - radius).max(0.0) / 8.0)).clamp(0.0, 0.35)
+            } else {
+                0.0
+            };
+            // The disc over its shadow, straight alpha.
+            let alpha = coverage + shadow_alpha * (1.0 - coverage);
+            let rgb = if alpha > 0.0 {
+                color.map(|c| (f64::from(c) * coverage / alpha).round() as u8)
+            } else {
+                [0, 0, 0]
+            };
+            [rgb[0], rgb[1], rgb[2], (alpha * 255.0).round() as u8]
+        })
+        .collect();
+    DecodedImage::from_rgba(size, size, rgba).unwrap()
+}
+
+#[test]
+fn an_anti_aliased_edge_against_transparency_lands_at_half_coverage() {
+    // The disc's radius is 0.3 × 128 = 38.4 px: the SVG's coverage matches the input's area
+    // within a thin rim, where counting every alpha above zero added a whole pixel all round
+    // (about 2π·38 ≈ 240 pixels).
+    let image = disc(128, [200, 40, 40], false);
+    let input_area: f64 = image
+        .rgba
+        .chunks(4)
+        .map(|px| f64::from(px[3]) / 255.0)
+        .sum();
+    let output = run(&pipeline(&[]), &Request::new(image)).unwrap();
+    let rendered = render(&output.svg);
+    let output_area: f64 = rendered
+        .pixels()
+        .iter()
+        .map(|px| f64::from(px.alpha()) / 255.0)
+        .sum();
+    assert!(
+        (output_area - input_area).abs() < 40.0,
+        "input covers {input_area:.0} px, the SVG {output_area:.0} px"
+    );
+}
+
+#[test]
+fn a_soft_shadow_becomes_translucent_palette_shapes_or_nothing_in_threshold_mode() {
+    let pipeline = pipeline(&[]);
+    let image = disc(96, [30, 90, 200], true);
+    let output = run(&pipeline, &Request::new(image.clone())).unwrap();
+    assert!(output.svg.contains("fill-opacity="), "{}", output.svg);
+    // Every fill, translucent or not, is an ink of the palette.
+    for fill in fills(&output.svg) {
+        assert!(output.metadata.palette.contains(&fill), "{fill}");
+    }
+    // Under the shadow's densest part (alpha 0.35) the SVG is translucent, not opaque.
+    let rendered = render(&output.svg);
+    let alpha = alpha_at(&rendered, 76, 60);
+    assert!(
+        (40..=160).contains(&alpha),
+        "alpha {alpha} under the shadow"
+    );
+    let mut request = Request::new(image);
+    request.alpha = Some(gemini3::pipeline::alpha::AlphaMode::Threshold);
+    let opaque = run(&pipeline, &request).unwrap();
+    assert!(!opaque.svg.contains("fill-opacity="));
+    assert_eq!(alpha_at(&render(&opaque.svg), 76, 60), 0);
+}
+
+#[test]
+fn one_pixel_single_colour_and_all_translucent_images_give_valid_svgs() {
+    let pipeline = pipeline(&[]);
+    let one = DecodedImage::from_rgba(1, 1, vec![10, 200, 30, 255]).unwrap();
+    let output = run(&pipeline, &Request::new(one)).unwrap();
+    check_svg_size(&output.svg, 1, 1);
+    assert_eq!(output.metadata.palette, vec!["#0ac81e"]);
+
+    let flat = DecodedImage::from_rgba(40, 30, [90, 90, 250, 255].repeat(1200)).unwrap();
+    let output = run(&pipeline, &Request::new(flat)).unwrap();
+    check_svg_size(&output.svg, 40, 30);
+    assert_eq!(fills(&output.svg), vec!["#5a5afa"]);
+
+    // Half-transparent all over: drawn, translucent, one ink.
+    let glass = DecodedImage::from_rgba(40, 30, [250, 20, 20, 128].repeat(1200)).unwrap();
+    let output = run(&pipeline, &Request::new(glass)).unwrap();
+    check_svg_size(&output.svg, 40, 30);
+    assert!(output.svg.contains("fill-opacity="), "{}", output.svg);
+    let alpha = alpha_at(&render(&output.svg), 20, 15);
+    assert!((110..=146).contains(&alpha), "alpha {alpha}");
+    assert!(
+        output.metadata.warnings.is_empty(),
+        "{:?}",
+        output.metadata.warnings
+    );
+}

@@ -450,7 +450,9 @@ impl Pipeline {
                 // survive exactly whatever phase 1 does.
                 let source = if lossy { &plate } else { &working.padded };
                 let (pixels, few_flat) = working::palette_samples(source, width, height, &drawn);
-                let noisy = lossy || few_flat;
+                // Lossy artwork spreads every flat colour into a cloud of shades: colours
+                // further apart. Photos (few flat pixels, lossy or not) need every colour.
+                let noisy = lossy && !few_flat;
                 let auto = AutoPaletteOptions {
                     max_colors: options.max_colors,
                     min_separation: if noisy {
@@ -539,14 +541,19 @@ impl Pipeline {
             .iter()
             .map(|color| palette::srgb_to_oklab(color.to_unit()))
             .collect();
-        fringe::majority_filter(
-            &mut labels,
-            &working.opaque,
-            width as usize,
-            height as usize,
-            MAJORITY_PASSES,
-            (!lossy).then_some((palette_lab.as_slice(), NEAR_COLORS)),
-        );
+        // Not on photos (few flat pixels, traced as exact pixel outlines): there neighbouring
+        // near colours are the detail.
+        let (_, few_flat) = working::palette_samples(&working.padded, width, height, &drawn);
+        if !few_flat {
+            fringe::majority_filter(
+                &mut labels,
+                &working.opaque,
+                width as usize,
+                height as usize,
+                MAJORITY_PASSES,
+                (!lossy).then_some((palette_lab.as_slice(), NEAR_COLORS)),
+            );
+        }
         if request.palette.is_none() && settings.phase3.default_palette.is_none() {
             kmeans::merge_near_duplicates(&mut labels, &drawn, &palette);
         }
