@@ -615,7 +615,6 @@ impl Pipeline {
                 image: &labelled_image,
                 palette: &palette,
                 levels: top,
-                near: NEAR_COLORS,
             },
             scale,
         );

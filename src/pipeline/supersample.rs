@@ -16,16 +16,11 @@
 //!   Only labels already present around the pixel are candidates, so no colour that the
 //!   working label map did not hold there (a blend colour, a ring) can appear.
 //!
-//! - **Gradient bands.** Where all the candidates are near colours (neighbouring bands of a
-//!   quantised gradient) the colour says little (a level of noise moves the boundary by
-//!   pixels), so the label with the most bilinear weight is taken: the smooth boundary of the
-//!   working-resolution map, not its noise.
-//!
 //! Flat interiors are copied without any work; only pixels next to a label or opacity change
 //! are computed.
 
 use crate::pipeline::model::PlanarImage;
-use crate::pipeline::palette::{srgb_to_oklab, Palette};
+use crate::pipeline::palette::Palette;
 
 /// A label map with its opacity levels, at some resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,9 +54,6 @@ pub struct Coarse<'a> {
     pub palette: &'a Palette,
     /// The number of opacity levels `L`.
     pub levels: u8,
-    /// Candidate labels whose colours all lie within this OKLab distance of each other (the
-    /// bands of a quantised gradient) are chosen by area, not colour; see [`refine`].
-    pub near: f32,
 }
 
 /// The label grid at `scale ×` the working resolution (a copy when `scale` is 1).
@@ -81,7 +73,6 @@ pub fn refine(coarse: &Coarse<'_>, scale: u32) -> LabelGrid {
         .iter()
         .map(|color| color.to_unit())
         .collect();
-    let lab: Vec<[f32; 3]> = palette.iter().map(|rgb| srgb_to_oklab(*rgb)).collect();
     // A working pixel is "uniform" when it and its 8 neighbours share label and level: every
     // fine pixel within it is a copy.
     let key = |index: usize| (grid.levels[index], label_or_none(grid, index));
@@ -150,32 +141,6 @@ pub fn refine(coarse: &Coarse<'_>, scale: u32) -> LabelGrid {
             }
             if count == 1 {
                 labels[fine] = candidates[0];
-                continue;
-            }
-            let near = candidates[..count].iter().all(|a| {
-                candidates[..count].iter().all(|b| {
-                    squared(lab[usize::from(*a)], lab[usize::from(*b)]) <= coarse.near * coarse.near
-                })
-            });
-            if near {
-                // Gradient bands: the boundary between two near colours depends on a level
-                // or two of pixel noise, and colour would redraw that noise at every fine
-                // pixel. The label with the most interpolation weight instead gives the
-                // smooth boundary of the working-resolution map.
-                let mut best = (candidates[0], -1.0f32);
-                for label in &candidates[..count] {
-                    let weight: f32 = sources
-                        .iter()
-                        .filter(|(index, _)| {
-                            grid.levels[*index] == level && grid.labels[*index] == *label
-                        })
-                        .map(|(_, w)| *w)
-                        .sum();
-                    if weight > best.1 {
-                        best = (*label, weight);
-                    }
-                }
-                labels[fine] = best.0;
                 continue;
             }
             // The alpha-weighted colour at the fine pixel's centre.
@@ -273,7 +238,6 @@ mod tests {
             image: &plate,
             palette: &palette,
             levels: 8,
-            near: 0.08,
         };
         let fine = refine(&coarse, 4);
         assert_eq!((fine.width, fine.height), (12, 4));
@@ -301,7 +265,6 @@ mod tests {
             image: &plate,
             palette: &palette,
             levels: 8,
-            near: 0.08,
         };
         let fine = refine(&coarse, 2);
         // Fine centres at 0.25 (alpha 0.875), 0.75 (0.625), 1.25 (0.375): the edge lands in
@@ -327,7 +290,6 @@ mod tests {
             image: &plate,
             palette: &palette,
             levels: 4,
-            near: 0.08,
         };
         let fine = refine(&coarse, 3);
         assert!(fine.labels.iter().all(|l| *l != 1));
