@@ -26,7 +26,7 @@ use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::cancel::CancelToken;
 use crate::pipeline::model::{
-    CleanModel, LabelMap, ModelError, PlanarImage, Provider, QuantizeModel, SteerModel,
+    CleanModel, LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeModel, SteerModel,
 };
 use crate::pipeline::palette::Palette;
 use crate::settings::{ConvAlgorithmSearch, Device, EngineSettings, PipelineSettings};
@@ -145,8 +145,9 @@ pub struct SessionReport {
     pub outputs: Vec<String>,
 }
 
-/// The sessions of every enabled phase.
-pub struct PhaseModels {
+/// The sessions of every enabled phase, with the engine's report of each. It converts into
+/// the pipeline's [`PhaseModels`] (`Pipeline::new` takes either).
+pub struct LoadedModels {
     /// Phase 1, when enabled.
     pub clean: Option<Arc<dyn CleanModel>>,
     /// Phase 2, when enabled.
@@ -155,6 +156,16 @@ pub struct PhaseModels {
     pub quantize: Arc<dyn QuantizeModel>,
     /// One report per session built.
     pub reports: Vec<SessionReport>,
+}
+
+impl From<LoadedModels> for PhaseModels {
+    fn from(loaded: LoadedModels) -> Self {
+        PhaseModels {
+            clean: loaded.clean,
+            steer: loaded.steer,
+            quantize: loaded.quantize,
+        }
+    }
 }
 
 /// Where the library may be, in the order looked at.
@@ -280,7 +291,7 @@ impl Engine {
     }
 
     /// Builds (and warms up, when configured) the session of every enabled phase.
-    pub fn load_models(&self, pipeline: &PipelineSettings) -> Result<PhaseModels, EngineError> {
+    pub fn load_models(&self, pipeline: &PipelineSettings) -> Result<LoadedModels, EngineError> {
         let mut reports = Vec::new();
         let clean = if pipeline.phase1.enabled {
             let model = OrtClean::load(self, &pipeline.phase1.model, pipeline.working_size)?;
@@ -299,7 +310,7 @@ impl Engine {
         };
         let quantize = OrtQuantize::load(self, &pipeline.phase3.model)?;
         reports.push(quantize.session.report("phase3"));
-        Ok(PhaseModels {
+        Ok(LoadedModels {
             clean,
             steer,
             quantize: Arc::new(quantize),

@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::alpha::{self, AlphaMode};
+use crate::pipeline::decode::DecodeLimits;
 use crate::pipeline::palette::{Palette, MAX_COLORS};
 
 /// Environment prefix of pipeline settings (`GEMINI3__HARDWARE__DEVICE=cpu`).
@@ -206,126 +207,10 @@ pub struct Settings {
     pub engine: EngineSettings,
 }
 
-/// Settings of the pipeline phases.
-#[derive(Debug, Clone)]
-pub struct PipelineSettings {
-    /// Long side of the phase models' input, in pixels.
-    pub working_size: u32,
-    /// Model inputs are padded to a multiple of this.
-    pub pad_multiple: u32,
-    /// Phase 1.
-    pub phase1: CleanSettings,
-    /// Phase 2.
-    pub phase2: SteerSettings,
-    /// Phase 3.
-    pub phase3: QuantizeSettings,
-    /// Phase 4.
-    pub phase4: TraceSettings,
-}
-
-/// Phase 1 (clean plate).
-#[derive(Debug, Clone)]
-pub struct CleanSettings {
-    /// Whether the phase runs.
-    pub enabled: bool,
-    /// The model file (exists when enabled).
-    pub model: PathBuf,
-}
-
-/// Phase 2 (generative steering).
-#[derive(Debug, Clone)]
-pub struct SteerSettings {
-    /// Whether the phase runs (a request may still turn it off).
-    pub enabled: bool,
-    /// The model file; `Some` and existing when enabled.
-    pub model: Option<PathBuf>,
-    /// Strength of the first attempt, in (0, 1].
-    pub strength: f32,
-    /// Seed of the first attempt.
-    pub seed: i64,
-    /// The IoU gate.
-    pub iou_retry: IouRetrySettings,
-}
-
-/// The phase-2 IoU gate.
-#[derive(Debug, Clone)]
-pub struct IouRetrySettings {
-    /// Further attempts after the first.
-    pub max_retries: u32,
-    /// Minimum area-weighted label IoU, in (0, 1].
-    pub iou_threshold: f32,
-    /// Keep the best attempt with a warning when all fail (else the job fails).
-    pub allow_skip_on_failure: bool,
-    /// Strength multiplier per retry, in (0, 1].
-    pub strength_decay: f32,
-}
-
-/// Phase 3 (palette quantisation).
-#[derive(Debug, Clone)]
-pub struct QuantizeSettings {
-    /// The model file (exists).
-    pub model: PathBuf,
-    /// Palette used when a request gives none.
-    pub default_palette: Option<Palette>,
-    /// Colours of an automatic palette, 1..=64.
-    pub max_colors: u8,
-    /// k-means iterations.
-    pub kmeans_iterations: u32,
-    /// Pixels sampled for k-means.
-    pub kmeans_sample: usize,
-}
-
-/// Curve fitting of traced paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceMode {
-    /// Smooth cubic Bézier splines.
-    Spline,
-    /// Straight segments.
-    Polygon,
-    /// Exact pixel outlines, no simplification: the most faithful mode for photos, whose
-    /// fragmented regions lose most to curve fitting.
-    Pixel,
-    /// Chosen per image from the label map: `pixel` when its regions are fragmented (a
-    /// photo), else `spline`.
-    Auto,
-}
-
-impl TraceMode {
-    /// Parses `spline` or `polygon`.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "spline" => Some(Self::Spline),
-            "polygon" => Some(Self::Polygon),
-            "pixel" => Some(Self::Pixel),
-            "auto" => Some(Self::Auto),
-            _ => None,
-        }
-    }
-}
-
-/// Phase 4 (image tracing).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TraceSettings {
-    /// Spline or polygon.
-    pub mode: TraceMode,
-    /// Regions smaller than this many pixels are dropped.
-    pub filter_speckle: u32,
-    /// Corner threshold in degrees.
-    pub corner_threshold: f64,
-    /// Largest distance, in working pixels, between a traced outline and its fitted
-    /// curves (`spline` mode).
-    pub fit_tolerance: f64,
-    /// Decimal places of path coordinates.
-    pub path_precision: u32,
-    /// How partly transparent pixels are drawn.
-    pub alpha: AlphaMode,
-    /// Opacity levels of translucent shapes (`alpha = "levels"`), 2..=16.
-    pub alpha_levels: u8,
-    /// Largest factor by which labels are re-made above the working resolution for sub-pixel
-    /// edges (1 = off); the fine label map's long side stays within `pipeline.working_size`.
-    pub supersample: u32,
-}
+pub use crate::pipeline::options::{
+    CleanSettings, IouRetrySettings, PipelineSettings, QuantizeSettings, SteerSettings, TraceMode,
+    TraceOptions,
+};
 
 /// The execution device asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,6 +340,15 @@ pub struct InputLimits {
     pub download_timeout: Duration,
     /// Memory the worker's jobs may hold at once (their estimates), bytes.
     pub memory_budget_bytes: u64,
+}
+
+impl From<&InputLimits> for DecodeLimits {
+    fn from(limits: &InputLimits) -> Self {
+        Self {
+            max_bytes: limits.max_image_bytes,
+            max_pixels: limits.max_pixels,
+        }
+    }
 }
 
 /// Output limits from `handler.toml [output]`.
@@ -968,7 +862,7 @@ fn validate(
         )? as usize,
     };
 
-    let phase4 = TraceSettings {
+    let phase4 = TraceOptions {
         mode: check.one_of(
             "phase4.mode",
             &raw.phase4.mode,

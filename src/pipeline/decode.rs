@@ -31,15 +31,6 @@ pub struct DecodeLimits {
     pub max_pixels: u64,
 }
 
-impl From<&crate::settings::InputLimits> for DecodeLimits {
-    fn from(limits: &crate::settings::InputLimits) -> Self {
-        Self {
-            max_bytes: limits.max_image_bytes,
-            max_pixels: limits.max_pixels,
-        }
-    }
-}
-
 /// A decoded image: straight (not premultiplied) RGBA, 8 bits per channel, row-major, with
 /// EXIF orientation already applied.
 #[derive(Clone, PartialEq, Eq)]

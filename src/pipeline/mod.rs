@@ -10,7 +10,10 @@
 //!   anti-aliasing fringes merged into the regions they blend.
 //! - [`gate`]: the phase-2 IoU score.
 //! - [`trace`]: phase 4, stacked-layer image tracing on visioncortex, and the SVG writer.
-//! - [`model`]: the phase-model traits; `crate::engine` implements them with ONNX Runtime.
+//! - [`model`]: the phase-model traits and the [`PhaseModels`] bundle; `crate::engine`
+//!   implements and builds them with ONNX Runtime.
+//! - [`options`]: the pipeline's typed options ([`PipelineSettings`], [`TraceOptions`]);
+//!   `crate::settings` builds them from the configuration.
 //!
 //! [`Pipeline::run`] is blocking: the caller runs it on a blocking thread. It reports
 //! [`Progress`] after each phase, checks the [`CancelToken`] between phases and inside long
@@ -24,6 +27,7 @@ pub mod fringe;
 pub mod gate;
 pub mod kmeans;
 pub mod model;
+pub mod options;
 pub mod palette;
 pub mod supersample;
 pub mod trace;
@@ -37,15 +41,14 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cancel::CancelToken;
-use crate::engine::PhaseModels;
-use crate::settings::{PipelineSettings, TraceMode};
 
 use alpha::AlphaMode;
 pub use decode::{decode, DecodeLimits, DecodedImage};
 use kmeans::{AutoPaletteError, AutoPaletteOptions};
-use model::{LabelMap, ModelError, PlanarImage, Provider, QuantizeModel};
+use model::{LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeModel};
+use options::{PipelineSettings, TraceMode, TraceOptions};
 use palette::{Palette, MAX_COLORS};
-use trace::{TraceError, TraceInput, TraceOptions};
+use trace::{TraceError, TraceInput};
 
 /// A stage of the pipeline, used in progress, errors and logs.
 ///
@@ -367,9 +370,13 @@ impl Run<'_> {
 }
 
 impl Pipeline {
-    /// A pipeline over loaded models.
-    pub fn new(settings: PipelineSettings, models: PhaseModels) -> Self {
-        Self { settings, models }
+    /// A pipeline over loaded models (the engine's loaded sessions convert into
+    /// [`PhaseModels`]).
+    pub fn new(settings: PipelineSettings, models: impl Into<PhaseModels>) -> Self {
+        Self {
+            settings,
+            models: models.into(),
+        }
     }
 
     /// The settings it runs with.

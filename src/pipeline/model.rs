@@ -3,6 +3,7 @@
 //! sessions. No `ort` type crosses this boundary (the TEI `Backend` pattern).
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::cancel::CancelToken;
 use crate::pipeline::palette::Palette;
@@ -144,4 +145,17 @@ pub trait QuantizeModel: Send + Sync {
     ) -> Result<LabelMap, ModelError>;
     /// The provider the session runs on.
     fn provider(&self) -> Provider;
+}
+
+/// The models of every enabled phase, shared by all jobs: what a
+/// [`Pipeline`](crate::pipeline::Pipeline) runs. The engine builds it from ONNX Runtime
+/// sessions; tests build it from fakes.
+#[derive(Clone)]
+pub struct PhaseModels {
+    /// Phase 1, when enabled.
+    pub clean: Option<Arc<dyn CleanModel>>,
+    /// Phase 2, when enabled.
+    pub steer: Option<Arc<dyn SteerModel>>,
+    /// Phase 3.
+    pub quantize: Arc<dyn QuantizeModel>,
 }

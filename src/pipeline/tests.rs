@@ -6,10 +6,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::pipeline::model::{CleanModel, SteerModel};
+use crate::pipeline::options::{CleanSettings, IouRetrySettings, QuantizeSettings, SteerSettings};
 use crate::pipeline::palette::srgb_to_oklab;
-use crate::settings::{
-    CleanSettings, IouRetrySettings, QuantizeSettings, SteerSettings, TraceSettings,
-};
 
 /// Phase 1 fake: returns its input; optionally cancels the token while "running".
 struct FakeClean {
@@ -123,7 +121,7 @@ fn settings() -> PipelineSettings {
             kmeans_iterations: 24,
             kmeans_sample: 65536,
         },
-        phase4: TraceSettings {
+        phase4: TraceOptions {
             mode: TraceMode::Spline,
             filter_speckle: 4,
             corner_threshold: 60.0,
@@ -147,7 +145,6 @@ fn pipeline_with(
             clean: Some(Arc::new(clean)),
             steer: steer.map(|s| Arc::new(s) as Arc<dyn SteerModel>),
             quantize: Arc::new(FakeQuantize),
-            reports: Vec::new(),
         },
     )
 }

@@ -35,8 +35,9 @@ use visioncortex::{BinaryImage, PathI32, PathSimplifyMode, PointF64, PointI32};
 
 use crate::cancel::CancelToken;
 use crate::pipeline::fit;
+use crate::pipeline::options::TraceMode;
+pub use crate::pipeline::options::TraceOptions;
 use crate::pipeline::palette::Palette;
-use crate::settings::{TraceMode, TraceSettings};
 
 /// The label of a transparent pixel inside this module (palettes have at most 64 colours).
 const TRANSPARENT: u8 = u8::MAX;
@@ -47,10 +48,6 @@ const TRANSPARENT_KEY: u16 = u16::MAX;
 /// Chord length, in working pixels, over which corners are judged: long enough that the
 /// steps of a sampled slanted edge do not count as corners.
 const CORNER_REACH: f64 = 3.0;
-
-/// How outlines are fitted and written: phase 4's validated settings with the request's
-/// overrides applied.
-pub type TraceOptions = TraceSettings;
 
 /// What image tracing works on.
 #[derive(Debug, Clone, Copy)]
@@ -823,6 +820,12 @@ impl PathWriter {
         if text == "-0" {
             text = "0".to_owned();
         }
+        // SVG numbers need no leading zero: `0.5` is `.5`, `-0.5` is `-.5`.
+        if let Some(rest) = text.strip_prefix("0.") {
+            text = format!(".{rest}");
+        } else if let Some(rest) = text.strip_prefix("-0.") {
+            text = format!("-.{rest}");
+        }
         out.push_str(&text);
     }
 
@@ -1226,11 +1229,11 @@ mod tests {
             precision: 2,
         };
         let mut out = String::new();
-        for value in [1.0, -0.0, 2.5, 7.12345, -0.004] {
+        for value in [1.0, -0.0, 2.5, 7.12345, -0.004, 0.25, -0.5] {
             writer.number(writer.round(value), &mut out);
             out.push(' ');
         }
-        assert_eq!(out, "1 0 2.5 7.12 0 ");
+        assert_eq!(out, "1 0 2.5 7.12 0 .25 -.5 ");
         let mut data = PathData::default();
         writer.move_to((1.0, 2.0), &mut data);
         writer.cubic_to((2.0, 2.0), (3.0, 2.0), (4.0, 2.0), &mut data);
@@ -1238,6 +1241,6 @@ mod tests {
         writer.line_to((1.0, 2.0), &mut data);
         writer.close(&mut data);
         writer.move_to((0.5, 0.0), &mut data);
-        assert_eq!(data.text, "m1 2h3c0 1 1 2-1 3l-2-3zm-0.5-2");
+        assert_eq!(data.text, "m1 2h3c0 1 1 2-1 3l-2-3zm-.5-2");
     }
 }
