@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test test-ui onnxruntime onnxruntime-gpu models train-clean build release check lint fmt clippy bench bench-worker bench-quality clean-ort
+.PHONY: run install test test-ui onnxruntime onnxruntime-gpu models train-clean build release check lint fmt clippy bench bench-worker bench-quality clean-ort
 
 # ONNX Runtime 1.31 CPU library from the onnxruntime wheel into .ort/lib (idempotent).
 onnxruntime:
@@ -26,6 +26,11 @@ build:
 
 release:
 	$(CARGO) build --release
+
+# Install the `gemini3` binary into cargo's bin folder (~/.cargo/bin). It finds configs/,
+# models/ and .ort/ in the folder it runs in, else in this checkout (or GEMINI3_ROOT).
+install: onnxruntime
+	$(CARGO) install --path . --locked
 
 # Local one-shot worker run on test_input.json; the SVG lands in out/.
 run: onnxruntime

@@ -1,6 +1,7 @@
 //! The `gemini3` binary: parses the command line, loads settings, starts logging and
 //! dispatches. The only home of `anyhow`, with the command bodies in `gemini3::commands`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -40,11 +41,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Human-readable logs on stderr for the one-shot commands; colour only on a terminal, so a
+/// pipe or a file gets plain text.
 fn init_cli_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ort=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -104,3 +104,47 @@ fn folder_mode_continues_past_a_broken_file_and_exits_non_zero() {
     assert!(stderr.contains("b-broken.png"), "{stderr}");
     assert!(stderr.contains("2 of 3 images converted"), "{stderr}");
 }
+
+#[test]
+fn a_folder_without_images_is_an_error_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("notes.txt"), b"not an image").unwrap();
+    let out = dir.path().join("svg");
+    let output = gemini3()
+        .arg("vectorize")
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no images to convert"), "{stderr}");
+    assert!(stderr.contains(&input.display().to_string()), "{stderr}");
+    assert!(stderr.contains(".png"), "{stderr}");
+    assert!(!out.exists(), "nothing to convert, so no output folder");
+}
+
+#[test]
+fn logs_into_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("logo.png");
+    copy_logo(&input);
+    // `info` so that there are log lines to look at (the sessions being built).
+    let output = gemini3()
+        .env("RUST_LOG", "info")
+        .arg("vectorize")
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("INFO"), "expected log lines: {stderr}");
+    assert!(
+        !stderr.contains("\x1b["),
+        "escape codes in piped stderr: {stderr:?}"
+    );
+}

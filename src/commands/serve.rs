@@ -187,11 +187,25 @@ pub fn playground_router(info: PlaygroundInfo) -> Router {
         )
 }
 
+/// The log filter for `serve`: `serve` announces its address in one line of its own (the
+/// `playground and local API on …` line, which `tests/ui` reads), and the runtime logs the same
+/// fact at `info` from `runpod::api` (its only event there), so at `info` and below that module
+/// shows warnings only; its connection events (`runpod::api::listen`) keep the level asked
+/// for. `warn` and above, and `RUST_LOG`, are left as they are.
+fn quiet_api_listening(level: &str) -> String {
+    if matches!(level, "info" | "debug" | "trace") {
+        format!("{level},runpod::api=warn,runpod::api::listen={level}")
+    } else {
+        level.to_owned()
+    }
+}
+
 /// `gemini3 serve`.
 pub fn run(start_options: WorkerStart, options: ServeOptions) -> anyhow::Result<ExitCode> {
     check_exposure(&options.host, options.api_key.as_deref())?;
-    let runpod_env = runpod::RunpodEnv::from_vars(start_options.env.clone())
+    let mut runpod_env = runpod::RunpodEnv::from_vars(start_options.env.clone())
         .context("invalid RunPod environment")?;
+    runpod_env.log_level = quiet_api_listening(&runpod_env.log_level);
     init_logging(&runpod_env, &start_options.env)?;
     let runtime = runtime()?;
     let ready = start(&start_options).map_err(|(_, error)| error)?;
@@ -231,6 +245,25 @@ pub fn run(start_options: WorkerStart, options: ServeOptions) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_does_not_announce_the_address_a_second_time() {
+        for level in ["info", "debug", "trace"] {
+            let filter = quiet_api_listening(level);
+            assert!(
+                tracing_subscriber::EnvFilter::try_new(&filter).is_ok(),
+                "{filter}"
+            );
+            assert!(filter.contains("runpod::api=warn"), "{filter}");
+            assert!(
+                filter.ends_with(&format!("runpod::api::listen={level}")),
+                "{filter}"
+            );
+        }
+        for level in ["warn", "error", "off"] {
+            assert_eq!(quiet_api_listening(level), level);
+        }
+    }
 
     #[test]
     fn loopback_hosts_are_recognised() {

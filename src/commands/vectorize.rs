@@ -5,7 +5,7 @@
 //! jpeg, webp, gif, bmp; not recursive) is converted into the `-o` folder, and `--metadata`
 //! and `--preview` name folders too. Message policy: a file that fails is reported on its own
 //! line with its whole error chain and the rest continue; the exit status is 1 when any file
-//! failed. On a terminal a progress bar shows the folder's progress; otherwise one plain line
+//! failed, and a folder without images is an error (exit 2) found before any model loads. On a terminal a progress bar shows the folder's progress; otherwise one plain line
 //! per file goes to stderr.
 
 use std::io::IsTerminal;
@@ -82,6 +82,11 @@ pub fn run(
         Some(values) => Some(Palette::from_hex(values).context("--palette")?),
         None => None,
     };
+    let folder = if args.input.is_dir() {
+        Some(folder_images(&args.input)?)
+    } else {
+        None
+    };
     let engine = Engine::load(&settings.engine).context("loading ONNX Runtime")?;
     let models = engine
         .load_models(&settings.pipeline)
@@ -93,8 +98,8 @@ pub fn run(
         max_colors: args.max_colors,
         limits: DecodeLimits::from(limits),
     };
-    if args.input.is_dir() {
-        convert_folder(&job, args)
+    if let Some(images) = folder {
+        convert_folder(&job, args, &images)
     } else {
         let output = args
             .output
@@ -193,7 +198,7 @@ pub fn render_preview(svg: &str, path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The images of a folder, sorted by name.
+/// The images of a folder, sorted by name; an error when there are none.
 fn folder_images(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut images = Vec::new();
     for entry in
@@ -210,12 +215,22 @@ fn folder_images(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
             images.push(path);
         }
     }
+    if images.is_empty() {
+        anyhow::bail!(
+            "{}: no images to convert (looked for files ending in .{})",
+            folder.display(),
+            IMAGE_EXTENSIONS.join(", .")
+        );
+    }
     images.sort();
     Ok(images)
 }
 
-fn convert_folder(job: &Job<'_>, args: &VectorizeArgs) -> anyhow::Result<ExitCode> {
-    let images = folder_images(&args.input)?;
+fn convert_folder(
+    job: &Job<'_>,
+    args: &VectorizeArgs,
+    images: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
     let output_folder = args.output.clone().unwrap_or_else(|| {
         let mut name = args
             .input
@@ -227,15 +242,6 @@ fn convert_folder(job: &Job<'_>, args: &VectorizeArgs) -> anyhow::Result<ExitCod
     });
     std::fs::create_dir_all(&output_folder)
         .with_context(|| format!("cannot create {}", output_folder.display()))?;
-    if images.is_empty() {
-        eprintln!(
-            "{}: no images (looked for {})",
-            args.input.display(),
-            IMAGE_EXTENSIONS.join(", ")
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(images.len() as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
