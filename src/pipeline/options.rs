@@ -96,7 +96,7 @@ pub enum TraceMode {
 }
 
 impl TraceMode {
-    /// Parses `spline` or `polygon`.
+    /// Parses `spline`, `polygon`, `pixel` or `auto`.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "spline" => Some(Self::Spline),
