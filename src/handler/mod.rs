@@ -282,7 +282,8 @@ pub fn job_error(error: &PipelineError) -> runpod::HandlerError {
         PipelineErrorKind::Model(_) => "ModelError",
         PipelineErrorKind::GateFailed { .. } => "PhaseFailed",
         PipelineErrorKind::OutputTooLarge { .. } => "OutputTooLarge",
-        _ => "Internal",
+        // No wildcard: a new kind of pipeline failure does not compile until it is mapped.
+        PipelineErrorKind::Internal(_) => "Internal",
     };
     runpod::HandlerError::new(error_type, error.to_string())
 }
