@@ -2,11 +2,14 @@
 //! with the shipped models, and the local API server.
 
 mod common;
+#[path = "support/worker.rs"]
+mod worker;
 
 use common::{fills, png_header_only};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use worker::{error_report, Worker};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -16,11 +19,7 @@ use gemini3::engine::Engine;
 use gemini3::handler::{HandlerConfig, VectorizeHandler};
 use gemini3::pipeline::Pipeline;
 use gemini3::settings::{HandlerSettings, LoadOptions, Settings};
-use runpod::fake::{FakeQueue, Route};
-
-/// Generous bound for waiting on the fake queue; tests wait for events, this only stops a
-/// broken build from hanging CI.
-const WAIT: Duration = Duration::from_secs(120);
+use runpod::fake::Route;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,50 +73,6 @@ fn logo_png() -> Vec<u8> {
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// A running production worker against a fake queue; stops on drop of the sender.
-struct Worker {
-    queue: FakeQueue,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), runpod::Error>>>,
-}
-
-impl Worker {
-    fn start(handler: Arc<VectorizeHandler>, config: runpod::WorkerConfig) -> Worker {
-        let queue = FakeQueue::start().unwrap();
-        let env = runpod::RunpodEnv::from_vars(queue.env()).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(runpod::run_production(handler, config, env, async move {
-            let _ = stopped.await;
-        }));
-        Worker {
-            queue,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    async fn result(&self, id: &str) -> Value {
-        self.queue
-            .wait_result(id, WAIT)
-            .await
-            .expect("a result arrives")
-    }
-
-    async fn finish(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let result = self.task.take().unwrap().await.unwrap();
-        assert!(result.is_ok(), "{result:?}");
-    }
-}
-
-/// The error report inside a result's `error` string.
-fn error_report(result: &Value) -> Value {
-    let text = result["error"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error in {result}"));
-    serde_json::from_str(text).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

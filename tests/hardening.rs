@@ -7,6 +7,8 @@
 //! machine's memory, and a bounded one shows its peak.
 
 mod common;
+#[path = "support/worker.rs"]
+mod worker;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -17,7 +19,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use common::{fills, png_header_only};
+use common::{fills, png_chunk as chunk, png_header_only};
 use gemini3::commands::worker::worker_config;
 use gemini3::download::{download, DownloadError, DownloadPolicy};
 use gemini3::engine::Engine;
@@ -26,7 +28,7 @@ use gemini3::handler::{HandlerConfig, VectorizeHandler};
 use gemini3::pipeline::decode::{probe, METADATA_ALLOC};
 use gemini3::pipeline::{decode, DecodeLimits, Pipeline, PipelineErrorKind};
 use gemini3::settings::{HandlerSettings, LoadOptions, Settings};
-use runpod::fake::FakeQueue;
+use worker::{error_report, Worker};
 
 // ---------------------------------------------------------------------------------------------
 // A counting allocator with a cap on single allocations.
@@ -110,14 +112,6 @@ fn peak_allocation<T>(work: impl FnOnce() -> T) -> (T, u64) {
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let mut crc_input = kind.to_vec();
-    crc_input.extend_from_slice(data);
-    out.extend_from_slice(&crc_input);
-    out.extend_from_slice(&crc32fast::hash(&crc_input).to_be_bytes());
 }
 
 /// A zlib stream that inflates to `mebibytes` MiB of zeros, streamed: one MiB of zeros is
@@ -378,10 +372,6 @@ fn the_estimate_of_a_declared_40_megapixel_image_is_made_from_its_header_alone()
 // ---------------------------------------------------------------------------------------------
 // The handler end to end: the fake queue and the real pipeline on CPU.
 
-/// Bound on waiting for the fake queue; tests wait for events, this only stops a broken
-/// build from hanging CI.
-const WAIT: Duration = Duration::from_secs(180);
-
 fn pipeline() -> Arc<Pipeline> {
     static PIPELINE: OnceLock<Arc<Pipeline>> = OnceLock::new();
     PIPELINE
@@ -432,48 +422,6 @@ fn logo_estimate_mb() -> u64 {
         settings.working_size,
         settings.pad_multiple,
     ))
-}
-
-struct Worker {
-    queue: FakeQueue,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), runpod::Error>>>,
-}
-
-impl Worker {
-    fn start(handler: Arc<VectorizeHandler>, config: runpod::WorkerConfig) -> Worker {
-        let queue = FakeQueue::start().unwrap();
-        let env = runpod::RunpodEnv::from_vars(queue.env()).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(runpod::run_production(handler, config, env, async move {
-            let _ = stopped.await;
-        }));
-        Worker {
-            queue,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    async fn result(&self, id: &str) -> Value {
-        self.queue
-            .wait_result(id, WAIT)
-            .await
-            .expect("a result arrives")
-    }
-
-    async fn finish(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let result = self.task.take().unwrap().await.unwrap();
-        assert!(result.is_ok(), "{result:?}");
-    }
-}
-
-fn error_report(result: &Value) -> Value {
-    let text = result["error"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error in {result}"));
-    serde_json::from_str(text).unwrap()
 }
 
 fn assert_svg(result: &Value) {
