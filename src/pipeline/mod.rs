@@ -447,6 +447,11 @@ impl Pipeline {
         // clean plate with colours further apart, and stray one-pixel labels are filtered.
         let lossy = image.lossy;
 
+        // The input's flat colours (an automatic palette's samples for clean artwork) and
+        // whether it has few flat pixels (a photo).
+        let (input_samples, input_few_flat) =
+            working::palette_samples(&working.padded, width, height, &drawn);
+
         // Phase 3's palette, then the clean plate's labels (the reference of the gate).
         run.check(Phase::Quantize)?;
         let quantize_started = Instant::now();
@@ -455,8 +460,11 @@ impl Pipeline {
             (None, None) => {
                 // Clean artwork learns its colours from the input, so its flat colours
                 // survive exactly whatever phase 1 does.
-                let source = if lossy { &plate } else { &working.padded };
-                let (pixels, few_flat) = working::palette_samples(source, width, height, &drawn);
+                let (pixels, few_flat) = if lossy {
+                    working::palette_samples(&plate, width, height, &drawn)
+                } else {
+                    (input_samples, input_few_flat)
+                };
                 // Lossy artwork spreads every flat colour into a cloud of shades: colours
                 // further apart. Photos (few flat pixels, lossy or not) need every colour.
                 let noisy = lossy && !few_flat;
@@ -550,8 +558,7 @@ impl Pipeline {
             .collect();
         // Not on photos (few flat pixels, traced as exact pixel outlines): there neighbouring
         // near colours are the detail.
-        let (_, few_flat) = working::palette_samples(&working.padded, width, height, &drawn);
-        if !few_flat {
+        if !input_few_flat {
             fringe::majority_filter(
                 &mut labels,
                 &working.opaque,
