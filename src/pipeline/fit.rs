@@ -88,6 +88,83 @@ pub fn fit_closed(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
     cubics
 }
 
+/// Fits an open run of points (`cutout` chains) with both ends pinned: the first cubic
+/// starts exactly at `points[0]` and the last ends exactly at the last point, so chains that
+/// meet at a junction still meet after fitting. Interior vertices that turn by more than the
+/// corner threshold stay sharp; the ends are corners by definition.
+pub fn fit_open(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
+    let mut points: Vec<Point> = points.to_vec();
+    points.dedup();
+    let count = points.len();
+    if count < 2 {
+        return Vec::new();
+    }
+    let mut corners: Vec<usize> = vec![0];
+    corners.extend((1..count - 1).filter(|&index| {
+        turn_open(&points, index, options.corner_reach) > options.corner_threshold
+    }));
+    corners.push(count - 1);
+    let spacing = (options.corner_reach * 0.5).max(0.5);
+    let mut cubics = Vec::new();
+    for pair in corners.windows(2) {
+        let (from, to) = (pair[0], pair[1]);
+        let mut samples: Vec<Point> = Vec::with_capacity(2 * (to - from) + 1);
+        for index in from..to {
+            let (a, b) = (points[index], points[index + 1]);
+            samples.push(a);
+            let extra = (distance(a, b) / spacing).floor() as usize;
+            for step in 1..extra {
+                let t = step as f64 / extra as f64;
+                samples.push((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t));
+            }
+        }
+        samples.push(points[to]);
+        let t1 = end_tangent(&samples, true, options.corner_reach);
+        let t2 = end_tangent(&samples, false, options.corner_reach);
+        let last = samples.len() - 1;
+        fit_cubic(&samples, 0, last, t1, t2, options.tolerance, &mut cubics, 0);
+    }
+    cubics
+}
+
+/// The turn at interior vertex `index` of an open polyline, like [`turn`] but stopping at
+/// the polyline's ends.
+fn turn_open(points: &[Point], index: usize, reach: f64) -> f64 {
+    let here = points[index];
+    let walk = |forward: bool| -> Point {
+        let mut travelled = 0.0;
+        let mut previous = here;
+        let mut at = index;
+        loop {
+            let next_index = if forward {
+                if at + 1 >= points.len() {
+                    break;
+                }
+                at + 1
+            } else {
+                if at == 0 {
+                    break;
+                }
+                at - 1
+            };
+            at = next_index;
+            travelled += distance(previous, points[at]);
+            previous = points[at];
+            if travelled >= reach {
+                break;
+            }
+        }
+        previous
+    };
+    let (Some(into), Some(out)) = (
+        normalise(sub(here, walk(false))),
+        normalise(sub(walk(true), here)),
+    ) else {
+        return 0.0;
+    };
+    dot(into, out).clamp(-1.0, 1.0).acos()
+}
+
 /// Recursion depth after which a stubborn span is split without further fitting.
 const MAX_DEPTH: u32 = 24;
 
@@ -442,6 +519,25 @@ mod tests {
             assert_eq!(pair[0][3], pair[1][0]);
         }
         assert_eq!(cubics[cubics.len() - 1][3], cubics[0][0]);
+    }
+
+    #[test]
+    fn an_open_run_keeps_its_ends_exactly() {
+        // A quarter circle from (10, 0) to (0, 10), then a straight leg to (0, 20).
+        let mut points: Vec<Point> = (0..=40)
+            .map(|i| {
+                let a = f64::from(i) / 40.0 * std::f64::consts::FRAC_PI_2;
+                (10.0 * a.cos(), 10.0 * a.sin())
+            })
+            .collect();
+        points.push((0.0, 20.0));
+        let cubics = fit_open(&points, &options());
+        assert_eq!(cubics[0][0], points[0]);
+        assert_eq!(cubics[cubics.len() - 1][3], (0.0, 20.0));
+        for pair in cubics.windows(2) {
+            assert_eq!(pair[0][3], pair[1][0]);
+        }
+        assert!(deviation(&points, &cubics) <= 0.25 + 0.02);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! about HTTP, RunPod or the command line.
 
 pub mod alpha;
+pub mod cutout;
 pub mod decode;
 pub mod fit;
 pub mod fringe;

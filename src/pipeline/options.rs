@@ -108,6 +108,39 @@ impl TraceMode {
     }
 }
 
+/// How the traced shapes relate to each other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// Painter's order: larger shapes under smaller ones, each reaching under the shapes
+    /// drawn above it. Renders best on screen (no seams).
+    #[default]
+    Stacked,
+    /// Shapes that never overlap and tile the drawn area exactly (a planar map): every
+    /// boundary between two regions is traced once and used, reversed, by both. For
+    /// cutters, vinyl, screen print and embroidery.
+    Cutout,
+}
+
+impl Layout {
+    /// Parses `stacked` or `cutout`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "stacked" => Some(Self::Stacked),
+            "cutout" => Some(Self::Cutout),
+            _ => None,
+        }
+    }
+
+    /// The name `parse` accepts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stacked => "stacked",
+            Self::Cutout => "cutout",
+        }
+    }
+}
+
 /// Phase 4 (image tracing): how outlines are fitted and written. The configured values, with
 /// a request's overrides applied per job.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,0 +1,504 @@
+//! The `cutout` layout: shapes that never overlap and tile the drawn area exactly.
+//!
+//! **A planar map.** The regions are the final label grid's keys (ink and opacity level; a
+//! transparent pixel belongs to no region). Every pixel edge between two different keys is a
+//! boundary edge on the lattice of pixel corners. A corner where three or more regions meet
+//! (or where two regions meet diagonally) is a *junction*; the boundary edges between
+//! junctions form *chains*, each separating exactly two keys (one of them possibly nothing).
+//! A boundary with no junction on it (an island inside one region) is a closed chain.
+//!
+//! **Each chain is simplified and fitted once**, with its ends pinned to its junctions: in
+//! `polygon` mode with the polygon simplification image tracing uses (visioncortex's staircase
+//! removal and penalty limit, which keep a path's first and last point), in `spline` mode
+//! with our curve fitter ([`fit::fit_open`]), in `pixel` mode not at all. Both neighbours use
+//! the same fitted chain, one of them reversed, so after rounding their shared boundary has
+//! identical coordinates on both sides: no gap and no overlap can open between them.
+//!
+//! **Outlines.** Every region walks its chains with itself on the right (screen coordinates,
+//! y down), so outer outlines run clockwise and holes anticlockwise: holes are real holes
+//! under either fill rule, never white paint. Where one region touches itself diagonally at a
+//! junction the walk turns right first, keeping the two pixels in separate outlines.
+//!
+//! Staircase removal in `polygon` and `spline` mode favours one side of each chain (it keeps
+//! the corners that are convex for that side): the side drawn higher in the stacked layout
+//! (opaque over translucent over nothing, smaller opaque areas over larger), so that a cutout
+//! renders like its stacked twin.
+//!
+//! **Gap filler.** Two abutting anti-aliased shapes let the background show through at about
+//! a quarter along their shared edge. With a gap filler width, every chain between two drawn
+//! regions is also stroked (in the colour of the opaque neighbour lower in the stacked order)
+//! in a group painted beneath all fills, so the seam shows that colour instead of the
+//! background. Edges against nothing are never stroked, so the drawn area does not grow.
+
+use std::collections::HashMap;
+
+use visioncortex::{PathI32, PointI32};
+
+use crate::cancel::CancelToken;
+use crate::pipeline::fit;
+use crate::pipeline::options::{TraceMode, TraceOptions};
+
+/// The key of a pixel that belongs to no region (transparent, or outside the grid).
+pub(crate) const NOTHING: u16 = u16::MAX;
+
+/// Chord length, in working pixels, over which corners are judged (as in image tracing).
+const CORNER_REACH: f64 = 3.0;
+
+/// A lattice direction: east, south, west, north (screen coordinates, y down).
+const STEPS: [(i32, i32); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
+
+/// A boundary between two keys, traced once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Chain {
+    /// Lattice points (pixel corners), first to last; a closed chain repeats its first point
+    /// at the end.
+    pub points: Vec<(i32, i32)>,
+    /// The key on the left of the chain, walking from its first point.
+    pub left: u16,
+    /// The key on its right.
+    pub right: u16,
+    /// No junction on it: it closes on itself.
+    pub closed: bool,
+}
+
+/// One chain used by one region: `reversed` when the region lies on the chain's left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Use {
+    /// Index into [`PlanarMap::chains`].
+    pub chain: usize,
+    /// Walk it from its last point to its first.
+    pub reversed: bool,
+}
+
+/// The boundaries of a key grid.
+#[derive(Debug, Clone)]
+pub(crate) struct PlanarMap {
+    /// Every boundary chain.
+    pub chains: Vec<Chain>,
+}
+
+/// The key grid with `NOTHING` outside it.
+struct Grid<'a> {
+    keys: &'a [u16],
+    width: i32,
+    height: i32,
+}
+
+impl Grid<'_> {
+    fn key(&self, x: i32, y: i32) -> u16 {
+        if x < 0 || y < 0 || x >= self.width || y >= self.height {
+            NOTHING
+        } else {
+            self.keys[(y * self.width + x) as usize]
+        }
+    }
+
+    /// The keys (left, right) of the edge from lattice point `(x, y)` one step in `direction`.
+    fn sides(&self, x: i32, y: i32, direction: usize) -> (u16, u16) {
+        match direction {
+            // East: the pixel above is on the left, the one below on the right.
+            0 => (self.key(x, y - 1), self.key(x, y)),
+            // South: right is west.
+            1 => (self.key(x, y), self.key(x - 1, y)),
+            // West: right is north.
+            2 => (self.key(x - 1, y), self.key(x - 1, y - 1)),
+            // North: right is east.
+            _ => (self.key(x - 1, y - 1), self.key(x, y - 1)),
+        }
+    }
+
+    fn is_boundary(&self, x: i32, y: i32, direction: usize) -> bool {
+        let (dx, dy) = STEPS[direction];
+        let (nx, ny) = (x + dx, y + dy);
+        if nx < 0 || ny < 0 || nx > self.width || ny > self.height {
+            return false;
+        }
+        let (left, right) = self.sides(x, y, direction);
+        left != right
+    }
+
+    /// Index of the edge from `(x, y)` in `direction` in the visited table: horizontal edges
+    /// first (`width × (height + 1)`), then vertical ones.
+    fn edge(&self, x: i32, y: i32, direction: usize) -> usize {
+        let (w, h) = (self.width as usize, self.height as usize);
+        match direction {
+            0 => y as usize * w + x as usize,
+            2 => y as usize * w + x as usize - 1,
+            1 => w * (h + 1) + y as usize * (w + 1) + x as usize,
+            _ => w * (h + 1) + (y as usize - 1) * (w + 1) + x as usize,
+        }
+    }
+
+    fn degree(&self, x: i32, y: i32) -> usize {
+        (0..4).filter(|d| self.is_boundary(x, y, *d)).count()
+    }
+}
+
+impl PlanarMap {
+    /// The chains of a `width × height` key grid (`NOTHING` where no region is).
+    pub fn build(keys: &[u16], width: usize, height: usize) -> Self {
+        let grid = Grid {
+            keys,
+            width: width as i32,
+            height: height as i32,
+        };
+        let mut visited = vec![false; width * (height + 1) + (width + 1) * height];
+        let mut chains = Vec::new();
+        // Chains between junctions, walked out of every junction.
+        for y in 0..=grid.height {
+            for x in 0..=grid.width {
+                if grid.degree(x, y) < 3 {
+                    continue;
+                }
+                for direction in 0..4 {
+                    if grid.is_boundary(x, y, direction) && !visited[grid.edge(x, y, direction)] {
+                        chains.push(walk(&grid, &mut visited, (x, y), direction));
+                    }
+                }
+            }
+        }
+        // What is left are closed boundaries with no junction: start each at its first
+        // point in scan order, walking east (a top-left corner always has an east edge).
+        for y in 0..=grid.height {
+            for x in 0..grid.width {
+                if grid.is_boundary(x, y, 0) && !visited[grid.edge(x, y, 0)] {
+                    chains.push(walk(&grid, &mut visited, (x, y), 0));
+                }
+            }
+        }
+        Self { chains }
+    }
+
+    /// The closed outlines of every region, keyed by region: each a list of chain uses that
+    /// walks the region's boundary once with the region on the right.
+    pub fn outlines(&self) -> HashMap<u16, Vec<Vec<Use>>> {
+        // Per region, its chain uses leaving each lattice point.
+        let mut uses: HashMap<u16, Vec<Use>> = HashMap::new();
+        for (index, chain) in self.chains.iter().enumerate() {
+            if chain.right != NOTHING {
+                uses.entry(chain.right).or_default().push(Use {
+                    chain: index,
+                    reversed: false,
+                });
+            }
+            if chain.left != NOTHING {
+                uses.entry(chain.left).or_default().push(Use {
+                    chain: index,
+                    reversed: true,
+                });
+            }
+        }
+        uses.into_iter()
+            .map(|(key, list)| (key, self.assemble(&list)))
+            .collect()
+    }
+
+    /// Joins one region's chain uses into closed outlines.
+    fn assemble(&self, list: &[Use]) -> Vec<Vec<Use>> {
+        let mut leaving: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
+        for (position, item) in list.iter().enumerate() {
+            if !self.chains[item.chain].closed {
+                leaving
+                    .entry(self.start_of(*item))
+                    .or_default()
+                    .push(position);
+            }
+        }
+        let mut used = vec![false; list.len()];
+        let mut outlines = Vec::new();
+        for first in 0..list.len() {
+            if used[first] {
+                continue;
+            }
+            used[first] = true;
+            let mut outline = vec![list[first]];
+            if self.chains[list[first].chain].closed {
+                outlines.push(outline);
+                continue;
+            }
+            let origin = self.start_of(list[first]);
+            let mut current = list[first];
+            loop {
+                let at = self.end_of(current);
+                let arriving = self.last_step(current);
+                // Prefer a right turn, then straight on, then a left turn.
+                let preference = |item: Use| -> usize {
+                    let leaving = self.first_step(item);
+                    let right = (-arriving.1, arriving.0);
+                    if leaving == right {
+                        0
+                    } else if leaving == arriving {
+                        1
+                    } else {
+                        2
+                    }
+                };
+                let candidates = leaving.get(&at).map(Vec::as_slice).unwrap_or(&[]);
+                let next = candidates
+                    .iter()
+                    .copied()
+                    .filter(|position| !used[*position] || (*position == first && at == origin))
+                    .min_by_key(|position| preference(list[*position]));
+                match next {
+                    Some(position) if position == first => break,
+                    Some(position) => {
+                        used[position] = true;
+                        outline.push(list[position]);
+                        current = list[position];
+                    }
+                    // Cannot happen on a consistent map; close what we have.
+                    None => break,
+                }
+            }
+            outlines.push(outline);
+        }
+        outlines
+    }
+
+    fn start_of(&self, item: Use) -> (i32, i32) {
+        let points = &self.chains[item.chain].points;
+        if item.reversed {
+            points[points.len() - 1]
+        } else {
+            points[0]
+        }
+    }
+
+    fn end_of(&self, item: Use) -> (i32, i32) {
+        let points = &self.chains[item.chain].points;
+        if item.reversed {
+            points[0]
+        } else {
+            points[points.len() - 1]
+        }
+    }
+
+    /// The unit lattice step leaving the use's start.
+    fn first_step(&self, item: Use) -> (i32, i32) {
+        let points = &self.chains[item.chain].points;
+        let n = points.len();
+        let (a, b) = if item.reversed {
+            (points[n - 1], points[n - 2])
+        } else {
+            (points[0], points[1])
+        };
+        ((b.0 - a.0).signum(), (b.1 - a.1).signum())
+    }
+
+    /// The unit lattice step arriving at the use's end.
+    fn last_step(&self, item: Use) -> (i32, i32) {
+        let points = &self.chains[item.chain].points;
+        let n = points.len();
+        let (a, b) = if item.reversed {
+            (points[1], points[0])
+        } else {
+            (points[n - 2], points[n - 1])
+        };
+        ((b.0 - a.0).signum(), (b.1 - a.1).signum())
+    }
+}
+
+/// Walks one chain from lattice point `start` in `direction` until a junction or back to the
+/// start, marking its edges visited. The points kept are the chain's corners (where it turns)
+/// and its ends.
+fn walk(grid: &Grid<'_>, visited: &mut [bool], start: (i32, i32), direction: usize) -> Chain {
+    let (left, right) = grid.sides(start.0, start.1, direction);
+    let mut points = vec![start];
+    let (mut x, mut y) = start;
+    let mut heading = direction;
+    loop {
+        visited[grid.edge(x, y, heading)] = true;
+        let (dx, dy) = STEPS[heading];
+        (x, y) = (x + dx, y + dy);
+        if (x, y) == start {
+            points.push((x, y));
+            return Chain {
+                points,
+                left,
+                right,
+                closed: grid.degree(x, y) < 3,
+            };
+        }
+        if grid.degree(x, y) >= 3 {
+            points.push((x, y));
+            return Chain {
+                points,
+                left,
+                right,
+                closed: false,
+            };
+        }
+        // Degree two: the other boundary edge (never straight back).
+        let back = (heading + 2) % 4;
+        let next = (0..4)
+            .find(|d| *d != back && grid.is_boundary(x, y, *d))
+            .unwrap_or(heading);
+        if next != heading {
+            points.push((x, y));
+        }
+        heading = next;
+    }
+}
+
+/// The geometry of one fitted chain, in grid coordinates, from its first point to its last.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Fitted {
+    /// Straight segments through these points (first and last included).
+    Polyline(Vec<fit::Point>),
+    /// Cubic segments, each starting where the previous ended.
+    Cubics(Vec<fit::Cubic>),
+}
+
+impl Fitted {
+    /// The first point of the chain walked in the given direction.
+    pub fn start(&self, reversed: bool) -> fit::Point {
+        match (self, reversed) {
+            (Fitted::Polyline(points), false) => points[0],
+            (Fitted::Polyline(points), true) => points[points.len() - 1],
+            (Fitted::Cubics(cubics), false) => cubics[0][0],
+            (Fitted::Cubics(cubics), true) => cubics[cubics.len() - 1][3],
+        }
+    }
+}
+
+/// How one chain is drawn.
+pub(crate) trait Pen {
+    /// Starts a subpath.
+    fn move_to(&mut self, point: fit::Point);
+    /// A straight segment.
+    fn line_to(&mut self, point: fit::Point);
+    /// A cubic segment.
+    fn cubic_to(&mut self, c1: fit::Point, c2: fit::Point, end: fit::Point);
+    /// Closes the subpath.
+    fn close(&mut self);
+}
+
+/// Draws `fitted` from its current start (without the move to it).
+pub(crate) fn draw(fitted: &Fitted, reversed: bool, pen: &mut dyn Pen) {
+    match fitted {
+        Fitted::Polyline(points) => {
+            if reversed {
+                for point in points.iter().rev().skip(1) {
+                    pen.line_to(*point);
+                }
+            } else {
+                for point in points.iter().skip(1) {
+                    pen.line_to(*point);
+                }
+            }
+        }
+        Fitted::Cubics(cubics) => {
+            if reversed {
+                for cubic in cubics.iter().rev() {
+                    pen.cubic_to(cubic[2], cubic[1], cubic[0]);
+                }
+            } else {
+                for cubic in cubics {
+                    pen.cubic_to(cubic[1], cubic[2], cubic[3]);
+                }
+            }
+        }
+    }
+}
+
+/// Draws one region's outlines (closed subpaths).
+pub(crate) fn draw_region(outlines: &[Vec<Use>], fitted: &[Fitted], pen: &mut dyn Pen) {
+    for outline in outlines {
+        let Some(first) = outline.first() else {
+            continue;
+        };
+        pen.move_to(fitted[first.chain].start(first.reversed));
+        for item in outline {
+            draw(&fitted[item.chain], item.reversed, pen);
+        }
+        pen.close();
+    }
+}
+
+/// Fits every chain once. `top_side(chain)` says whether the chain's right side is the one
+/// drawn higher in the stacked order (its staircase corners are kept).
+pub(crate) fn fit_chains(
+    map: &PlanarMap,
+    options: &TraceOptions,
+    scale: usize,
+    right_is_top: &(dyn Fn(&Chain) -> bool + Sync),
+    cancel: &CancelToken,
+) -> Option<Vec<Fitted>> {
+    let fit_options = fit::FitOptions {
+        tolerance: options.fit_tolerance * scale as f64,
+        corner_threshold: options.corner_threshold.to_radians(),
+        corner_reach: CORNER_REACH * scale as f64,
+    };
+    let mut out = Vec::with_capacity(map.chains.len());
+    for (index, chain) in map.chains.iter().enumerate() {
+        if index % 256 == 0 && cancel.is_cancelled() {
+            return None;
+        }
+        out.push(fit_chain(
+            chain,
+            options.mode,
+            right_is_top(chain),
+            &fit_options,
+        ));
+    }
+    Some(out)
+}
+
+/// Simplifies and fits one chain; its ends stay where they are.
+pub(crate) fn fit_chain(
+    chain: &Chain,
+    mode: TraceMode,
+    right_is_top: bool,
+    options: &fit::FitOptions,
+) -> Fitted {
+    let as_f64 = |points: &[(i32, i32)]| -> Vec<fit::Point> {
+        points
+            .iter()
+            .map(|(x, y)| (f64::from(*x), f64::from(*y)))
+            .collect()
+    };
+    if mode == TraceMode::Pixel {
+        return Fitted::Polyline(as_f64(&chain.points));
+    }
+    let path = PathI32 {
+        path: chain
+            .points
+            .iter()
+            .map(|(x, y)| PointI32::new(*x, *y))
+            .collect(),
+    };
+    // The lattice points are the chain's corners, as visioncortex's walker gives them.
+    let simplified = path.simplify(right_is_top);
+    let points: Vec<(i32, i32)> = simplified.path.iter().map(|p| (p.x, p.y)).collect();
+    let points = if points.len() < 2 {
+        chain.points.clone()
+    } else {
+        points
+    };
+    let points = as_f64(&points);
+    if mode == TraceMode::Polygon {
+        return Fitted::Polyline(points);
+    }
+    if chain.closed {
+        let open = &points[..points.len() - 1];
+        let cubics = fit::fit_closed(open, options);
+        if cubics.is_empty() {
+            return Fitted::Polyline(points);
+        }
+        // `fit_closed` may start anywhere on the loop; that is fine for a closed chain.
+        return Fitted::Cubics(cubics);
+    }
+    if points.len() == 2 {
+        return Fitted::Polyline(points);
+    }
+    let cubics = fit::fit_open(&points, options);
+    if cubics.is_empty() {
+        Fitted::Polyline(points)
+    } else {
+        Fitted::Cubics(cubics)
+    }
+}
+
+#[cfg(test)]
+#[path = "cutout_tests.rs"]
+mod tests;
