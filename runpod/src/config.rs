@@ -37,6 +37,21 @@ impl Concurrency {
     }
 }
 
+impl From<NonZeroUsize> for Concurrency {
+    fn from(value: NonZeroUsize) -> Self {
+        Concurrency::Fixed(value)
+    }
+}
+
+/// A fixed concurrency from a count; zero is refused.
+impl TryFrom<usize> for Concurrency {
+    type Error = std::num::TryFromIntError;
+
+    fn try_from(value: usize) -> Result<Self, Self::Error> {
+        NonZeroUsize::try_from(value).map(Concurrency::Fixed)
+    }
+}
+
 impl fmt::Debug for Concurrency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

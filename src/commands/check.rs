@@ -25,7 +25,7 @@ pub fn run(
     writeln!(
         out,
         "handler: concurrency {}, job deadline {:?}, max image {} bytes / {} pixels",
-        handler.worker.concurrency,
+        handler.worker.concurrency.next(0),
         handler.worker.job_deadline,
         handler.input.max_image_bytes,
         handler.input.max_pixels

@@ -15,7 +15,7 @@ use anyhow::Context;
 use crate::engine::Engine;
 use crate::handler::{HandlerConfig, VectorizeHandler};
 use crate::pipeline::Pipeline;
-use crate::settings::{HandlerSettings, LoadOptions, Settings, WorkerSettings};
+use crate::settings::{HandlerSettings, LoadOptions, Settings};
 
 /// Everything the worker is started with, gathered at the edge.
 pub struct WorkerStart {
@@ -27,18 +27,9 @@ pub struct WorkerStart {
     pub overlay: Option<PathBuf>,
 }
 
-/// The runtime's tunables from `handler.toml`.
-pub fn worker_config(settings: &WorkerSettings) -> runpod::WorkerConfig {
-    runpod::WorkerConfig {
-        concurrency: runpod::Concurrency::Fixed(settings.concurrency),
-        job_deadline: settings.job_deadline,
-        deadline_grace: settings.deadline_grace,
-        log_max_lines: settings.log_max_lines,
-        log_max_bytes: settings.log_max_bytes,
-        progress_interval: settings.progress_interval,
-        drain_timeout: settings.drain_timeout,
-        ..runpod::WorkerConfig::default()
-    }
+/// The runtime's tunables from `handler.toml` (`[worker]` deserialises into them).
+pub fn worker_config(settings: &runpod::WorkerConfig) -> runpod::WorkerConfig {
+    settings.clone()
 }
 
 fn truthy(env: &[(String, String)], key: &str) -> bool {
