@@ -18,5 +18,6 @@ pub mod commands;
 pub mod download;
 pub mod engine;
 pub mod handler;
+pub mod output;
 pub mod pipeline;
 pub mod settings;

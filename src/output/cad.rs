@@ -1,0 +1,296 @@
+//! DXF through the `dxf` crate: every filled subpath as a closed `LWPOLYLINE`, one layer per
+//! ink, millimetres, y up.
+//!
+//! - **Layers**: `ink-rrggbb` (lower-case hex, the id of the SVG's ink groups), in the order
+//!   the inks are first painted; the DXF's mandatory layer `0` stays empty. A layer's colour
+//!   is the nearest AutoCAD indexed colour; the exact colour is on every entity as 24-bit
+//!   true colour (group code 420), with that nearest index as the fallback (62).
+//! - **Geometry**: each subpath of a filled path is its own closed polyline on its ink's
+//!   layer, so a hole is a separate closed entity inside its outline; curves are flattened
+//!   so that no point of the polyline is further than the tolerance from the curve.
+//!   Polylines with fewer than three distinct vertices enclose nothing and are left out.
+//!   Strokes are not cut geometry and are not written.
+//! - **Units**: `$INSUNITS` = 4 (millimetres), `$MEASUREMENT` = metric; a pixel is
+//!   25.4 / dpi mm; the SVG's top-left corner is at (0, height) and its bottom-left at the
+//!   origin, and `$EXTMIN`/`$EXTMAX` and the limits are the SVG's whole viewport.
+//! - **Opacity**: a translucent fill keeps its opacity as the entity's transparency (440).
+//! - Version AutoCAD 2010 (AC1024), ASCII.
+
+use dxf::entities::{Entity, EntityType, LwPolyline};
+use dxf::enums::{AcadVersion, DrawingUnits, Units};
+use dxf::tables::Layer;
+use dxf::{Color, LwPolylineVertex};
+
+use super::geometry::{Drawing, Paint, Point, Segment};
+use super::{Format, OutputError, OutputOptions};
+
+/// The most segments one curve is flattened into, however tight the tolerance.
+const MAX_CURVE_SEGMENTS: usize = 4096;
+
+/// The layer name of an ink.
+pub(crate) fn layer_name(color: [u8; 3]) -> String {
+    format!("ink-{:02x}{:02x}{:02x}", color[0], color[1], color[2])
+}
+
+/// The DXF text of `drawing`.
+pub(crate) fn write(drawing: &Drawing, options: &OutputOptions) -> Result<Vec<u8>, OutputError> {
+    let mm_per_px = 25.4 / options.dxf_dpi;
+    let height = drawing.height;
+    let to_mm = |p: Point| Point {
+        x: p.x * mm_per_px,
+        y: (height - p.y) * mm_per_px,
+    };
+    let tolerance = options.dxf_tolerance_mm;
+
+    let mut out = dxf::Drawing::new();
+    out.header.version = AcadVersion::R2010;
+    out.header.default_drawing_units = Units::Millimeters;
+    out.header.drawing_units = DrawingUnits::Metric;
+    let corner = dxf::Point::new(drawing.width * mm_per_px, height * mm_per_px, 0.0);
+    out.header.minimum_drawing_extents = dxf::Point::origin();
+    out.header.maximum_drawing_extents = corner.clone();
+    out.header.minimum_drawing_limits = dxf::Point::origin();
+    out.header.maximum_drawing_limits = corner;
+
+    let mut layers: Vec<[u8; 3]> = Vec::new();
+    for shape in &drawing.shapes {
+        if !matches!(shape.paint, Paint::Fill { .. }) {
+            continue;
+        }
+        let name = layer_name(shape.color);
+        let index = nearest_index(shape.color);
+        if !layers.contains(&shape.color) {
+            layers.push(shape.color);
+            out.add_layer(Layer {
+                name: name.clone(),
+                color: Color::from_index(index),
+                ..Default::default()
+            });
+        }
+        for ring in rings(&shape.segments, to_mm, tolerance) {
+            let mut polyline = LwPolyline::default();
+            polyline.set_is_closed(true);
+            polyline.vertices = ring
+                .iter()
+                .map(|p| LwPolylineVertex {
+                    x: p.x,
+                    y: p.y,
+                    ..Default::default()
+                })
+                .collect();
+            let mut entity = Entity::new(EntityType::LwPolyline(polyline));
+            entity.common.layer = name.clone();
+            entity.common.color = Color::from_index(index);
+            entity.common.color_24_bit = true_color(shape.color);
+            if shape.opacity < 1.0 {
+                let alpha = (shape.opacity.clamp(0.0, 1.0) * 255.0).round() as i32;
+                entity.common.transparency = 0x0200_0000 | alpha;
+            }
+            out.add_entity(entity);
+        }
+    }
+    let mut bytes = Vec::new();
+    out.save(&mut bytes).map_err(|error| OutputError::Encode {
+        format: Format::Dxf,
+        message: error.to_string(),
+    })?;
+    Ok(bytes)
+}
+
+/// `0x00RRGGBB`, DXF's 24-bit colour.
+pub(crate) fn true_color(color: [u8; 3]) -> i32 {
+    (i32::from(color[0]) << 16) | (i32::from(color[1]) << 8) | i32::from(color[2])
+}
+
+/// The closed rings of an outline, in millimetres, curves flattened within `tolerance`;
+/// repeated points and the closing point dropped, rings of under three points left out.
+fn rings(segments: &[Segment], to_mm: impl Fn(Point) -> Point, tolerance: f64) -> Vec<Vec<Point>> {
+    let mut rings = Vec::new();
+    let mut ring: Vec<Point> = Vec::new();
+    let finish = |ring: &mut Vec<Point>, rings: &mut Vec<Vec<Point>>| {
+        let mut points = std::mem::take(ring);
+        while points.len() > 1 && near(points[0], points[points.len() - 1]) {
+            points.pop();
+        }
+        if points.len() >= 3 {
+            rings.push(points);
+        }
+    };
+    let push = |ring: &mut Vec<Point>, p: Point| {
+        if ring.last().is_none_or(|&last| !near(last, p)) {
+            ring.push(p);
+        }
+    };
+    for segment in segments {
+        match *segment {
+            Segment::Move(p) => {
+                finish(&mut ring, &mut rings);
+                ring.push(to_mm(p));
+            }
+            Segment::Line(p) => push(&mut ring, to_mm(p)),
+            Segment::Cubic(a, b, p) => {
+                let Some(&start) = ring.last() else {
+                    continue;
+                };
+                let (a, b, p) = (to_mm(a), to_mm(b), to_mm(p));
+                for q in flatten_cubic(start, a, b, p, tolerance) {
+                    push(&mut ring, q);
+                }
+            }
+            Segment::Close => finish(&mut ring, &mut rings),
+        }
+    }
+    finish(&mut ring, &mut rings);
+    rings
+}
+
+fn near(a: Point, b: Point) -> bool {
+    (a.x - b.x).abs() < 1e-9 && (a.y - b.y).abs() < 1e-9
+}
+
+/// The points after `p0` of a polyline within `tolerance` of the cubic: `n` equal parameter
+/// steps, where the distance of a cubic from its chords is at most ¾·M/n², M the larger
+/// second difference of the control points.
+pub(crate) fn flatten_cubic(
+    p0: Point,
+    p1: Point,
+    p2: Point,
+    p3: Point,
+    tolerance: f64,
+) -> Vec<Point> {
+    let second = |a: Point, b: Point, c: Point| {
+        let (x, y) = (a.x - 2.0 * b.x + c.x, a.y - 2.0 * b.y + c.y);
+        (x * x + y * y).sqrt()
+    };
+    let m = second(p0, p1, p2).max(second(p1, p2, p3));
+    let n = (0.75 * m / tolerance).sqrt().ceil();
+    let n = if n.is_finite() {
+        (n as usize).clamp(1, MAX_CURVE_SEGMENTS)
+    } else {
+        MAX_CURVE_SEGMENTS
+    };
+    (1..=n)
+        .map(|i| {
+            let t = i as f64 / n as f64;
+            let u = 1.0 - t;
+            let (a, b, c, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+            Point {
+                x: a * p0.x + b * p1.x + c * p2.x + d * p3.x,
+                y: a * p0.y + b * p1.y + c * p2.y + d * p3.y,
+            }
+        })
+        .collect()
+}
+
+/// AutoCAD's indexed colour (1 to 255) nearest to `color` in RGB; the table is the
+/// standard one: 1–9 named colours, 10–249 24 hues × 5 values × full/half saturation,
+/// 250–255 greys.
+pub(crate) fn nearest_index(color: [u8; 3]) -> u8 {
+    let distance = |rgb: [f64; 3]| {
+        rgb.iter()
+            .zip(color)
+            .map(|(a, b)| (a - f64::from(b)).powi(2))
+            .sum::<f64>()
+    };
+    (1..=255u8)
+        .min_by(|&a, &b| distance(index_rgb(a)).total_cmp(&distance(index_rgb(b))))
+        .unwrap_or(7)
+}
+
+/// The RGB of an AutoCAD colour index.
+fn index_rgb(index: u8) -> [f64; 3] {
+    match index {
+        1 => [255.0, 0.0, 0.0],
+        2 => [255.0, 255.0, 0.0],
+        3 => [0.0, 255.0, 0.0],
+        4 => [0.0, 255.0, 255.0],
+        5 => [0.0, 0.0, 255.0],
+        6 => [255.0, 0.0, 255.0],
+        7 => [255.0, 255.0, 255.0],
+        8 => [128.0, 128.0, 128.0],
+        9 => [192.0, 192.0, 192.0],
+        10..=249 => {
+            let hue = f64::from(index / 10 - 1) * 15.0;
+            let step = index % 10;
+            let value = [1.0, 0.65, 0.5, 0.3, 0.15][usize::from(step / 2)];
+            let saturation = if step % 2 == 0 { 1.0 } else { 0.5 };
+            hsv(hue, saturation, value)
+        }
+        250..=255 => {
+            let grey = [51.0, 91.0, 132.0, 173.0, 214.0, 255.0][usize::from(index - 250)];
+            [grey; 3]
+        }
+        0 => [0.0; 3],
+    }
+}
+
+fn hsv(hue: f64, saturation: f64, value: f64) -> [f64; 3] {
+    let c = value * saturation;
+    let h = hue / 60.0;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = value - c;
+    [r, g, b].map(|v| ((v + m) * 255.0).round())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_names_and_true_colours_are_the_hex_of_the_ink() {
+        assert_eq!(layer_name([0x1e, 0x5a, 0xc8]), "ink-1e5ac8");
+        assert_eq!(true_color([0x1e, 0x5a, 0xc8]), 0x1e5ac8);
+    }
+
+    #[test]
+    fn nearest_indices_of_primaries_and_greys() {
+        assert_eq!(nearest_index([255, 0, 0]), 1);
+        assert_eq!(nearest_index([0, 0, 255]), 5);
+        assert_eq!(nearest_index([250, 250, 250]), 7);
+        assert_eq!(nearest_index([52, 50, 50]), 250);
+    }
+
+    #[test]
+    fn a_flattened_quarter_circle_stays_within_the_tolerance() {
+        // The usual cubic for a quarter of the unit circle (radius 10 mm).
+        let k = 0.552_284_749_8 * 10.0;
+        let p = |x: f64, y: f64| Point { x, y };
+        let points = flatten_cubic(p(10.0, 0.0), p(10.0, k), p(k, 10.0), p(0.0, 10.0), 0.01);
+        assert!(points.len() > 4, "{}", points.len());
+        // Every chord's midpoint is within tolerance of the circle (the cubic is within
+        // 0.03 % of the radius, 0.003 mm, of it).
+        let mut previous = p(10.0, 0.0);
+        for q in points {
+            let mid = p((previous.x + q.x) / 2.0, (previous.y + q.y) / 2.0);
+            let off = 10.0 - (mid.x * mid.x + mid.y * mid.y).sqrt();
+            assert!(off.abs() < 0.01 + 0.003, "{off}");
+            previous = q;
+        }
+        assert_eq!(previous, p(0.0, 10.0));
+    }
+
+    #[test]
+    fn rings_drop_the_closing_point_and_degenerate_rings() {
+        let p = |x: f64, y: f64| Point { x, y };
+        let segments = [
+            Segment::Move(p(0.0, 0.0)),
+            Segment::Line(p(1.0, 0.0)),
+            Segment::Line(p(1.0, 1.0)),
+            Segment::Line(p(0.0, 0.0)),
+            Segment::Close,
+            Segment::Move(p(5.0, 5.0)),
+            Segment::Line(p(6.0, 5.0)),
+            Segment::Close,
+        ];
+        let rings = rings(&segments, |q| q, 0.01);
+        assert_eq!(rings, vec![vec![p(0.0, 0.0), p(1.0, 0.0), p(1.0, 1.0)]]);
+    }
+}

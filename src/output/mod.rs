@@ -1,0 +1,263 @@
+//! Output formats above the pipeline: the pipeline's SVG re-encoded as PDF, EPS, DXF or PNG.
+//!
+//! The input is always the SVG string the pipeline produced (palette-exact `fill="#rrggbb"`
+//! paths, perhaps with `fill-opacity`, perhaps grouped per ink); it is parsed once with usvg
+//! and every format is written from that tree, so all of them carry the same geometry and the
+//! same colours:
+//!
+//! - **SVG**: the input, unchanged.
+//! - **PDF** ([`svg2pdf`]): one page the size of the SVG at 96 px per inch (1 px = 0.75 pt,
+//!   the CSS pixel), vector paths, exact colours, opacity kept.
+//! - **EPS** (written here, [`eps`]): PostScript level 2, one `fill`/`eofill` per path in its
+//!   exact colour, the same 96 px per inch, the y axis flipped by the CTM. PostScript has no
+//!   transparency: a translucent fill (`fill-opacity` or a group's `opacity`, as the
+//!   pipeline's soft shadows have) is written as its colour composited over **white**, which
+//!   is what it looks like on paper or a white page; opaque fills keep their exact palette
+//!   colour. (Compositing over what lies below would need the shapes' overlaps; the pipeline
+//!   paints translucent layers first, so over white is exact where nothing lies below them.)
+//! - **DXF** (the [`dxf`] crate, [`cad`]): every filled path's subpaths as closed
+//!   `LWPOLYLINE`s (curves flattened within [`OutputOptions::dxf_tolerance_mm`]), one layer
+//!   per ink named `ink-rrggbb` (the id of the SVG's ink groups), the exact colour as 24-bit
+//!   true colour on each entity (plus the nearest indexed colour on the layer and entity for
+//!   readers without true colour), in millimetres (`$INSUNITS` = 4) at
+//!   [`OutputOptions::dxf_dpi`] (mm = px × 25.4 / dpi), y up. Holes are their own closed
+//!   polylines on the same layer. Strokes (a renderer's gap filler) are not cut geometry and
+//!   are left out; a translucent fill keeps its opacity as the entity's transparency.
+//! - **PNG** ([`png`], resvg): the SVG rendered at its own size on a transparent background.
+//!
+//! Nothing here panics on bad input: an unparsable SVG, an unknown format name or an
+//! unsupported construct (gradients, images, clips in EPS/DXF) is an [`OutputError`].
+
+mod cad;
+mod eps;
+mod geometry;
+pub mod png;
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use resvg::usvg;
+
+/// An output file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// The pipeline's SVG as it is.
+    Svg,
+    /// One vector page.
+    Pdf,
+    /// Encapsulated PostScript (EPSF-3.0).
+    Eps,
+    /// AutoCAD DXF (ASCII), millimetres, one layer per ink.
+    Dxf,
+    /// A raster rendering at the SVG's size.
+    Png,
+}
+
+impl Format {
+    /// Every format, in the order they are listed in messages.
+    pub const ALL: [Format; 5] = [
+        Format::Svg,
+        Format::Pdf,
+        Format::Eps,
+        Format::Dxf,
+        Format::Png,
+    ];
+
+    /// The lower-case name, which is also the file extension.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Svg => "svg",
+            Format::Pdf => "pdf",
+            Format::Eps => "eps",
+            Format::Dxf => "dxf",
+            Format::Png => "png",
+        }
+    }
+
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        self.name()
+    }
+
+    /// The IANA media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Svg => "image/svg+xml",
+            Format::Pdf => "application/pdf",
+            Format::Eps => "application/postscript",
+            Format::Dxf => "image/vnd.dxf",
+            Format::Png => "image/png",
+        }
+    }
+
+    /// Whether the bytes are binary (base64 when inlined in JSON); SVG, EPS and DXF are text.
+    pub fn is_binary(self) -> bool {
+        matches!(self, Format::Pdf | Format::Png)
+    }
+
+    /// The format a file name's extension asks for (case-insensitive); `None` for an unknown
+    /// or missing extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        path.extension()
+            .and_then(|e| e.to_str())
+            .and_then(|e| e.parse().ok())
+    }
+
+    /// The valid names, comma-separated, for messages.
+    pub fn valid_names() -> String {
+        Format::ALL.map(Format::name).join(", ")
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = OutputError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|format| format.name().eq_ignore_ascii_case(value.trim()))
+            .ok_or_else(|| OutputError::UnknownFormat {
+                value: value.to_owned(),
+            })
+    }
+}
+
+impl serde::Serialize for Format {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Format {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        value.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Options of the encoders; every field has a sound default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputOptions {
+    /// DXF scale: SVG pixels per inch (mm = px × 25.4 / dpi). Default 96, the CSS pixel.
+    pub dxf_dpi: f64,
+    /// DXF curve flattening: the largest distance, in millimetres, between a curve and its
+    /// polyline. Default 0.01 mm, below any cutter's resolution.
+    pub dxf_tolerance_mm: f64,
+    /// PNG: the most pixels (width × height) rendered, to bound memory. Default 100 million.
+    pub png_max_pixels: u64,
+}
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        OutputOptions {
+            dxf_dpi: 96.0,
+            dxf_tolerance_mm: 0.01,
+            png_max_pixels: 100_000_000,
+        }
+    }
+}
+
+impl OutputOptions {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> Result<(), OutputError> {
+        let positive = |name: &'static str, value: f64, max: f64| {
+            if value.is_finite() && value > 0.0 && value <= max {
+                Ok(())
+            } else {
+                Err(OutputError::InvalidOption {
+                    name,
+                    value: value.to_string(),
+                    expected: format!("a number above 0 and at most {max}"),
+                })
+            }
+        };
+        positive("dxf_dpi", self.dxf_dpi, 100_000.0)?;
+        positive("dxf_tolerance_mm", self.dxf_tolerance_mm, 100.0)?;
+        if self.png_max_pixels == 0 {
+            return Err(OutputError::InvalidOption {
+                name: "png_max_pixels",
+                value: "0".to_owned(),
+                expected: "at least 1".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why an output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// A format name that is none of ours.
+    #[error("unknown output format \"{value}\" (valid: {})", Format::valid_names())]
+    UnknownFormat { value: String },
+    /// An option out of range.
+    #[error("output option {name} = {value} is invalid: expected {expected}")]
+    InvalidOption {
+        name: &'static str,
+        value: String,
+        expected: String,
+    },
+    /// The SVG does not parse.
+    #[error("the SVG does not parse: {0}")]
+    Svg(String),
+    /// The SVG uses something the format cannot carry.
+    #[error("{format} output cannot carry {what}")]
+    Unsupported { format: Format, what: String },
+    /// The PNG would be larger than allowed.
+    #[error("the PNG would be {width}×{height} pixels, over the limit of {max_pixels}")]
+    TooLarge {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
+    /// The encoder itself failed.
+    #[error("{format} encoding failed: {message}")]
+    Encode { format: Format, message: String },
+}
+
+/// Encodes the pipeline's `svg` as `format`.
+pub fn encode(svg: &str, format: Format, options: &OutputOptions) -> Result<Vec<u8>, OutputError> {
+    options.validate()?;
+    if format == Format::Svg {
+        // Checked like the others, so a caller learns of a broken SVG whatever it asked for.
+        parse(svg)?;
+        return Ok(svg.as_bytes().to_vec());
+    }
+    let tree = parse(svg)?;
+    match format {
+        Format::Svg => Ok(svg.as_bytes().to_vec()),
+        Format::Pdf => pdf(&tree),
+        Format::Eps => eps::write(&geometry::Drawing::from_tree(&tree, Format::Eps)?),
+        Format::Dxf => cad::write(&geometry::Drawing::from_tree(&tree, Format::Dxf)?, options),
+        Format::Png => png::encode_tree(&tree, options.png_max_pixels),
+    }
+}
+
+/// Parses an SVG with usvg, without reading any file the SVG names.
+pub(crate) fn parse(svg: &str) -> Result<usvg::Tree, OutputError> {
+    let mut options = usvg::Options::default();
+    // An `<image href="file">` must not read the disk: only data URLs are resolved.
+    options.image_href_resolver.resolve_string = Box::new(|_, _| None);
+    usvg::Tree::from_str(svg, &options).map_err(|error| OutputError::Svg(error.to_string()))
+}
+
+/// One PDF page of the SVG's size at 96 px per inch.
+fn pdf(tree: &usvg::Tree) -> Result<Vec<u8>, OutputError> {
+    let page = svg2pdf::PageOptions { dpi: 96.0 };
+    svg2pdf::to_pdf(tree, svg2pdf::ConversionOptions::default(), page).map_err(|error| {
+        OutputError::Encode {
+            format: Format::Pdf,
+            message: error.to_string(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! Unit tests of the format names and the encoders' error paths; the render-back checks are
+//! in tests/formats.rs.
+
+use super::*;
+
+const SQUARES: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30" viewBox="0 0 40 30">
+<g id="ink-1e5ac8" data-color="#1e5ac8"><path d="M2 2h20v20h-20z M6 6v12h12v-12z" fill="#1e5ac8" fill-rule="evenodd"/></g>
+<path d="M20 10h18v18h-18z" fill="#f58c1e" fill-opacity="0.5"/>
+</svg>"##;
+
+#[test]
+fn names_parse_case_insensitively_and_round_trip() {
+    for format in Format::ALL {
+        assert_eq!(format.to_string().parse::<Format>().unwrap(), format);
+        assert_eq!(
+            format.name().to_uppercase().parse::<Format>().unwrap(),
+            format
+        );
+        assert_eq!(format.extension(), format.name());
+    }
+    assert_eq!(
+        Format::from_path(Path::new("out/Logo.PDF")),
+        Some(Format::Pdf)
+    );
+    assert_eq!(Format::from_path(Path::new("logo.tiff")), None);
+    assert_eq!(Format::from_path(Path::new("logo")), None);
+    assert!(Format::Png.is_binary() && Format::Pdf.is_binary());
+    assert!(!Format::Eps.is_binary() && !Format::Dxf.is_binary() && !Format::Svg.is_binary());
+    assert_eq!(Format::Dxf.media_type(), "image/vnd.dxf");
+}
+
+#[test]
+fn an_unknown_name_is_named_with_the_valid_ones() {
+    let error = "tiff".parse::<Format>().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "unknown output format \"tiff\" (valid: svg, pdf, eps, dxf, png)"
+    );
+    let error = serde_json::from_str::<Format>("\"ai\"").unwrap_err();
+    assert!(error.to_string().contains("\"ai\""), "{error}");
+    assert_eq!(
+        serde_json::from_str::<Format>("\"PDF\"").unwrap(),
+        Format::Pdf
+    );
+    assert_eq!(serde_json::to_string(&Format::Eps).unwrap(), "\"eps\"");
+}
+
+#[test]
+fn broken_svgs_and_bad_options_are_errors_for_every_format() {
+    for format in Format::ALL {
+        for svg in [
+            "",
+            "not xml",
+            "<svg",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"5\"/>",
+        ] {
+            let error = encode(svg, format, &OutputOptions::default()).unwrap_err();
+            assert!(
+                matches!(error, OutputError::Svg(_)),
+                "{format} {svg:?}: {error}"
+            );
+        }
+        let bad = OutputOptions {
+            dxf_dpi: 0.0,
+            ..Default::default()
+        };
+        let error = encode(SQUARES, format, &bad).unwrap_err();
+        assert!(error.to_string().contains("dxf_dpi = 0"), "{error}");
+    }
+}
+
+#[test]
+fn a_png_over_the_pixel_limit_is_refused() {
+    let options = OutputOptions {
+        png_max_pixels: 1000,
+        ..Default::default()
+    };
+    let error = encode(SQUARES, Format::Png, &options).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the PNG would be 40×30 pixels, over the limit of 1000"
+    );
+}
+
+#[test]
+fn gradients_and_images_are_refused_by_eps_and_dxf_naming_them() {
+    let gradient = r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">
+<linearGradient id="g"><stop offset="0" stop-color="#000"/><stop offset="1" stop-color="#fff"/></linearGradient>
+<rect id="r" width="10" height="10" fill="url(#g)"/></svg>"##;
+    for format in [Format::Eps, Format::Dxf] {
+        let error = encode(gradient, format, &OutputOptions::default()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("{format} output cannot carry a gradient or pattern fill (id \"r\")")
+        );
+    }
+    // PDF carries gradients.
+    assert!(encode(gradient, Format::Pdf, &OutputOptions::default()).is_ok());
+}
+
+#[test]
+fn eps_has_the_exact_colours_the_fill_rule_and_a_flipped_y() {
+    let eps = String::from_utf8(encode(SQUARES, Format::Eps, &OutputOptions::default()).unwrap())
+        .unwrap();
+    assert!(eps.starts_with("%!PS-Adobe-3.0 EPSF-3.0\n"), "{eps}");
+    assert!(eps.contains("%%BoundingBox: 0 0 30 23\n"), "{eps}");
+    assert!(eps.contains("%%HiResBoundingBox: 0 0.5 30 23\n"), "{eps}");
+    assert!(eps.contains("[0.75 0 0 -0.75 0 23] concat"), "{eps}");
+    // #1e5ac8 exactly; #f58c1e at half opacity over white is #fac68f.
+    assert!(eps.contains("0.1176 0.3529 0.7843 rg"), "{eps}");
+    assert!(eps.contains("0.9804 0.7765 0.5608 rg"), "{eps}");
+    assert_eq!(eps.matches("\nf*\n").count(), 1, "{eps}");
+    assert_eq!(eps.matches("\nf\n").count(), 1, "{eps}");
+    assert!(eps.ends_with("%%EOF\n"));
+}
