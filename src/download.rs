@@ -329,12 +329,32 @@ fn check_scheme(url: &reqwest::Url) -> Result<(), DownloadError> {
     Ok(())
 }
 
-/// Resolves the URL's host and returns the address to connect to: every address it resolves
-/// to must be public (a host with one private answer is refused outright, as RunPod does).
-async fn checked_address(
+/// Why [`resolve_checked`] refused a URL's host.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// DNS failed or gave no answer.
+    #[error("cannot resolve the host: {reason}")]
+    Resolve {
+        /// Why.
+        reason: String,
+    },
+    /// The host resolves to an address that is not public.
+    #[error("resolves to {address}, which is not a public address")]
+    Private {
+        /// The refused address.
+        address: IpAddr,
+    },
+}
+
+/// The address policy of `image_url`, for every URL a job names (`image_url`, a job's
+/// `s3Config.endpointUrl`): resolves the URL's host and returns the address to connect to.
+/// Every address it resolves to must be public unless `allow_private`
+/// (`RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS`); a host with one private answer is refused
+/// outright, as RunPod does. Callers pin their connection to the returned address.
+pub async fn resolve_checked(
     url: &reqwest::Url,
-    policy: &DownloadPolicy,
-) -> Result<SocketAddr, DownloadError> {
+    allow_private: bool,
+) -> Result<SocketAddr, AddressError> {
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -342,25 +362,41 @@ async fn checked_address(
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => tokio::net::lookup_host((bare, port))
             .await
-            .map_err(|error| DownloadError::Resolve {
-                url: shown(url),
+            .map_err(|error| AddressError::Resolve {
                 reason: error.to_string(),
             })?
             .collect(),
     };
-    let first = *addresses.first().ok_or_else(|| DownloadError::Resolve {
-        url: shown(url),
+    let first = *addresses.first().ok_or_else(|| AddressError::Resolve {
         reason: "no addresses".to_owned(),
     })?;
-    if !policy.allow_private {
+    if !allow_private {
         if let Some(refused) = addresses.iter().find(|a| !is_public(a.ip())) {
-            return Err(DownloadError::PrivateAddress {
-                url: shown(url),
+            return Err(AddressError::Private {
                 address: refused.ip(),
             });
         }
     }
     Ok(first)
+}
+
+/// [`resolve_checked`] under a download policy, its refusal named as an `image_url` error.
+async fn checked_address(
+    url: &reqwest::Url,
+    policy: &DownloadPolicy,
+) -> Result<SocketAddr, DownloadError> {
+    resolve_checked(url, policy.allow_private)
+        .await
+        .map_err(|error| match error {
+            AddressError::Resolve { reason } => DownloadError::Resolve {
+                url: shown(url),
+                reason,
+            },
+            AddressError::Private { address } => DownloadError::PrivateAddress {
+                url: shown(url),
+                address,
+            },
+        })
 }
 
 #[cfg(test)]

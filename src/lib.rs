@@ -15,6 +15,7 @@
 pub mod cancel;
 pub mod cli;
 pub mod commands;
+pub mod delivery;
 pub mod download;
 pub mod engine;
 pub mod handler;
