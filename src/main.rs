@@ -34,11 +34,27 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            // One line with the whole cause chain, ripgrep-style.
-            eprintln!("gemini3: error: {error:#}");
+            eprintln!("gemini3: error: {}", one_line(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The whole cause chain on one line, ripgrep-style, each cause said once: a library error
+/// that both prints its source and returns it from `source()` does not repeat it.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Human-readable logs on stderr for the one-shot commands; colour only on a terminal, so a
@@ -59,13 +75,12 @@ fn load(
 ) -> anyhow::Result<(Settings, HandlerSettings)> {
     let env: Vec<(String, String)> = std::env::vars().collect();
     let root = find_root(&env);
-    let mut options = LoadOptions {
+    let options = LoadOptions {
         root: root.clone(),
         overlay,
         env: env.clone(),
         overrides,
     };
-    options.env = env.clone();
     let settings = Settings::load(&options).context("invalid configuration")?;
     let handler = HandlerSettings::load(&root, None, &env).context("invalid handler.toml")?;
     Ok((settings, handler))
@@ -75,7 +90,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => {
             init_cli_logging();
-            let (settings, handler) = load(args.config.clone(), Vec::new())?;
+            let (mut settings, handler) = load(args.config.clone(), Vec::new())?;
+            // A one-shot command: a CPU landing is reported at info. `check` keeps the
+            // warm-up: running each model once is part of the check.
+            settings.engine.one_shot = true;
             gemini3::commands::check::run(
                 &settings,
                 &handler,
@@ -85,7 +103,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Vectorize(args) => {
             init_cli_logging();
-            let (settings, handler) = load(args.config.clone(), args.overrides())?;
+            let (mut settings, handler) = load(args.config.clone(), args.overrides())?;
+            // One-shot: no warm-up (the first image is the warm-up), fallbacks at info.
+            settings.engine.one_shot = true;
+            settings.engine.warmup = false;
             gemini3::commands::vectorize::run(&args, &settings, &handler.input)
         }
         Command::Worker(args) => {

@@ -1,6 +1,8 @@
 //! Start-up checks of `gemini3 worker` in production mode: a configuration error, a missing
 //! ONNX Runtime, or `require_gpu` without a GPU is reported to the ping URL as an unhealthy
-//! fitness check, and the worker exits non-zero before taking any job.
+//! fitness check, and the worker exits non-zero before taking any job. And the start-up
+//! messages of the one-shot commands: one line per fact, provider fallbacks at `info` (a
+//! worker keeps them at `warn`), nothing but the result on a CPU run into a pipe.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -159,4 +161,150 @@ fn a_job_deadline_under_a_second_is_reported_unhealthy() {
     assert_eq!(check, "configuration");
     assert!(reason.contains("job_deadline"), "{reason}");
     assert!(queue.events_on(Route::JobTake).is_empty());
+}
+
+/// Runs the binary with `args` and only `extra` in its environment; returns (exit code,
+/// everything it printed: stdout, where the worker logs, then stderr).
+fn run_cli(args: &[&str], extra: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gemini3"));
+    command
+        .args(args)
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GEMINI3_ROOT", root());
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+/// The provider named in each "falling back" log line of `stderr`, with the line.
+fn fallback_lines(stderr: &str) -> Vec<(String, String)> {
+    stderr
+        .lines()
+        .filter(|line| line.contains("falling back"))
+        .map(|line| {
+            let provider = line
+                .split("provider=")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or("")
+                .to_owned();
+            (provider, line.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn one_shot_vectorize_into_a_pipe_prints_only_its_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("logo.svg");
+    let (code, stderr) = run_cli(
+        &[
+            "vectorize",
+            "tests/fixtures/logo96.png",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "escape codes in a pipe: {stderr:?}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("logo.svg"), "{stderr}");
+    assert!(svg.is_file());
+}
+
+#[test]
+fn one_shot_provider_fallbacks_are_info_and_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("logo.svg");
+    let metadata = dir.path().join("logo.json");
+    let (code, stderr) = run_cli(
+        &[
+            "vectorize",
+            "tests/fixtures/logo96.png",
+            "-o",
+            svg.to_str().unwrap(),
+            "--metadata",
+            metadata.to_str().unwrap(),
+        ],
+        &[("RUST_LOG", "info")],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let metadata: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&metadata).unwrap()).unwrap();
+    let fallbacks = fallback_lines(&stderr);
+    assert_said_once(&fallbacks, &metadata["phases"], "INFO", &stderr);
+}
+
+/// Each fallback line is at `level` and names its provider once; when the sessions landed on
+/// CPU under the default `auto` chain, both GPU providers were reported.
+fn assert_said_once(
+    fallbacks: &[(String, String)],
+    phases: &serde_json::Value,
+    level: &str,
+    stderr: &str,
+) {
+    for (provider, line) in fallbacks {
+        assert!(line.contains(level), "not at {level}: {line}");
+        let times = fallbacks.iter().filter(|(p, _)| p == provider).count();
+        assert_eq!(times, 1, "{provider} reported {times} times: {stderr}");
+    }
+    if phases["phase3"]["provider"] == "cpu" {
+        let mut named: Vec<&str> = fallbacks.iter().map(|(p, _)| p.as_str()).collect();
+        named.sort_unstable();
+        assert_eq!(named, ["cuda", "tensorrt"], "{stderr}");
+    }
+}
+
+#[test]
+fn the_worker_still_warns_of_provider_fallbacks_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    use base64::Engine as _;
+    let png = std::fs::read(root().join("tests/fixtures/logo96.png")).unwrap();
+    let image = base64::engine::general_purpose::STANDARD.encode(png);
+    let job = serde_json::json!({"input": {"image": image}}).to_string();
+    let (_, stderr) = run_cli(
+        &[
+            "worker",
+            "--test-input",
+            &job,
+            "--output-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[("RUNPOD_LOG_LEVEL", "INFO")],
+    );
+    let result: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("test_output.json")).unwrap(),
+    )
+    .unwrap();
+    let phases = &result["output"]["metadata"]["phases"];
+    assert!(phases.is_object(), "{result}");
+    assert_said_once(&fallback_lines(&stderr), phases, "WARN", &stderr);
+}
+
+#[test]
+fn a_missing_test_input_file_names_its_cause_once() {
+    let (code, stderr) = run_cli(
+        &["worker", "--test-input", "no-such-job.json"],
+        &[("RUNPOD_LOG_LEVEL", "ERROR")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no-such-job.json"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
 }

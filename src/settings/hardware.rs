@@ -71,6 +71,10 @@ pub struct EngineSettings {
     /// Longest padded side the models see (the TensorRT profile's max and opt).
     #[serde(skip)]
     pub max_side: u32,
+    /// Set by one-shot commands (`vectorize`, `check`), never by a file: provider fallbacks
+    /// are logged at `info` instead of `warn` (a worker expected its GPU).
+    #[serde(skip)]
+    pub one_shot: bool,
 }
 
 /// TensorRT execution-provider options (`[hardware.tensorrt]`).

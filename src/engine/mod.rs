@@ -12,8 +12,10 @@
 //!
 //! Provider selection tries whole sessions in order (`auto`: TensorRT, then CUDA, then CPU),
 //! each provider registered with `error_on_failure`, so the provider a session really got is
-//! known rather than guessed. Each fallback is logged as a warning with its cause;
-//! `require_gpu` turns landing on CPU into an error.
+//! known rather than guessed. Each fallback is logged once per process with its cause (a
+//! warning in a worker; `info` in a one-shot command, `EngineSettings::one_shot`);
+//! `require_gpu` turns landing on CPU into an error. The phase sessions themselves are in
+//! `phases.rs`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,14 +24,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 use ort::ep;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{RunOptions, Session};
-use ort::value::{TensorElementType, TensorRef, ValueType};
+use ort::value::{TensorElementType, ValueType};
 
 use crate::cancel::CancelToken;
 use crate::pipeline::model::{
-    CleanModel, LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeModel, SteerModel,
+    CleanModel, ModelError, PhaseModels, Provider, QuantizeModel, SteerModel,
 };
-use crate::pipeline::palette::Palette;
 use crate::settings::{ConvAlgorithmSearch, Device, EngineSettings, PipelineSettings};
+
+mod phases;
+use phases::{OrtClean, OrtQuantize, OrtSteer};
 
 /// What went wrong while loading ONNX Runtime or building a session.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +121,8 @@ static RUNTIME_INIT: Mutex<()> = Mutex::new(());
 pub struct Engine {
     runtime: &'static Runtime,
     settings: EngineSettings,
+    /// Provider fallbacks already logged (provider, cause): each is one fact, logged once.
+    reported: Mutex<Vec<(Provider, String)>>,
 }
 
 impl fmt::Debug for Engine {
@@ -272,6 +278,7 @@ impl Engine {
         Ok(Engine {
             runtime,
             settings: settings.clone(),
+            reported: Mutex::new(Vec::new()),
         })
     }
 
@@ -328,6 +335,25 @@ impl Engine {
     pub fn probe_without_cpu_fallback(&self, path: &Path) -> Result<Provider, EngineError> {
         let session = PhaseSession::build(self, path, true)?;
         Ok(session.provider)
+    }
+
+    /// Logs that `failed` was unavailable and sessions fell back to `to`, once per provider and
+    /// cause: at `warn` in a worker, where a GPU was expected; at `info` in a one-shot
+    /// command (`EngineSettings::one_shot`), where CPU is the usual case.
+    fn report_fallback(&self, failed: Provider, to: Provider, cause: &str) {
+        let mut reported = self
+            .reported
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if reported.iter().any(|(p, c)| *p == failed && c == cause) {
+            return;
+        }
+        reported.push((failed, cause.to_owned()));
+        if self.settings.one_shot {
+            tracing::info!(provider = %failed, fell_back_to = %to, cause = %cause, "execution provider unavailable, falling back");
+        } else {
+            tracing::warn!(provider = %failed, fell_back_to = %to, cause = %cause, "execution provider unavailable, falling back");
+        }
     }
 
     /// The provider chain for the configured device, in order.
@@ -467,7 +493,7 @@ impl PhaseSession {
         let chain = engine.chain(no_cpu_fallback);
         let input_name = "image";
         let has_palette = model_has_input(model, "palette");
-        let mut fallbacks = Vec::new();
+        let mut fallbacks: Vec<(Provider, String)> = Vec::new();
         for provider in &chain {
             let providers = match provider {
                 Provider::TensorRt => vec![
@@ -480,15 +506,8 @@ impl PhaseSession {
             match build_session(engine, model, &providers, no_cpu_fallback) {
                 Ok(session) => {
                     for (failed, cause) in &fallbacks {
-                        tracing::warn!(
-                            model = %model_name,
-                            provider = %failed,
-                            fell_back_to = %provider,
-                            cause = %cause,
-                            "execution provider unavailable, falling back"
-                        );
+                        engine.report_fallback(*failed, *provider, cause);
                     }
-                    tracing::info!(model = %model_name, provider = %provider, "session ready");
                     return Ok(PhaseSession {
                         model: model.to_path_buf(),
                         provider: *provider,
@@ -657,196 +676,6 @@ fn model_has_input(model: &Path, name: &str) -> bool {
     std::fs::read(model)
         .map(|bytes| bytes.windows(field.len()).any(|w| w == field.as_slice()))
         .unwrap_or(false)
-}
-
-fn image_tensor(image: &PlanarImage) -> Result<TensorRef<'_, f32>, ort::Error> {
-    TensorRef::from_array_view((
-        [1usize, 3, image.height as usize, image.width as usize],
-        image.data.as_slice(),
-    ))
-}
-
-fn planar_output(
-    outputs: &ort::session::SessionOutputs<'_>,
-    name: &str,
-    width: u32,
-    height: u32,
-) -> Result<PlanarImage, ort::Error> {
-    let (shape, data) = outputs[name].try_extract_tensor::<f32>()?;
-    let expected = [1, 3, i64::from(height), i64::from(width)];
-    if **shape != expected {
-        return Err(ort::Error::new(format!(
-            "output `{name}` has shape {shape:?}, expected {expected:?}"
-        )));
-    }
-    Ok(PlanarImage {
-        width,
-        height,
-        data: data.to_vec(),
-    })
-}
-
-/// Phase 1 session.
-struct OrtClean {
-    session: PhaseSession,
-    output: String,
-}
-
-impl OrtClean {
-    fn load(engine: &Engine, path: &Path, working_size: u32) -> Result<Self, EngineError> {
-        let session = PhaseSession::build(engine, path, false)?;
-        session.expect(true, Some("image"), TensorElementType::Float32, 4)?;
-        let output = session.expect(false, None, TensorElementType::Float32, 4)?;
-        let model = Self { session, output };
-        if engine.settings.warmup {
-            let side = working_size.min(engine.settings.max_side);
-            let image = PlanarImage::zeros(side, side);
-            model
-                .clean(&image, &CancelToken::new())
-                .map_err(|e| EngineError::Warmup {
-                    model: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-        }
-        Ok(model)
-    }
-}
-
-impl CleanModel for OrtClean {
-    fn clean(&self, image: &PlanarImage, cancel: &CancelToken) -> Result<PlanarImage, ModelError> {
-        self.session.run(cancel, |session, options| {
-            let outputs =
-                session.run_with_options(ort::inputs!["image" => image_tensor(image)?], options)?;
-            planar_output(&outputs, &self.output, image.width, image.height)
-        })
-    }
-
-    fn provider(&self) -> Provider {
-        self.session.provider
-    }
-}
-
-/// Phase 2 session.
-struct OrtSteer {
-    session: PhaseSession,
-    output: String,
-}
-
-impl OrtSteer {
-    fn load(engine: &Engine, path: &Path) -> Result<Self, EngineError> {
-        let session = PhaseSession::build(engine, path, false)?;
-        session.expect(true, Some("image"), TensorElementType::Float32, 4)?;
-        session.expect(true, Some("seed"), TensorElementType::Int64, 1)?;
-        session.expect(true, Some("strength"), TensorElementType::Float32, 1)?;
-        let output = session.expect(false, None, TensorElementType::Float32, 4)?;
-        Ok(Self { session, output })
-    }
-}
-
-impl SteerModel for OrtSteer {
-    fn steer(
-        &self,
-        image: &PlanarImage,
-        seed: i64,
-        strength: f32,
-        cancel: &CancelToken,
-    ) -> Result<PlanarImage, ModelError> {
-        let seed = [seed];
-        let strength = [strength];
-        self.session.run(cancel, |session, options| {
-            let outputs = session.run_with_options(
-                ort::inputs![
-                    "image" => image_tensor(image)?,
-                    "seed" => TensorRef::from_array_view(([1usize], &seed[..]))?,
-                    "strength" => TensorRef::from_array_view(([1usize], &strength[..]))?,
-                ],
-                options,
-            )?;
-            planar_output(&outputs, &self.output, image.width, image.height)
-        })
-    }
-
-    fn provider(&self) -> Provider {
-        self.session.provider
-    }
-}
-
-/// Phase 3 session.
-struct OrtQuantize {
-    session: PhaseSession,
-}
-
-impl OrtQuantize {
-    fn load(engine: &Engine, path: &Path) -> Result<Self, EngineError> {
-        let session = PhaseSession::build(engine, path, false)?;
-        session.expect(true, Some("image"), TensorElementType::Float32, 4)?;
-        session.expect(true, Some("palette"), TensorElementType::Float32, 2)?;
-        session.expect(false, Some("labels"), TensorElementType::Int64, 3)?;
-        let model = Self { session };
-        if engine.settings.warmup {
-            let palette =
-                Palette::from_hex(&["000000", "ffffff"]).expect("a valid literal palette");
-            let image = PlanarImage::zeros(64, 64);
-            model
-                .quantize(&image, &palette, &CancelToken::new())
-                .map_err(|e| EngineError::Warmup {
-                    model: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-        }
-        Ok(model)
-    }
-}
-
-impl QuantizeModel for OrtQuantize {
-    fn quantize(
-        &self,
-        image: &PlanarImage,
-        palette: &Palette,
-        cancel: &CancelToken,
-    ) -> Result<LabelMap, ModelError> {
-        let colors: Vec<f32> = palette.colors().iter().flat_map(|c| c.to_unit()).collect();
-        let count = palette.len();
-        let labels = self.session.run(cancel, |session, options| {
-            let outputs = session.run_with_options(
-                ort::inputs![
-                    "image" => image_tensor(image)?,
-                    "palette" => TensorRef::from_array_view(([count, 3usize], colors.as_slice()))?,
-                ],
-                options,
-            )?;
-            let (shape, data) = outputs["labels"].try_extract_tensor::<i64>()?;
-            let expected = [1, i64::from(image.height), i64::from(image.width)];
-            if **shape != expected {
-                return Err(ort::Error::new(format!(
-                    "output `labels` has shape {shape:?}, expected {expected:?}"
-                )));
-            }
-            Ok(data.to_vec())
-        })?;
-        let labels = labels
-            .into_iter()
-            .map(|label| {
-                u8::try_from(label)
-                    .ok()
-                    .filter(|l| usize::from(*l) < count)
-                    .ok_or_else(|| {
-                        ModelError::BadOutput(format!(
-                            "label {label} is outside the palette of {count} colours"
-                        ))
-                    })
-            })
-            .collect::<Result<Vec<u8>, ModelError>>()?;
-        Ok(LabelMap {
-            width: image.width,
-            height: image.height,
-            labels,
-        })
-    }
-
-    fn provider(&self) -> Provider {
-        self.session.provider
-    }
 }
 
 #[cfg(test)]
