@@ -506,7 +506,7 @@ pub enum DeliveryError {
         expiry: Duration,
     },
     /// The S3 client could not be built from the settings.
-    #[error("the bucket {bucket:?} at {endpoint} cannot be used: {source}")]
+    #[error("the bucket {bucket:?} at {endpoint} cannot be used: {}", chain(.source))]
     Client {
         /// The endpoint.
         endpoint: String,
@@ -516,7 +516,7 @@ pub enum DeliveryError {
         source: object_store::Error,
     },
     /// The server refused the credentials (HTTP 401 or 403).
-    #[error("the bucket {bucket:?} at {endpoint} refused the credentials (access key id {access_key_id:?}) when uploading {key}: check {access_fields}: {source}")]
+    #[error("the bucket {bucket:?} at {endpoint} refused the credentials (access key id {access_key_id:?}) when uploading {key}: check {access_fields}: {}", chain(.source))]
     Credentials {
         /// The endpoint.
         endpoint: String,
@@ -532,7 +532,7 @@ pub enum DeliveryError {
         source: object_store::Error,
     },
     /// The bucket does not exist (HTTP 404 on upload).
-    #[error("the bucket {bucket:?} does not exist at {endpoint} (uploading {key}): {source}")]
+    #[error("the bucket {bucket:?} does not exist at {endpoint} (uploading {key}): {}", chain(.source))]
     NoSuchBucket {
         /// The endpoint.
         endpoint: String,
@@ -544,7 +544,7 @@ pub enum DeliveryError {
         source: object_store::Error,
     },
     /// Any other failure of the upload, after retries.
-    #[error("uploading {key} to the bucket {bucket:?} at {endpoint} failed: {source}")]
+    #[error("uploading {key} to the bucket {bucket:?} at {endpoint} failed: {}", chain(.source))]
     Upload {
         /// The endpoint.
         endpoint: String,
@@ -556,7 +556,7 @@ pub enum DeliveryError {
         source: object_store::Error,
     },
     /// Presigning a URL failed.
-    #[error("presigning a URL for {key} in the bucket {bucket:?} at {endpoint} failed: {source}")]
+    #[error("presigning a URL for {key} in the bucket {bucket:?} at {endpoint} failed: {}", chain(.source))]
     Presign {
         /// The endpoint.
         endpoint: String,
@@ -593,6 +593,22 @@ pub enum DeliveryError {
         /// The bucket.
         bucket: String,
     },
+}
+
+/// An error and its causes, `: `-separated, skipping a cause whose text its parent already
+/// shows (object_store and reqwest errors often repeat their source).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let shown = cause.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn hint_private(error: &AddressError) -> &'static str {

@@ -2,6 +2,8 @@
 //! with the shipped models, and the local API server.
 
 mod common;
+#[path = "support/s3.rs"]
+mod s3;
 #[path = "support/worker.rs"]
 mod worker;
 
@@ -15,6 +17,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use gemini3::commands::worker::worker_config;
+use gemini3::delivery::Bucket;
 use gemini3::engine::Engine;
 use gemini3::handler::{HandlerConfig, VectorizeHandler};
 use gemini3::pipeline::Pipeline;
@@ -49,13 +52,27 @@ fn handler_settings() -> HandlerSettings {
 }
 
 fn handler(allow_private: bool) -> Arc<VectorizeHandler> {
+    handler_with(allow_private, None, None)
+}
+
+/// A handler with the operator's `bucket` and, optionally, another inline limit.
+fn handler_with(
+    allow_private: bool,
+    bucket: Option<Bucket>,
+    max_inline_bytes: Option<usize>,
+) -> Arc<VectorizeHandler> {
     let settings = handler_settings();
+    let mut output = settings.output;
+    if let Some(limit) = max_inline_bytes {
+        output.max_inline_bytes = limit;
+    }
     Arc::new(VectorizeHandler::new(
         pipeline(),
         HandlerConfig {
             input: settings.input,
-            output: settings.output,
+            output,
             allow_private_downloads: allow_private,
+            bucket,
         },
     ))
 }
@@ -404,4 +421,250 @@ async fn local_api_runs_a_job_to_completed_and_runsync_returns_the_svg() {
     }
     let _ = stop.send(());
     server.await.unwrap().unwrap();
+}
+
+/// A job's `s3Config` for the loopback S3 server.
+fn s3_config(server: &s3::S3Server) -> Value {
+    json!({"endpointUrl": server.endpoint, "accessId": s3::ACCESS_KEY,
+           "accessSecret": s3::SECRET, "bucketName": s3::BUCKET})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_with_formats_and_an_s3_config_returns_urls_that_serve_the_files() {
+    let server = s3::S3Server::start().await;
+    let worker = Worker::start(handler(true), config(1));
+    worker.queue.push_job(json!({
+        "id": "job-s3",
+        "input": {"image": b64(&logo_png()), "formats": ["svg", "pdf"], "return_logs": true},
+        "s3Config": s3_config(&server),
+    }));
+    let result = worker.result("job-s3").await;
+    let output = &result["output"];
+    assert!(
+        output.get("svg").is_none(),
+        "uploaded, not inline: {result}"
+    );
+    let outputs = output["outputs"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{result}"));
+    assert_eq!(outputs.len(), 2, "{result}");
+    let client = reqwest::Client::new();
+    for (format, magic, media_type) in [
+        ("svg", &b"<svg"[..], "image/svg+xml"),
+        ("pdf", &b"%PDF"[..], "application/pdf"),
+    ] {
+        let entry = &outputs[format];
+        assert_eq!(entry["key"], format!("job-s3/output.{format}"), "{entry}");
+        assert_eq!(entry["media_type"], media_type);
+        let url = entry["url"].as_str().unwrap();
+        let body = client.get(url).send().await.unwrap();
+        assert_eq!(body.status(), 200, "{url}");
+        let body = body.bytes().await.unwrap();
+        assert!(
+            body.starts_with(magic),
+            "{format}: {:?}",
+            &body[..8.min(body.len())]
+        );
+        assert_eq!(entry["bytes"].as_u64(), Some(body.len() as u64));
+        assert_eq!(
+            server.stored(&format!("job-s3/output.{format}")).as_deref(),
+            Some(&body[..])
+        );
+        assert!(entry["expires_at"].as_str().unwrap().ends_with('Z'));
+    }
+    assert_eq!(output["metadata"]["width"], 96);
+    assert!(
+        !result.to_string().contains(s3::SECRET),
+        "the secret is in the result"
+    );
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operators_bucket_receives_every_output_file() {
+    let server = s3::S3Server::start().await;
+    let env: Vec<(String, String)> = [
+        (
+            "BUCKET_ENDPOINT_URL",
+            format!("{}/{}", server.endpoint, s3::BUCKET),
+        ),
+        ("BUCKET_ACCESS_KEY_ID", s3::ACCESS_KEY.to_owned()),
+        ("BUCKET_SECRET_ACCESS_KEY", s3::SECRET.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let bucket = Bucket::from_env(&env).unwrap().expect("a bucket");
+    // The operator's bucket is trusted: loopback works without the private-address override.
+    let worker = Worker::start(handler_with(false, Some(bucket), None), config(1));
+    worker
+        .queue
+        .push("job-env", json!({"image": b64(&logo_png())}));
+    let result = worker.result("job-env").await;
+    let entry = &result["output"]["outputs"]["svg"];
+    assert_eq!(entry["key"], "job-env/output.svg", "{result}");
+    let body = reqwest::get(entry["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.starts_with("<svg"), "{body}");
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_bucket_formats_come_back_inline() {
+    let worker = Worker::start(handler(false), config(1));
+    worker.queue.push(
+        "job-inline",
+        json!({"image": b64(&logo_png()), "formats": ["pdf", "svg", "png"]}),
+    );
+    let result = worker.result("job-inline").await;
+    let output = &result["output"];
+    assert!(output.get("svg").is_none(), "{result}");
+    let outputs = &output["outputs"];
+    let svg = outputs["svg"]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{result}"));
+    assert!(svg.starts_with("<svg"));
+    assert_eq!(outputs["svg"]["bytes"].as_u64(), Some(svg.len() as u64));
+    assert_eq!(
+        output["metadata"]["svg_bytes"].as_u64(),
+        Some(svg.len() as u64)
+    );
+    for (format, magic, media_type) in [
+        ("pdf", &b"%PDF"[..], "application/pdf"),
+        ("png", &b"\x89PNG"[..], "image/png"),
+    ] {
+        let entry = &outputs[format];
+        assert_eq!(entry["media_type"], media_type);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(
+                entry["base64"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{entry}")),
+            )
+            .unwrap();
+        assert!(bytes.starts_with(magic), "{format}");
+        assert_eq!(entry["bytes"].as_u64(), Some(bytes.len() as u64));
+    }
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inline_outputs_over_the_limit_are_output_too_large_naming_the_bucket_settings() {
+    // The SVG alone fits; the SVG and its PDF together do not.
+    let probe = Worker::start(handler(false), config(1));
+    probe
+        .queue
+        .push("job-size", json!({"image": b64(&logo_png())}));
+    let svg_bytes = probe.result("job-size").await["output"]["metadata"]["svg_bytes"]
+        .as_u64()
+        .unwrap() as usize;
+    probe.finish().await;
+
+    let worker = Worker::start(handler_with(false, None, Some(svg_bytes + 16)), config(1));
+    worker.queue.push(
+        "job-big",
+        json!({"image": b64(&logo_png()), "formats": ["svg", "pdf"]}),
+    );
+    let report = error_report(&worker.result("job-big").await);
+    assert_eq!(report["error_type"], "OutputTooLarge", "{report}");
+    let message = report["error_message"].as_str().unwrap();
+    for fragment in [
+        "the inline outputs (svg",
+        &format!("over output.max_inline_bytes = {}", svg_bytes + 16),
+        "BUCKET_ENDPOINT_URL",
+        "s3Config",
+    ] {
+        assert!(message.contains(fragment), "{fragment}: {message}");
+    }
+    // The same job with the SVG alone still fits.
+    worker
+        .queue
+        .push("job-fits", json!({"image": b64(&logo_png())}));
+    assert!(worker.result("job-fits").await["output"]["svg"].is_string());
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_formats_and_s3_configs_are_invalid_input_and_never_show_the_secret() {
+    let server = s3::S3Server::start().await;
+    let image = b64(&logo_png());
+    let mut missing_key = s3_config(&server);
+    missing_key.as_object_mut().unwrap().remove("accessId");
+    let mut ftp = s3_config(&server);
+    ftp["endpointUrl"] = json!("ftp://127.0.0.1/outputs");
+    let mut wrong_secret = s3_config(&server);
+    wrong_secret["accessSecret"] = json!("wrong-secret-55aa");
+    let cases = [
+        (
+            json!({"image": image, "formats": ["svg", "tiff"]}),
+            None,
+            "formats[1]: \"tiff\" is not a format; use svg, pdf, eps, dxf or png",
+        ),
+        (
+            json!({"image": image, "formats": []}),
+            None,
+            "formats: [] is empty",
+        ),
+        (
+            json!({"image": image, "formats": ["png", "png"]}),
+            None,
+            "formats[1]: \"png\" is listed twice",
+        ),
+        (
+            json!({"image": image}),
+            Some(missing_key),
+            "s3Config.accessId: is missing",
+        ),
+        (
+            json!({"image": image}),
+            Some(ftp),
+            "s3Config.endpointUrl: \"ftp://127.0.0.1/outputs\" has scheme \"ftp\"",
+        ),
+        // A private endpoint without RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS (this worker's is off).
+        (
+            json!({"image": image}),
+            Some(s3_config(&server)),
+            "RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS",
+        ),
+    ];
+    let worker = Worker::start(handler(false), config(1));
+    for (index, (input, s3_config, fragment)) in cases.into_iter().enumerate() {
+        let id = format!("bad-{index}");
+        let mut job = json!({"id": id, "input": input});
+        if let Some(s3_config) = s3_config {
+            job["s3Config"] = s3_config;
+        }
+        worker.queue.push_job(job);
+        let result = worker.result(&id).await;
+        let report = error_report(&result);
+        assert_eq!(report["error_type"], "InvalidInput", "{report}");
+        let message = report["error_message"].as_str().unwrap();
+        assert!(message.contains(fragment), "{fragment}: {message}");
+        assert!(!result.to_string().contains(s3::SECRET), "{result}");
+    }
+    worker.finish().await;
+
+    // Refused credentials in a job's own s3Config are its input to fix; a failed upload
+    // fails the job, with no partial result.
+    let relaxed = Worker::start(handler(true), config(1));
+    relaxed.queue.push_job(
+        json!({"id": "bad-key", "input": {"image": image, "formats": ["svg", "pdf"]},
+                                  "s3Config": wrong_secret}),
+    );
+    let result = relaxed.result("bad-key").await;
+    assert!(result.get("output").is_none(), "{result}");
+    let report = error_report(&result);
+    assert_eq!(report["error_type"], "InvalidInput", "{report}");
+    let message = report["error_message"].as_str().unwrap();
+    assert!(message.contains("refused the credentials"), "{message}");
+    assert!(message.contains(&server.endpoint), "{message}");
+    assert!(
+        !result.to_string().contains("wrong-secret-55aa"),
+        "{result}"
+    );
+    relaxed.finish().await;
 }

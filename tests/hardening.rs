@@ -401,6 +401,7 @@ fn handler(memory_budget_bytes: Option<u64>) -> Arc<VectorizeHandler> {
             input,
             output: settings.output,
             allow_private_downloads: false,
+            bucket: None,
         },
     ))
 }

@@ -67,6 +67,10 @@ pub(crate) fn start(start: &WorkerStart) -> Result<Ready, (String, anyhow::Error
     let handler_settings = HandlerSettings::load(&start.root, None, &start.env)
         .context("invalid handler.toml")
         .map_err(|e| ("configuration".to_owned(), e))?;
+    // RunPod's BUCKET_* variables: the operator's bucket for every job's outputs.
+    let bucket = crate::delivery::Bucket::from_env(&start.env)
+        .context("invalid bucket settings")
+        .map_err(|e| ("configuration".to_owned(), e))?;
     worker_config(&handler_settings.worker)
         .validate()
         .context("invalid worker settings")
@@ -93,6 +97,7 @@ pub(crate) fn start(start: &WorkerStart) -> Result<Ready, (String, anyhow::Error
         input: handler_settings.input,
         output: handler_settings.output,
         allow_private_downloads: truthy(&start.env, "RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS"),
+        bucket,
     };
     Ok(Ready {
         handler: VectorizeHandler::new(pipeline, config),

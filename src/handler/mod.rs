@@ -1,49 +1,82 @@
-//! The RunPod handler: a job's `input` in, `{"svg", "metadata", "logs"?}` out.
+//! The RunPod handler: a job's `input` in, `{"svg", "metadata", "logs"?}` out (or
+//! `{"outputs", "metadata", "logs"?}` when the job asks for other formats or a bucket is
+//! configured; see [`VectorizeHandler`]).
 //!
-//! It parses the request ([`request`]), fetches `image_url` under the download rules
-//! ([`crate::download`]), reads the image header and reserves the job's estimated memory
-//! from the worker's budget ([`memory`]; a job that does not fit waits, one that never can is
-//! refused), then runs decode and the pipeline on tokio's blocking pool inside the job's
-//! span. The job's cancellation token (deadline, job-stop) is bridged to the
-//! pipeline's [`CancelToken`], which terminates ONNX Runtime inference in flight. Pipeline and
-//! download errors become job errors in exactly one place, [`job_error`].
+//! It parses the request ([`request`]) and the job's `s3Config`, checks a job bucket's
+//! endpoint against the address policy before any work, fetches `image_url` under the
+//! download rules ([`crate::download`]), reads the image header and reserves the job's
+//! estimated memory from the worker's budget ([`memory`]; a job that does not fit waits, one
+//! that never can is refused), then runs decode, the pipeline and the output encoders
+//! ([`crate::output`]) on tokio's blocking pool inside the job's span. The job's cancellation
+//! token (deadline, job-stop) is bridged to the pipeline's [`CancelToken`], which terminates
+//! ONNX Runtime inference in flight, and stops uploads ([`crate::delivery`]). Every failure
+//! is a [`JobError`], mapped to RunPod's `error_type` in one place ([`error`]).
 
+pub mod error;
 pub mod memory;
 pub mod request;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
 
 use crate::cancel::CancelToken;
-use crate::download::{download, DownloadError, DownloadPolicy};
+use crate::delivery::{Bucket, DeliveryOptions, OutputFile, Uploader};
+use crate::download::{download, DownloadPolicy};
+use crate::output::{encode, Format, OutputOptions};
 use crate::pipeline::decode::probe;
-use crate::pipeline::model::ModelError;
 use crate::pipeline::{
     decode, DecodeLimits, Phase, Pipeline, PipelineError, PipelineErrorKind, Progress, Request,
     SteeringRequest as PipelineSteering, TraceOverrides,
 };
 use crate::settings::{InputLimits, OutputLimits};
+pub use error::{ErrorType, JobError};
 use memory::{job_estimate, MemoryBudget};
 use request::{ImageSource, JobRequest};
 
 /// What the handler needs besides the pipeline.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HandlerConfig {
     /// Input limits from `handler.toml`.
     pub input: InputLimits,
     /// Output limits from `handler.toml`.
     pub output: OutputLimits,
-    /// `RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS`.
+    /// `RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS`: also lets a job's `s3Config` name a private
+    /// endpoint.
     pub allow_private_downloads: bool,
+    /// The operator's bucket from RunPod's `BUCKET_*` variables ([`Bucket::from_env`]); a
+    /// job's `s3Config` takes its place for that job.
+    pub bucket: Option<Bucket>,
 }
 
 /// The gemini3 job handler.
+///
+/// The result is `{"svg", "metadata", "logs"?}` when the job asks for the SVG only (the
+/// default `formats`) and no bucket is configured. Otherwise it is
+/// `{"outputs": {FORMAT: {...}}, "metadata", "logs"?}`, one entry per format asked for:
+///
+/// - inline (no bucket): `{"media_type", "bytes", "text"}` for SVG, EPS and DXF, or
+///   `{"media_type", "bytes", "base64"}` for PDF and PNG; the inline total is bounded by
+///   `output.max_inline_bytes` (over it: `OutputTooLarge`, saying how to configure a bucket);
+/// - uploaded (the environment's bucket or the job's `s3Config`): `{"media_type", "bytes",
+///   "key", "url", "expires_at"}`, the object at `{job_id}/output.{ext}` and a presigned GET
+///   URL. A failed upload fails the job; there is no partial result.
 pub struct VectorizeHandler {
     pipeline: Arc<Pipeline>,
     config: HandlerConfig,
     memory: MemoryBudget,
+    delivery: DeliveryOptions,
+    encoding: OutputOptions,
+}
+
+/// Where the job's files go.
+enum Delivery {
+    /// Inline in the result.
+    Inline,
+    /// Uploaded, with URLs in the result.
+    Bucket(Uploader),
 }
 
 impl VectorizeHandler {
@@ -55,6 +88,8 @@ impl VectorizeHandler {
             pipeline,
             config,
             memory,
+            delivery: DeliveryOptions::default(),
+            encoding: OutputOptions::default(),
         }
     }
 
@@ -70,19 +105,18 @@ impl VectorizeHandler {
         bytes: Vec<u8>,
         limits: DecodeLimits,
         ctx: &runpod::JobContext,
-    ) -> Result<(Vec<u8>, memory::MemoryReservation), runpod::HandlerError> {
+    ) -> Result<(Vec<u8>, memory::MemoryReservation), JobError> {
         let (bytes, header) = ctx
             .spawn_blocking(move || {
                 let header = probe(&bytes, &limits);
                 (bytes, header)
             })
             .await
-            .map_err(|join_error| {
-                runpod::HandlerError::internal(format!(
-                    "reading the image header stopped unexpectedly: {join_error}"
-                ))
+            .map_err(|source| JobError::Stopped {
+                what: "reading the image header",
+                source,
             })?;
-        let header = header.map_err(|error| job_error(&error))?;
+        let header = header?;
         let settings = self.pipeline.settings();
         let estimate = job_estimate(
             header.width,
@@ -94,10 +128,12 @@ impl VectorizeHandler {
         let (width, height) = (header.width, header.height);
         let reservation = match self.memory.try_reserve(estimate) {
             Err(never) => {
-                return Err(runpod::HandlerError::invalid_input(format!(
-                    "image: {width}x{height} needs an estimated {} MB to process, more than this worker's memory budget of {} MB (input.memory_budget_mb); send a smaller image",
-                    never.needed_mb, never.budget_mb
-                )))
+                return Err(JobError::MemoryNeverFits {
+                    width,
+                    height,
+                    needed_mb: never.needed_mb,
+                    budget_mb: never.budget_mb,
+                })
             }
             Ok(Some(reservation)) => reservation,
             Ok(None) => {
@@ -114,10 +150,10 @@ impl VectorizeHandler {
                         reservation.expect("checked to fit by try_reserve")
                     }
                     _ = cancellation.cancelled() => {
-                        return Err(job_error(&PipelineError::new(
+                        return Err(PipelineError::new(
                             Phase::Decode,
                             PipelineErrorKind::Cancelled,
-                        )))
+                        ).into())
                     }
                 }
             }
@@ -129,23 +165,49 @@ impl VectorizeHandler {
         Ok((bytes, reservation))
     }
 
-    async fn process(
+    /// The job's bucket (its `s3Config`, else the operator's), its endpoint checked against
+    /// the address policy and its client built: a bad bucket fails the job before any work.
+    async fn delivery(
         &self,
-        job: runpod::Job,
+        job: &runpod::Job,
         ctx: &runpod::JobContext,
-    ) -> Result<Value, runpod::HandlerError> {
+    ) -> Result<Delivery, JobError> {
+        let bucket = match job.extra.get("s3Config") {
+            Some(Value::Null) | None => self.config.bucket.clone(),
+            Some(value) => Some(request::parse_s3_config(value)?),
+        };
+        let Some(bucket) = bucket else {
+            return Ok(Delivery::Inline);
+        };
+        let origin = bucket.origin();
+        let delivery_error = |source| JobError::Delivery { origin, source };
+        let destination = bucket
+            .resolve(self.config.allow_private_downloads)
+            .await
+            .map_err(delivery_error)?;
+        ctx.log(format!(
+            "outputs go to the bucket {:?} at {} ({:?} settings)",
+            bucket.name(),
+            bucket.endpoint(),
+            origin
+        ));
+        let uploader = Uploader::new(destination, self.delivery).map_err(delivery_error)?;
+        Ok(Delivery::Bucket(uploader))
+    }
+
+    async fn process(&self, job: runpod::Job, ctx: &runpod::JobContext) -> Result<Value, JobError> {
+        let delivery = self.delivery(&job, ctx).await?;
+        let job_id = job.id.as_str().to_owned();
         // Parsing decodes up to max_image_bytes of base64: blocking work, off the runtime.
         let input = job.input;
         let max_image_bytes = self.config.input.max_image_bytes;
         let mut request = ctx
             .spawn_blocking(move || request::parse(&input, max_image_bytes))
             .await
-            .map_err(|join_error| {
-                runpod::HandlerError::internal(format!(
-                    "parsing the job input stopped unexpectedly: {join_error}"
-                ))
-            })?
-            .map_err(|error| runpod::HandlerError::invalid_input(error.to_string()))?;
+            .map_err(|source| JobError::Stopped {
+                what: "parsing the job input",
+                source,
+            })??;
         let return_logs = request.return_logs;
         let bytes = match &mut request.source {
             // Taken, not copied: one copy of the encoded image per job.
@@ -157,7 +219,7 @@ impl VectorizeHandler {
                     timeout: self.config.input.download_timeout,
                     allow_private: self.config.allow_private_downloads,
                 };
-                download(url, &policy).await.map_err(download_error)?
+                download(url, &policy).await?
             }
         };
         ctx.log(format!("image: {} bytes", bytes.len()));
@@ -178,7 +240,17 @@ impl VectorizeHandler {
         };
         let pipeline = Arc::clone(&self.pipeline);
         let progress_ctx = ctx.clone();
-        let max_svg_bytes = self.config.output.max_inline_bytes;
+        let max_inline_bytes = self.config.output.max_inline_bytes;
+        // Inline results are bounded while tracing; uploaded ones only by the image's size.
+        let max_svg_bytes = match delivery {
+            Delivery::Inline => Some(max_inline_bytes),
+            Delivery::Bucket(_) => None,
+        };
+        // The SVG alone, inline: the original result shape, nothing to encode.
+        let svg_only_inline =
+            matches!(delivery, Delivery::Inline) && request.formats == [Format::Svg];
+        let formats = request.formats.clone();
+        let encoding = self.encoding.clone();
         let result = ctx
             .spawn_blocking(move || {
                 // Held until the blocking work ends, even if the handler stops waiting.
@@ -194,37 +266,149 @@ impl VectorizeHandler {
                         "message": progress.message,
                     }));
                 };
-                pipeline.run(&pipeline_request, &cancel, &mut on_progress)
+                let output = pipeline.run(&pipeline_request, &cancel, &mut on_progress)?;
+                let files = if svg_only_inline {
+                    Vec::new()
+                } else {
+                    encode_all(&output.svg, &formats, &encoding, &cancel)?
+                };
+                Ok::<_, JobError>((output, files))
             })
             .await;
         bridge.abort();
-        let output = match result {
-            Ok(output) => output.map_err(|error| job_error(&error))?,
-            Err(join_error) => {
-                return Err(runpod::HandlerError::internal(format!(
-                    "the pipeline stopped unexpectedly: {join_error}"
-                )))
+        let (output, files) = result
+            .map_err(|source| JobError::Stopped {
+                what: "the pipeline",
+                source,
+            })?
+            .map_err(|error| match error {
+                // Only inline results are bounded while tracing: say how to lift the bound.
+                JobError::Pipeline(source)
+                    if matches!(source.kind, PipelineErrorKind::OutputTooLarge { .. }) =>
+                {
+                    JobError::SvgPastInlineLimit { source }
+                }
+                error => error,
+            })?;
+        let metadata = serde_json::to_value(&output.metadata).map_err(JobError::Metadata)?;
+        let mut result = match delivery {
+            Delivery::Inline if svg_only_inline => {
+                let svg_bytes = output.svg.len();
+                if svg_bytes > max_inline_bytes {
+                    return Err(JobError::OutputTooLarge {
+                        what: "the SVG is".to_owned(),
+                        bytes: svg_bytes,
+                        limit: max_inline_bytes,
+                    });
+                }
+                json!({"svg": output.svg, "metadata": metadata})
+            }
+            Delivery::Inline => {
+                drop(output.svg);
+                json!({"outputs": inline_outputs(files, max_inline_bytes)?, "metadata": metadata})
+            }
+            Delivery::Bucket(uploader) => {
+                drop(output.svg);
+                let media_types: Vec<(Format, usize)> = files
+                    .iter()
+                    .map(|(format, bytes)| (*format, bytes.len()))
+                    .collect();
+                let uploads = files
+                    .into_iter()
+                    .map(|(format, bytes)| OutputFile {
+                        file_name: format!("output.{}", format.extension()),
+                        media_type: format.media_type(),
+                        bytes: bytes.into(),
+                    })
+                    .collect();
+                let origin = uploader.origin();
+                let delivered = uploader
+                    .deliver(&job_id, uploads, &ctx.cancellation())
+                    .await
+                    .map_err(|source| JobError::Delivery { origin, source })?;
+                let mut outputs = Map::new();
+                for ((format, size), file) in media_types.into_iter().zip(delivered) {
+                    ctx.log(format!("uploaded {} ({size} bytes)", file.key));
+                    outputs.insert(
+                        format.name().to_owned(),
+                        json!({
+                            "media_type": format.media_type(),
+                            "bytes": file.bytes,
+                            "key": file.key,
+                            "url": file.url,
+                            "expires_at": file.expires_at,
+                        }),
+                    );
+                }
+                json!({"outputs": outputs, "metadata": metadata})
             }
         };
-        let svg_bytes = output.svg.len();
-        if svg_bytes > self.config.output.max_inline_bytes {
-            return Err(runpod::HandlerError::new(
-                "OutputTooLarge",
-                format!(
-                    "the SVG is {svg_bytes} bytes, over output.max_inline_bytes = {}; shrink it with fewer colours (max_colors or a smaller palette), a larger trace.filter_speckle, or trace.mode = \"polygon\"",
-                    self.config.output.max_inline_bytes
-                ),
-            ));
-        }
-        let metadata = serde_json::to_value(&output.metadata).map_err(|error| {
-            runpod::HandlerError::internal(format!("metadata does not serialise: {error}"))
-        })?;
-        let mut result = json!({"svg": output.svg, "metadata": metadata});
         if return_logs {
             result["logs"] = json!(ctx.logs());
         }
         Ok(result)
     }
+}
+
+/// Every format asked for, in order; the SVG is the pipeline's own text (not re-parsed).
+fn encode_all(
+    svg: &str,
+    formats: &[Format],
+    options: &OutputOptions,
+    cancel: &CancelToken,
+) -> Result<Vec<(Format, Vec<u8>)>, JobError> {
+    let mut files = Vec::with_capacity(formats.len());
+    for &format in formats {
+        if cancel.is_cancelled() {
+            return Err(PipelineError::new(Phase::Trace, PipelineErrorKind::Cancelled).into());
+        }
+        let bytes = match format {
+            Format::Svg => svg.as_bytes().to_vec(),
+            format => encode(svg, format, options)
+                .map_err(|source| JobError::Encode { format, source })?,
+        };
+        files.push((format, bytes));
+    }
+    Ok(files)
+}
+
+/// The inline `outputs` object: text formats as text, binary ones as base64; refused when
+/// the total is over `limit`.
+fn inline_outputs(
+    files: Vec<(Format, Vec<u8>)>,
+    limit: usize,
+) -> Result<Map<String, Value>, JobError> {
+    let mut outputs = Map::new();
+    let mut sizes = Vec::with_capacity(files.len());
+    let mut total = 0usize;
+    for (format, bytes) in files {
+        let size = bytes.len();
+        let (key, data) = match (format.is_binary(), String::from_utf8(bytes)) {
+            (false, Ok(text)) => ("text", text),
+            (_, Ok(text)) => (
+                "base64",
+                base64::engine::general_purpose::STANDARD.encode(text),
+            ),
+            (_, Err(error)) => (
+                "base64",
+                base64::engine::general_purpose::STANDARD.encode(error.into_bytes()),
+            ),
+        };
+        total += data.len();
+        sizes.push(format!("{format} {}", data.len()));
+        outputs.insert(
+            format.name().to_owned(),
+            json!({"media_type": format.media_type(), "bytes": size, key: data}),
+        );
+    }
+    if total > limit {
+        return Err(JobError::OutputTooLarge {
+            what: format!("the inline outputs ({}) are", sizes.join(", ")),
+            bytes: total,
+            limit,
+        });
+    }
+    Ok(outputs)
 }
 
 impl runpod::Handler for VectorizeHandler {
@@ -233,11 +417,10 @@ impl runpod::Handler for VectorizeHandler {
         job: runpod::Job,
         ctx: runpod::JobContext,
     ) -> Result<Value, runpod::HandlerError> {
-        let result = self.process(job, &ctx).await;
-        if let Err(error) = &result {
-            tracing::warn!(error_type = %error.error_type, "job failed: {}", error.message);
-        }
-        result
+        self.process(job, &ctx).await.map_err(|error| {
+            tracing::warn!(error_type = %error.error_type(), "job failed: {error}");
+            runpod::HandlerError::from(error)
+        })
     }
 
     fn job_deadline(&self, job: &runpod::Job) -> Option<Duration> {
@@ -248,7 +431,7 @@ impl runpod::Handler for VectorizeHandler {
 fn pipeline_request(
     image: crate::pipeline::DecodedImage,
     request: &JobRequest,
-    max_svg_bytes: usize,
+    max_svg_bytes: Option<usize>,
 ) -> Request {
     Request {
         image,
@@ -262,28 +445,10 @@ fn pipeline_request(
         trace: TraceOverrides {
             mode: request.trace_mode,
             filter_speckle: request.filter_speckle,
+            layout: request.layout,
+            gap_filler: request.gap_filler,
         },
         alpha: request.alpha,
-        max_svg_bytes: Some(max_svg_bytes),
+        max_svg_bytes,
     }
-}
-
-/// A URL that does not deliver an image is the client's input to fix.
-fn download_error(error: DownloadError) -> runpod::HandlerError {
-    runpod::HandlerError::invalid_input(error.to_string())
-}
-
-/// The one mapping from pipeline errors to RunPod job errors.
-pub fn job_error(error: &PipelineError) -> runpod::HandlerError {
-    let error_type = match &error.kind {
-        PipelineErrorKind::InvalidInput { .. } => "InvalidInput",
-        PipelineErrorKind::Cancelled => "DeadlineExceeded",
-        PipelineErrorKind::Model(ModelError::Cancelled) => "DeadlineExceeded",
-        PipelineErrorKind::Model(_) => "ModelError",
-        PipelineErrorKind::GateFailed { .. } => "PhaseFailed",
-        PipelineErrorKind::OutputTooLarge { .. } => "OutputTooLarge",
-        // No wildcard: a new kind of pipeline failure does not compile until it is mapped.
-        PipelineErrorKind::Internal(_) => "Internal",
-    };
-    runpod::HandlerError::new(error_type, error.to_string())
 }

@@ -6,11 +6,17 @@
 //!  "steering": {"enabled": true, "seed": 7, "strength": 0.6},
 //!  "trace": {"mode": "auto|spline|polygon|pixel", "filter_speckle": 4},
 //!  "alpha": "levels|threshold",
+//!  "layout": "stacked|cutout", "gap_filler": 0.5,
+//!  "formats": ["svg", "pdf", "eps", "dxf", "png"],
 //!  "deadline_s": 60, "return_logs": false}
 //! ```
 //!
 //! Unknown keys are refused, as RunPod's validator does. Every error names the field and the
 //! bad value.
+//!
+//! `formats` defaults to `["svg"]`; it must not be empty, and a format listed twice is an
+//! error (a job asks for each file once). The job-level `s3Config` (beside `input`, as RunPod
+//! sends it) is parsed by [`parse_s3_config`].
 
 use std::time::Duration;
 
@@ -18,7 +24,10 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::delivery::{Bucket, BucketFields, BucketOrigin, BucketSettings};
+use crate::output::Format;
 use crate::pipeline::alpha::AlphaMode;
+use crate::pipeline::options::Layout;
 use crate::pipeline::palette::{Palette, MAX_COLORS};
 use crate::settings::TraceMode;
 
@@ -61,6 +70,9 @@ struct RawRequest {
     steering: Option<RawSteering>,
     trace: Option<RawTrace>,
     alpha: Option<String>,
+    layout: Option<String>,
+    gap_filler: Option<f64>,
+    formats: Option<Vec<String>>,
     deadline_s: Option<f64>,
     return_logs: Option<bool>,
 }
@@ -117,6 +129,12 @@ pub struct JobRequest {
     pub filter_speckle: Option<u32>,
     /// How partly transparent pixels are drawn.
     pub alpha: Option<AlphaMode>,
+    /// `stacked` or `cutout`.
+    pub layout: Option<Layout>,
+    /// Gap filler width, output pixels (0 = off).
+    pub gap_filler: Option<f64>,
+    /// The output files, in the order asked for, each once (default `[svg]`).
+    pub formats: Vec<Format>,
     /// Lowers the worker's job deadline.
     pub deadline: Option<Duration>,
     /// Return the job's log lines with the result.
@@ -267,6 +285,36 @@ pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestE
         })
         .transpose()?;
 
+    let formats = match raw.formats {
+        None => vec![Format::Svg],
+        Some(values) => parse_formats(&values)?,
+    };
+
+    let layout = raw
+        .layout
+        .map(|value| {
+            Layout::parse(&value).ok_or_else(|| {
+                RequestError::new("layout", format!("{value:?} is not one of stacked, cutout"))
+            })
+        })
+        .transpose()?;
+    let gap_filler = raw
+        .gap_filler
+        .map(|width| {
+            if (0.0..=crate::pipeline::GAP_FILLER_MAX).contains(&width) {
+                Ok(width)
+            } else {
+                Err(RequestError::new(
+                    "gap_filler",
+                    format!(
+                        "{width} is outside 0..={} output pixels",
+                        crate::pipeline::GAP_FILLER_MAX
+                    ),
+                ))
+            }
+        })
+        .transpose()?;
+
     let deadline = raw
         .deadline_s
         .map(|seconds| {
@@ -289,9 +337,98 @@ pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestE
         trace_mode,
         filter_speckle,
         alpha,
+        layout,
+        gap_filler,
+        formats,
         deadline,
         return_logs: raw.return_logs.unwrap_or(false),
     })
+}
+
+/// `formats`: known names, at least one, each once.
+fn parse_formats(values: &[String]) -> Result<Vec<Format>, RequestError> {
+    if values.is_empty() {
+        return Err(RequestError::new(
+            "formats",
+            format!("[] is empty; give one or more of {}", Format::valid_names()),
+        ));
+    }
+    let mut formats: Vec<Format> = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let format: Format = value.parse().map_err(|_| {
+            RequestError::new(
+                format!("formats[{index}]"),
+                format!(
+                    "{:?} is not a format; use svg, pdf, eps, dxf or png",
+                    short_str(value)
+                ),
+            )
+        })?;
+        if formats.contains(&format) {
+            return Err(RequestError::new(
+                format!("formats[{index}]"),
+                format!("{value:?} is listed twice; give each format once"),
+            ));
+        }
+        formats.push(format);
+    }
+    Ok(formats)
+}
+
+/// The job-level `s3Config` (`{"endpointUrl", "accessId", "accessSecret", "bucketName"}`, as
+/// RunPod's `/run` takes it): a bucket of the job's own, which obeys the address policy of
+/// `image_url` when it is used. `bucketName` may be left out when `endpointUrl` ends in the
+/// bucket. Errors name the key and never show `accessSecret`.
+pub fn parse_s3_config(value: &Value) -> Result<Bucket, RequestError> {
+    // The value is not shown: it may be the secret itself, misplaced.
+    let object = value.as_object().ok_or_else(|| {
+        let kind = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        RequestError::new("s3Config", format!("is {kind}, not a JSON object"))
+    })?;
+    const KEYS: [&str; 4] = ["endpointUrl", "accessId", "accessSecret", "bucketName"];
+    if let Some(unknown) = object.keys().find(|key| !KEYS.contains(&key.as_str())) {
+        return Err(RequestError::new(
+            format!("s3Config.{unknown}"),
+            format!(
+                "unknown key `{unknown}`, expected one of {}",
+                KEYS.map(|key| format!("`{key}`")).join(", ")
+            ),
+        ));
+    }
+    let text = |key: &str, required: bool| -> Result<Option<&str>, RequestError> {
+        match object.get(key) {
+            None | Some(Value::Null) if required => Err(RequestError::new(
+                format!("s3Config.{key}"),
+                "is missing; s3Config needs endpointUrl, accessId and accessSecret (and bucketName unless endpointUrl ends in the bucket)",
+            )),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.as_str())),
+            Some(other) => Err(RequestError::new(
+                format!("s3Config.{key}"),
+                if key == "accessSecret" {
+                    "is not a string".to_owned()
+                } else {
+                    format!("{} is not a string", short(other))
+                },
+            )),
+        }
+    };
+    let settings = BucketSettings {
+        endpoint_url: text("endpointUrl", true)?.unwrap_or_default(),
+        bucket_name: text("bucketName", false)?,
+        access_key_id: text("accessId", true)?.unwrap_or_default(),
+        secret_access_key: text("accessSecret", true)?.unwrap_or_default(),
+        region: None,
+    };
+    Bucket::new(&settings, BucketFields::JOB, BucketOrigin::Job)
+        .map_err(|error| RequestError::new(error.field, error.message))
 }
 
 /// Decodes `image`: plain base64, or a `data:image/…;base64,` URI.
@@ -507,6 +644,127 @@ mod tests {
         );
         assert_eq!(requested_deadline(&json!({"deadline_s": -1})), None);
         assert_eq!(requested_deadline(&json!({})), None);
+    }
+
+    #[test]
+    fn formats_default_to_svg_and_keep_their_order() {
+        let request = parse(&json!({"image": PNG_1X1}), 1 << 20).unwrap();
+        assert_eq!(request.formats, vec![Format::Svg]);
+        let request = parse(
+            &json!({"image": PNG_1X1, "formats": ["pdf", "SVG", "png"]}),
+            1 << 20,
+        )
+        .unwrap();
+        assert_eq!(request.formats, vec![Format::Pdf, Format::Svg, Format::Png]);
+    }
+
+    #[test]
+    fn bad_formats_name_the_entry_and_value() {
+        let cases = [
+            (
+                json!(["svg", "tiff"]),
+                "formats[1]",
+                "\"tiff\" is not a format; use svg, pdf, eps, dxf or png",
+            ),
+            (json!([]), "formats", "[] is empty"),
+            (
+                json!(["svg", "pdf", "svg"]),
+                "formats[2]",
+                "\"svg\" is listed twice",
+            ),
+            (json!(["svg", 3]), "formats[1]", "invalid type: integer `3`"),
+            (json!("svg"), "formats", "invalid type: string \"svg\""),
+        ];
+        for (formats, field, fragment) in cases {
+            let error = error_of(json!({"image": PNG_1X1, "formats": formats}));
+            assert_eq!(error.field, field, "{formats}: {error}");
+            assert!(error.message.contains(fragment), "{formats}: {error}");
+        }
+    }
+
+    #[test]
+    fn parses_an_s3_config() {
+        let bucket = parse_s3_config(&json!({"endpointUrl": "https://s3.example.com",
+            "accessId": "AKID", "accessSecret": "s3cr3t-value", "bucketName": "outputs"}))
+        .unwrap();
+        assert_eq!(bucket.name(), "outputs");
+        assert_eq!(bucket.origin(), BucketOrigin::Job);
+        let bucket = parse_s3_config(&json!({"endpointUrl": "https://s3.example.com/outputs",
+            "accessId": "AKID", "accessSecret": "s3cr3t-value"}))
+        .unwrap();
+        assert_eq!(bucket.name(), "outputs");
+    }
+
+    #[test]
+    fn bad_s3_configs_name_the_key_and_never_the_secret() {
+        let full = |key: &str, value: Value| {
+            let mut config = json!({"endpointUrl": "https://s3.example.com", "accessId": "AKID",
+                "accessSecret": "s3cr3t-value", "bucketName": "outputs"});
+            if value.is_null() {
+                config.as_object_mut().unwrap().remove(key);
+            } else {
+                config[key] = value;
+            }
+            config
+        };
+        let cases = [
+            (
+                full("accessSecret", Value::Null),
+                "s3Config.accessSecret",
+                "is missing",
+            ),
+            (
+                full("accessId", Value::Null),
+                "s3Config.accessId",
+                "is missing",
+            ),
+            (
+                full("endpointUrl", Value::Null),
+                "s3Config.endpointUrl",
+                "is missing",
+            ),
+            (
+                full("bucketName", Value::Null),
+                "s3Config.endpointUrl",
+                "names no bucket",
+            ),
+            (
+                full("endpointUrl", json!("file:///etc/passwd")),
+                "s3Config.endpointUrl",
+                "has scheme \"file\"; only http and https",
+            ),
+            (
+                full("endpointUrl", json!("s3://outputs")),
+                "s3Config.endpointUrl",
+                "has scheme \"s3\"",
+            ),
+            (
+                full("accessId", json!(5)),
+                "s3Config.accessId",
+                "5 is not a string",
+            ),
+            (
+                full("accessSecret", json!(5)),
+                "s3Config.accessSecret",
+                "is not a string",
+            ),
+            (
+                full("region", json!("x")),
+                "s3Config.region",
+                "unknown key `region`",
+            ),
+            (
+                json!("s3cr3t-value"),
+                "s3Config",
+                "is a string, not a JSON object",
+            ),
+        ];
+        for (config, field, fragment) in cases {
+            let error = parse_s3_config(&config).unwrap_err();
+            assert_eq!(error.field, field, "{config}: {error}");
+            assert!(error.message.contains(fragment), "{config}: {error}");
+            assert!(!error.to_string().contains("s3cr3t-value"), "{error}");
+        }
     }
 
     proptest::proptest! {
