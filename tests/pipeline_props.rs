@@ -86,6 +86,8 @@ proptest! {
             alpha: AlphaMode::Levels,
             alpha_levels: 4,
             supersample: 1,
+            layout: Default::default(),
+            gap_filler: 0.0,
         };
         let traced = trace(&input, &options, &CancelToken::new()).unwrap();
         let (svg_width, svg_height, fills) = parse(&traced.svg);

@@ -47,7 +47,7 @@ use alpha::AlphaMode;
 pub use decode::{decode, DecodeLimits, DecodedImage};
 use kmeans::{AutoPaletteError, AutoPaletteOptions};
 use model::{LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeModel};
-use options::{PipelineSettings, TraceMode, TraceOptions};
+use options::{Layout, PipelineSettings, TraceMode, TraceOptions};
 use palette::{Palette, MAX_COLORS};
 use trace::{TraceError, TraceInput};
 
@@ -111,14 +111,21 @@ pub struct SteeringRequest {
     pub strength: Option<f32>,
 }
 
+/// The largest gap filler width, output pixels (as `phase4.gap_filler` allows).
+pub const GAP_FILLER_MAX: f64 = 20.0;
+
 /// The request's image-tracing options (`{"mode": "polygon", "filter_speckle": 4}`; modes are
 /// `spline`, `polygon` and `pixel`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct TraceOverrides {
     /// Spline or polygon (default `phase4.mode`).
     pub mode: Option<TraceMode>,
     /// Speckle area in working pixels (default `phase4.filter_speckle`).
     pub filter_speckle: Option<u32>,
+    /// `stacked` or `cutout` (default `phase4.layout`).
+    pub layout: Option<Layout>,
+    /// Gap filler width in output pixels, 0 = off (default `phase4.gap_filler`).
+    pub gap_filler: Option<f64>,
 }
 
 /// One vectorization job.
@@ -204,6 +211,8 @@ pub struct Metadata {
     pub trace_mode: TraceMode,
     /// How partly transparent pixels were drawn (`levels` or `threshold`).
     pub alpha: AlphaMode,
+    /// How the shapes relate (`stacked` or `cutout`).
+    pub layout: Layout,
     /// Labels were re-made at this many times the working resolution for sub-pixel edges.
     pub label_scale: u32,
     /// Size of the SVG text.
@@ -681,6 +690,7 @@ impl Pipeline {
             paths: traced.paths,
             trace_mode: traced.mode,
             alpha: options.alpha,
+            layout: trace_options.layout,
             label_scale: scale,
             svg_bytes: traced.svg.len(),
             phases: run.phases,
@@ -738,6 +748,19 @@ impl Pipeline {
         }
         if let Some(filter_speckle) = request.trace.filter_speckle {
             trace.filter_speckle = filter_speckle;
+        }
+        if let Some(layout) = request.trace.layout {
+            trace.layout = layout;
+        }
+        if let Some(width) = request.trace.gap_filler {
+            if !(0.0..=GAP_FILLER_MAX).contains(&width) {
+                return Err(PipelineError::invalid(
+                    Phase::Decode,
+                    "gap_filler",
+                    format!("{width} is outside 0..={GAP_FILLER_MAX} output pixels"),
+                ));
+            }
+            trace.gap_filler = width;
         }
         Ok(ResolvedOptions {
             max_colors,

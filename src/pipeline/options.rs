@@ -163,4 +163,9 @@ pub struct TraceOptions {
     /// Largest factor by which labels are re-made above the working resolution for sub-pixel
     /// edges (1 = off); the fine label map's long side stays within `pipeline.working_size`.
     pub supersample: u32,
+    /// `stacked` (shapes over larger ones) or `cutout` (shapes that tile the drawn area).
+    pub layout: Layout,
+    /// Width (output pixels) of the gap filler, strokes under the boundaries between shapes
+    /// in one neighbour's colour so no seam shows when rendered; 0 = off.
+    pub gap_filler: f64,
 }

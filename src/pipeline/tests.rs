@@ -130,6 +130,8 @@ fn settings() -> PipelineSettings {
             alpha: crate::pipeline::alpha::AlphaMode::Levels,
             alpha_levels: 8,
             supersample: 4,
+            layout: Default::default(),
+            gap_filler: 0.0,
         },
     }
 }

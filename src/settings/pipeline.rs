@@ -12,8 +12,8 @@ use super::loader::{self, Layer, Layers};
 use super::{fields, truthy, LoadOptions, SettingsError, ENV_PREFIX};
 use crate::pipeline::alpha::{AlphaMode, LEVELS_RANGE};
 use crate::pipeline::options::{
-    CleanSettings, IouRetrySettings, PipelineSettings, QuantizeSettings, SteerSettings, TraceMode,
-    TraceOptions,
+    CleanSettings, IouRetrySettings, Layout, PipelineSettings, QuantizeSettings, SteerSettings,
+    TraceMode, TraceOptions,
 };
 use crate::pipeline::palette::{Palette, MAX_COLORS};
 
@@ -128,6 +128,10 @@ struct TraceDef {
     alpha_levels: u8,
     #[serde(deserialize_with = "fields::int::<_, u32, 1, 8>")]
     supersample: u32,
+    #[serde(deserialize_with = "fields::one_of::<_, Layout>")]
+    layout: Layout,
+    #[serde(deserialize_with = "fields::float::<_, 0, 20_000>")]
+    gap_filler: f64,
 }
 
 /// The name of the profile to apply: `GEMINI3_PROFILE`, else `rtx5090` for

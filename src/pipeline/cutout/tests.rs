@@ -1,4 +1,9 @@
-use super::*;
+use super::chains::{draw_region, fit_chains, Pen};
+use super::map::{Chain, PlanarMap};
+use super::NOTHING;
+use crate::cancel::CancelToken;
+use crate::pipeline::fit;
+use crate::pipeline::options::{TraceMode, TraceOptions};
 
 /// Collects closed polygons, cubics flattened.
 #[derive(Default)]
@@ -69,6 +74,8 @@ fn options(mode: TraceMode) -> TraceOptions {
         alpha: crate::pipeline::alpha::AlphaMode::Levels,
         alpha_levels: 8,
         supersample: 1,
+        layout: Default::default(),
+        gap_filler: 0.0,
     }
 }
 

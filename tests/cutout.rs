@@ -1,0 +1,397 @@
+//! The `cutout` layout on real icons through the real pipeline (CPU engine, shipped models):
+//! shapes never overlap and leave no gap, the picture matches the stacked layout, holes are
+//! holes, and bad layout input is refused by name.
+//!
+//! Icons: `tests/fixtures/logo.png`, `tests/fixtures/cutout/cd-logo.png` (letters with
+//! counters: holes) and `tests/fixtures/cutout/seat.png` (a soft drop shadow: translucent
+//! shapes); see `tests/fixtures/cutout/README.md`.
+//!
+//! Coverage is measured by rasterising every `<path>` alone without anti-aliasing
+//! (`shape-rendering="crispEdges"`: a pixel is inside when its centre is), on the output's
+//! pixel grid and on a grid four times finer, both shifted by a small fraction of a pixel so
+//! that no pixel centre lies exactly on a grid line. Run with `--nocapture` to see the counts.
+
+use std::path::PathBuf;
+
+use gemini3::cancel::CancelToken;
+use gemini3::engine::Engine;
+use gemini3::pipeline::options::{Layout, TraceMode};
+use gemini3::pipeline::{
+    decode, DecodeLimits, DecodedImage, Output, Pipeline, PipelineErrorKind, Request,
+};
+use gemini3::settings::{LoadOptions, Settings};
+use image::ImageEncoder;
+use resvg::tiny_skia::{Color, Pixmap, Transform};
+use resvg::usvg;
+
+const LIMITS: DecodeLimits = DecodeLimits {
+    max_bytes: 20_000_000,
+    max_pixels: 40_000_000,
+};
+
+/// A shift of the render grid, in output pixels: no pixel centre falls on a lattice line.
+const SHIFT: (f32, f32) = (0.0137, 0.0071);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn settings(overrides: &[(&str, toml::Value)]) -> Result<Settings, String> {
+    let mut all = vec![("hardware.warmup".to_owned(), toml::Value::Boolean(false))];
+    all.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    Settings::load(&LoadOptions {
+        root: root(),
+        env: vec![("GEMINI3__HARDWARE__DEVICE".into(), "cpu".into())],
+        overrides: all,
+        ..Default::default()
+    })
+    .map_err(|error| error.to_string())
+}
+
+fn pipeline() -> Pipeline {
+    let settings = settings(&[]).expect("test settings are valid");
+    let engine = Engine::load(&settings.engine).expect("ONNX Runtime loads from .ort/lib");
+    let models = engine
+        .load_models(&settings.pipeline)
+        .expect("the shipped models load");
+    Pipeline::new(settings.pipeline, models)
+}
+
+fn image(path: &str) -> DecodedImage {
+    let bytes = std::fs::read(root().join(path)).unwrap();
+    decode(&bytes, &LIMITS).unwrap()
+}
+
+fn run(
+    pipeline: &Pipeline,
+    image: &DecodedImage,
+    layout: Layout,
+    mode: Option<TraceMode>,
+) -> Output {
+    let mut request = Request::new(image.clone());
+    request.trace.layout = Some(layout);
+    request.trace.mode = mode;
+    let output = pipeline
+        .run(&request, &CancelToken::new(), &mut |_| {})
+        .expect("the pipeline runs");
+    assert_eq!(output.metadata.layout, layout);
+    output
+}
+
+/// The document's `<svg>` open tag and its paths: each `<path …/>` as written, with whether
+/// it is a gap filler stroke (`fill="none"`, in a `-gap` group) rather than a fill.
+fn parts(svg: &str) -> (String, Vec<(bool, String)>) {
+    let document = roxmltree::Document::parse(svg).expect("the SVG is valid XML");
+    let open = svg[..svg.find('>').unwrap() + 1].to_owned();
+    let paths = document
+        .descendants()
+        .filter(|node| node.has_tag_name("path"))
+        .map(|node| {
+            let stroke = node.attribute("fill") == Some("none");
+            if let Some(group) = node.parent().and_then(|parent| parent.attribute("id")) {
+                assert_eq!(group.ends_with("-gap"), stroke, "{group}");
+            }
+            (stroke, svg[node.range()].to_owned())
+        })
+        .collect();
+    (open, paths)
+}
+
+/// Renders `svg` at `zoom` times its size, shifted by [`SHIFT`], over `background`.
+fn render(svg: &str, zoom: f32, background: Option<Color>) -> Pixmap {
+    let tree = usvg::Tree::from_str(svg, &usvg::Options::default()).expect("the SVG parses");
+    let size = tree.size().to_int_size();
+    let (width, height) = (
+        (size.width() as f32 * zoom).round() as u32,
+        (size.height() as f32 * zoom).round() as u32,
+    );
+    let mut pixmap = Pixmap::new(width, height).unwrap();
+    if let Some(color) = background {
+        pixmap.fill(color);
+    }
+    let transform = Transform::from_translate(SHIFT.0 * zoom, SHIFT.1 * zoom).pre_scale(zoom, zoom);
+    resvg::render(&tree, transform, &mut pixmap.as_mut());
+    pixmap
+}
+
+/// Pixels drawn (alpha > 0) by `svg` rendered without anti-aliasing.
+fn crisp_mask(open: &str, paths: &[&str], zoom: f32) -> Vec<bool> {
+    let mut svg = String::from(open);
+    for path in paths {
+        svg.push_str(&path.replacen("<path ", "<path shape-rendering=\"crispEdges\" ", 1));
+    }
+    svg.push_str("</svg>");
+    render(&svg, zoom, None)
+        .pixels()
+        .iter()
+        .map(|pixel| pixel.alpha() > 0)
+        .collect()
+}
+
+/// What rasterising every fill path of a cutout alone shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Coverage {
+    /// Pixels of the stacked picture (no anti-aliasing).
+    drawn: usize,
+    /// Pixels covered by two or more cutout shapes.
+    overlaps: usize,
+    /// Pixels of the stacked picture covered by no cutout shape.
+    gaps: usize,
+    /// Pixels covered by no cutout shape although all four neighbours are covered: slivers
+    /// inside the drawn area.
+    slivers: usize,
+}
+
+fn coverage(stacked: &str, cutout: &str, zoom: f32) -> Coverage {
+    let (open, stacked_paths) = parts(stacked);
+    let stacked_fills: Vec<&str> = stacked_paths
+        .iter()
+        .filter(|(stroke, _)| !stroke)
+        .map(|(_, path)| path.as_str())
+        .collect();
+    let drawn_mask = crisp_mask(&open, &stacked_fills, zoom);
+    let (open, cutout_paths) = parts(cutout);
+    let mut count = vec![0u32; drawn_mask.len()];
+    for (stroke, path) in &cutout_paths {
+        if *stroke {
+            continue;
+        }
+        for (covered, n) in crisp_mask(&open, &[path.as_str()], zoom)
+            .iter()
+            .zip(count.iter_mut())
+        {
+            *n += u32::from(*covered);
+        }
+    }
+    let tree = usvg::Tree::from_str(cutout, &usvg::Options::default()).unwrap();
+    let width = (tree.size().width() * zoom).round() as usize;
+    let height = count.len() / width;
+    let mut slivers = 0;
+    for y in 1..height.saturating_sub(1) {
+        for x in 1..width - 1 {
+            let at = |x: usize, y: usize| count[y * width + x];
+            if at(x, y) == 0
+                && at(x - 1, y) > 0
+                && at(x + 1, y) > 0
+                && at(x, y - 1) > 0
+                && at(x, y + 1) > 0
+            {
+                slivers += 1;
+            }
+        }
+    }
+    Coverage {
+        drawn: drawn_mask.iter().filter(|d| **d).count(),
+        overlaps: count.iter().filter(|n| **n > 1).count(),
+        gaps: drawn_mask
+            .iter()
+            .zip(&count)
+            .filter(|(drawn, n)| **drawn && **n == 0)
+            .count(),
+        slivers,
+    }
+}
+
+/// PSNR (dB) of two SVGs rendered with anti-aliasing over white, RGB.
+fn psnr(a: &str, b: &str) -> f64 {
+    let (a, b) = (
+        render(a, 1.0, Some(Color::WHITE)),
+        render(b, 1.0, Some(Color::WHITE)),
+    );
+    let mut error = 0.0f64;
+    let mut samples = 0usize;
+    for (p, q) in a.pixels().iter().zip(b.pixels()) {
+        for (x, y) in [
+            (p.red(), q.red()),
+            (p.green(), q.green()),
+            (p.blue(), q.blue()),
+        ] {
+            error += (f64::from(x) - f64::from(y)).powi(2);
+            samples += 1;
+        }
+    }
+    let mse = error / samples as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+const ICONS: [&str; 3] = [
+    "tests/fixtures/logo.png",
+    "tests/fixtures/cutout/cd-logo.png",
+    "tests/fixtures/cutout/seat.png",
+];
+
+#[test]
+fn cutout_shapes_tile_the_drawn_area_and_render_like_stacked() {
+    let pipeline = pipeline();
+    for icon in ICONS {
+        let image = image(icon);
+        for mode in [None, Some(TraceMode::Polygon)] {
+            let stacked = run(&pipeline, &image, Layout::Stacked, mode);
+            let cutout = run(&pipeline, &image, Layout::Cutout, mode);
+            let psnr = psnr(&stacked.svg, &cutout.svg);
+            // CUTOUT_DUMP=folder keeps both documents, to look at.
+            if let Some(folder) = std::env::var_os("CUTOUT_DUMP") {
+                let stem = format!(
+                    "{}-{:?}",
+                    icon.rsplit('/').next().unwrap().trim_end_matches(".png"),
+                    cutout.metadata.trace_mode
+                );
+                let folder = PathBuf::from(folder);
+                std::fs::write(folder.join(format!("{stem}-stacked.svg")), &stacked.svg).unwrap();
+                std::fs::write(folder.join(format!("{stem}-cutout.svg")), &cutout.svg).unwrap();
+            }
+            let mut line = format!(
+                "{icon} {:?}: {} paths, {} bytes stacked, {} bytes cutout; PSNR {psnr:.1} dB",
+                cutout.metadata.trace_mode,
+                cutout.metadata.paths,
+                stacked.svg.len(),
+                cutout.svg.len()
+            );
+            for zoom in [1.0, 4.0] {
+                let counts = coverage(&stacked.svg, &cutout.svg, zoom);
+                line.push_str(&format!("; ×{zoom}: {counts:?}"));
+                // Shared boundaries are identical on both sides: no pixel is covered twice
+                // and none inside the drawn area is left out.
+                assert_eq!(counts.overlaps, 0, "{line}");
+                assert_eq!(counts.slivers, 0, "{line}");
+                // Outlines against nothing are fitted per chain in cutout and per layer in
+                // stacked; they differ by a fraction of a pixel along the outer edge only.
+                assert!(counts.gaps * 100 <= counts.drawn, "{line}");
+            }
+            println!("{line}");
+            assert!(psnr >= 30.0, "{line}");
+        }
+    }
+}
+
+#[test]
+fn holes_are_holes_not_white_paint() {
+    // A blue ring on transparency with a red dot in its middle, a transparent gap between.
+    let (width, height) = (96u32, 96u32);
+    let mut rgba = Vec::with_capacity((width * height * 4) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let r = ((f64::from(x) - 47.5).powi(2) + (f64::from(y) - 47.5).powi(2)).sqrt();
+            let pixel = if (28.0..40.0).contains(&r) {
+                [30, 90, 200, 255]
+            } else if r < 12.0 {
+                [220, 40, 40, 255]
+            } else {
+                [0, 0, 0, 0]
+            };
+            rgba.extend_from_slice(&pixel);
+        }
+    }
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&rgba, width, height, image::ExtendedColorType::Rgba8)
+        .unwrap();
+    let image = decode(&png, &LIMITS).unwrap();
+    let output = run(&pipeline(), &image, Layout::Cutout, None);
+    assert!(
+        !output.svg.contains("#ffffff"),
+        "no white paint: {}",
+        output.svg
+    );
+    let (open, paths) = parts(&output.svg);
+    assert_eq!(paths.len(), 2, "{}", output.svg);
+    let alpha_at = |pixmap: &Pixmap, x: u32, y: u32| pixmap.pixel(x, y).unwrap().alpha();
+    let whole = render(&output.svg, 1.0, None);
+    // The gap between ring and dot, and the corners, are transparent; ring and dot are not.
+    assert_eq!(alpha_at(&whole, 48, 48 - 20), 0);
+    assert_eq!(alpha_at(&whole, 2, 2), 0);
+    assert_eq!(alpha_at(&whole, 48, 48 - 34), 255);
+    assert_eq!(alpha_at(&whole, 48, 48), 255);
+    // The ring alone leaves its whole inside open, dot area included.
+    for (_, path) in &paths {
+        let alone = format!("{open}{path}</svg>");
+        let pixmap = render(&alone, 1.0, None);
+        if path.contains("#1e5ac8") || alpha_at(&pixmap, 48, 48 - 34) == 255 {
+            assert_eq!(alpha_at(&pixmap, 48, 48), 0, "the ring has a hole: {path}");
+            assert_eq!(alpha_at(&pixmap, 48, 48 - 20), 0);
+        }
+    }
+}
+
+#[test]
+fn bad_layout_input_is_refused_by_name() {
+    use gemini3::handler::request;
+    use serde_json::json;
+    const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+    let error = request::parse(&json!({"image": PNG_1X1, "layout": "tiled"}), 1 << 20).unwrap_err();
+    assert_eq!(error.field, "layout");
+    assert!(error.message.contains("\"tiled\""), "{error}");
+    let error =
+        request::parse(&json!({"image": PNG_1X1, "gap_filler": -1.5}), 1 << 20).unwrap_err();
+    assert_eq!(error.field, "gap_filler");
+    assert!(error.message.contains("-1.5"), "{error}");
+    let ok = request::parse(
+        &json!({"image": PNG_1X1, "layout": "cutout", "gap_filler": 0.5}),
+        1 << 20,
+    )
+    .unwrap();
+    assert_eq!(ok.layout, Some(Layout::Cutout));
+    assert_eq!(ok.gap_filler, Some(0.5));
+
+    // The pipeline refuses a negative width from any caller, naming the field.
+    let mut request = Request::new(image("tests/fixtures/logo96.png"));
+    request.trace.gap_filler = Some(-1.0);
+    let error = pipeline()
+        .run(&request, &CancelToken::new(), &mut |_| {})
+        .unwrap_err();
+    match error.kind {
+        PipelineErrorKind::InvalidInput { field, message } => {
+            assert_eq!(field, "gap_filler");
+            assert!(message.contains("-1"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The configuration names the key and the value.
+    let error = settings(&[("phase4.layout", toml::Value::String("tiled".into()))]).unwrap_err();
+    assert!(
+        error.contains("phase4.layout") && error.contains("tiled"),
+        "{error}"
+    );
+    let error = settings(&[("phase4.gap_filler", toml::Value::Float(-2.0))]).unwrap_err();
+    assert!(
+        error.contains("phase4.gap_filler") && error.contains("-2"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_gap_filler_strokes_shared_edges_under_the_fills() {
+    let pipeline = pipeline();
+    let image = image("tests/fixtures/logo.png");
+    let mut request = Request::new(image);
+    request.trace.layout = Some(Layout::Cutout);
+    request.trace.gap_filler = Some(0.5);
+    let output = pipeline
+        .run(&request, &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    let (_, paths) = parts(&output.svg);
+    let first_fill = paths.iter().position(|(stroke, _)| !stroke).unwrap();
+    let strokes: Vec<&(bool, String)> = paths.iter().filter(|(stroke, _)| *stroke).collect();
+    assert!(!strokes.is_empty(), "{}", output.svg);
+    // Every stroke comes before every fill, with the asked width and no fill.
+    assert!(paths[..first_fill].iter().all(|(stroke, _)| *stroke));
+    assert!(paths[first_fill..].iter().all(|(stroke, _)| !stroke));
+    for (_, path) in strokes {
+        assert!(path.contains("stroke-width=\"0.5\""), "{path}");
+        assert!(path.contains("fill=\"none\""), "{path}");
+    }
+    // The strokes hide the background that shows through the seams of abutting shapes.
+    let plain = run(&pipeline, &request.image, Layout::Cutout, None);
+    let stacked = run(&pipeline, &request.image, Layout::Stacked, None);
+    let (without, with) = (
+        psnr(&stacked.svg, &plain.svg),
+        psnr(&stacked.svg, &output.svg),
+    );
+    println!("logo: cutout vs stacked {without:.1} dB, with a 0.5 px gap filler {with:.1} dB");
+    assert!(with >= without, "{with} < {without}");
+}
