@@ -1,5 +1,10 @@
-//! `gemini3 vectorize INPUT [-o OUT] [--palette HEX,…] [--max-colors N] [--config FILE]
-//! [--metadata FILE] [--preview PNG]`: the pipeline on local files.
+//! `gemini3 vectorize INPUT [-o OUT] [--format FORMAT] [--palette HEX,…] [--max-colors N]
+//! [--config FILE] [--metadata FILE] [--preview PNG] [--dxf-dpi DPI]`: the pipeline on local
+//! files.
+//!
+//! The output format (SVG, PDF, EPS, DXF or PNG; `crate::output`) is the `-o` file's
+//! extension, else `--format`, else SVG; an unknown extension is an error naming it and the
+//! valid ones, found before any model loads.
 //!
 //! INPUT is an image or a folder. For a folder, every image in it (by extension: png, jpg,
 //! jpeg, webp, gif, bmp; not recursive) is converted into the `-o` folder, and `--metadata`
@@ -17,6 +22,7 @@ use anyhow::Context;
 
 use crate::cancel::CancelToken;
 use crate::engine::Engine;
+use crate::output::{self, Format, OutputOptions};
 use crate::pipeline::palette::Palette;
 use crate::pipeline::{decode, DecodeLimits, Output, Pipeline, Request};
 use crate::settings::{InputLimits, Settings};
@@ -30,10 +36,19 @@ pub struct VectorizeArgs {
     /// An image (PNG, JPEG, WebP, GIF, BMP), or a folder of images.
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
-    /// Where the SVG goes: a file for one image (default: INPUT with .svg), a folder for a
-    /// folder (default: INPUT-svg next to it).
+    /// Where the output goes: a file for one image, its extension choosing the format (.svg,
+    /// .pdf, .eps, .dxf, .png; default: INPUT with the format's extension), a folder for a
+    /// folder (default: INPUT-svg, INPUT-pdf, … next to it).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: Option<PathBuf>,
+    /// The output format when -o does not name it (a folder, or no -o): svg (default), pdf,
+    /// eps, dxf or png.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// DXF scale in SVG pixels per inch: millimetres = pixels × 25.4 / DPI (default: the
+    /// configuration's output.dxf_dpi, 96).
+    #[arg(long, value_name = "DPI")]
+    pub dxf_dpi: Option<f64>,
     /// Use exactly these colours: hex RRGGBB, `#` optional, comma-separated (1 to 64).
     #[arg(long, value_name = "HEX,HEX,…", value_delimiter = ',')]
     pub palette: Option<Vec<String>>,
@@ -44,6 +59,14 @@ pub struct VectorizeArgs {
     /// `threshold` (opaque shapes only, drawn where at least half covered).
     #[arg(long, value_name = "MODE", value_parser = ["levels", "threshold"])]
     pub alpha: Option<String>,
+    /// `stacked` (larger shapes under smaller ones, the default) or `cutout` (shapes that
+    /// never overlap and tile the drawn area exactly: cutters, vinyl, screen print).
+    #[arg(long, value_name = "LAYOUT", value_parser = ["stacked", "cutout"])]
+    pub layout: Option<String>,
+    /// Gap filler width in output pixels (0 = off): a thin stroke under the boundaries
+    /// between shapes, in one neighbour's colour, so no hairline seam shows.
+    #[arg(long, value_name = "PX")]
+    pub gap_filler: Option<f64>,
     /// Configuration overlay merged over configs/default.toml and the profile.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -68,7 +91,46 @@ impl VectorizeArgs {
             .alpha
             .as_ref()
             .map(|mode| ("phase4.alpha".to_owned(), toml::Value::String(mode.clone())));
-        max_colors.into_iter().chain(alpha).collect()
+        let dxf_dpi = self
+            .dxf_dpi
+            .map(|dpi| ("output.dxf_dpi".to_owned(), toml::Value::Float(dpi)));
+        let layout = self
+            .layout
+            .as_ref()
+            .map(|layout| ("phase4.layout".to_owned(), toml::Value::String(layout.clone())));
+        let gap_filler = self
+            .gap_filler
+            .map(|width| ("phase4.gap_filler".to_owned(), toml::Value::Float(width)));
+        max_colors
+            .into_iter()
+            .chain(alpha)
+            .chain(dxf_dpi)
+            .chain(layout)
+            .chain(gap_filler)
+            .collect()
+    }
+}
+
+fn parse_format(value: &str) -> Result<Format, output::OutputError> {
+    value.parse()
+}
+
+/// The format of a file named by `-o`: its extension's, which must agree with `--format`;
+/// a file without an extension takes `--format`, else SVG.
+fn file_format(path: &Path, flag: Option<Format>) -> anyhow::Result<Format> {
+    let Some(extension) = path.extension() else {
+        return Ok(flag.unwrap_or(Format::Svg));
+    };
+    let format: Format = extension
+        .to_string_lossy()
+        .parse()
+        .with_context(|| format!("{}: the output file's extension", path.display()))?;
+    match flag {
+        Some(flag) if flag != format => anyhow::bail!(
+            "{}: the output file's extension says {format} but --format says {flag}",
+            path.display()
+        ),
+        _ => Ok(format),
     }
 }
 
@@ -87,6 +149,10 @@ pub fn run(
     } else {
         None
     };
+    let format = match (&folder, &args.output) {
+        (None, Some(path)) => file_format(path, args.format)?,
+        _ => args.format.unwrap_or(Format::Svg),
+    };
     let engine = Engine::load(&settings.engine).context("loading ONNX Runtime")?;
     let models = engine
         .load_models(&settings.pipeline)
@@ -97,6 +163,8 @@ pub fn run(
         palette,
         max_colors: args.max_colors,
         limits: DecodeLimits::from(limits),
+        format,
+        options: settings.output.clone(),
     };
     if let Some(images) = folder {
         convert_folder(&job, args, &images)
@@ -104,20 +172,20 @@ pub fn run(
         let output = args
             .output
             .clone()
-            .unwrap_or_else(|| args.input.with_extension("svg"));
+            .unwrap_or_else(|| args.input.with_extension(format.extension()));
         let targets = Targets {
-            svg: output,
+            out: output,
             metadata: args.metadata.clone(),
             preview: args.preview.clone(),
         };
-        let result = job.convert(&args.input, &targets)?;
+        let (result, bytes) = job.convert(&args.input, &targets)?;
         eprintln!(
             "{} -> {}: {} paths, {} colours, {} bytes, {:.0} ms",
             args.input.display(),
-            targets.svg.display(),
+            targets.out.display(),
             result.metadata.paths,
             result.metadata.colors_used,
-            result.metadata.svg_bytes,
+            bytes,
             result.metadata.total_ms
         );
         for warning in &result.metadata.warnings {
@@ -133,17 +201,22 @@ struct Job<'a> {
     palette: Option<Palette>,
     max_colors: Option<u8>,
     limits: DecodeLimits,
+    /// The format of the main output.
+    format: Format,
+    options: OutputOptions,
 }
 
 /// Where one file's outputs go.
 struct Targets {
-    svg: PathBuf,
+    /// The main output, in the job's format.
+    out: PathBuf,
     metadata: Option<PathBuf>,
     preview: Option<PathBuf>,
 }
 
 impl Job<'_> {
-    fn convert(&self, input: &Path, targets: &Targets) -> anyhow::Result<Output> {
+    /// Converts one file; the pipeline's output and the main output's size in bytes.
+    fn convert(&self, input: &Path, targets: &Targets) -> anyhow::Result<(Output, usize)> {
         let bytes =
             std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
         let image = decode(&bytes, &self.limits).with_context(|| input.display().to_string())?;
@@ -156,16 +229,23 @@ impl Job<'_> {
                 tracing::debug!(phase = %progress.phase, percent = progress.percent, "{}", progress.message);
             })
             .with_context(|| input.display().to_string())?;
-        write_file(&targets.svg, output.svg.as_bytes())?;
+        let bytes = match self.format {
+            Format::Svg => output.svg.as_bytes().to_vec(),
+            format => output::encode(&output.svg, format, &self.options)
+                .with_context(|| format!("{}: cannot make the {format}", input.display()))?,
+        };
+        write_file(&targets.out, &bytes)?;
         if let Some(path) = &targets.metadata {
             let json = serde_json::to_string_pretty(&output.metadata)
                 .context("cannot serialise the metadata")?;
             write_file(path, json.as_bytes())?;
         }
         if let Some(path) = &targets.preview {
-            render_preview(&output.svg, path)?;
+            let png = output::encode(&output.svg, Format::Png, &self.options)
+                .with_context(|| format!("{}: cannot render the preview", input.display()))?;
+            write_file(path, &png)?;
         }
-        Ok(output)
+        Ok((output, bytes.len()))
     }
 }
 
@@ -175,27 +255,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Renders an SVG to a PNG file with resvg, at the SVG's own size.
-pub fn render_preview(svg: &str, path: &Path) -> anyhow::Result<()> {
-    let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default())
-        .context("the SVG does not parse for the preview")?;
-    let size = tree.size().to_int_size();
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
-        .context("the SVG has no area to render")?;
-    resvg::render(
-        &tree,
-        resvg::tiny_skia::Transform::default(),
-        &mut pixmap.as_mut(),
-    );
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    pixmap
-        .save_png(path)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The images of a folder, sorted by name; an error when there are none.
@@ -237,7 +296,7 @@ fn convert_folder(
             .file_name()
             .map(|n| n.to_os_string())
             .unwrap_or_else(|| "images".into());
-        name.push("-svg");
+        name.push(format!("-{}", job.format.extension()));
         args.input.with_file_name(name)
     });
     std::fs::create_dir_all(&output_folder)
@@ -264,7 +323,7 @@ fn convert_folder(
             file
         };
         let targets = Targets {
-            svg: named(&output_folder, "svg"),
+            out: named(&output_folder, job.format.extension()),
             metadata: args.metadata.as_deref().map(|f| named(f, "json")),
             preview: args.preview.as_deref().map(|f| named(f, "png")),
         };
@@ -273,14 +332,14 @@ fn convert_folder(
             bar.set_message(name.to_string());
         }
         let (ok, line) = match job.convert(image, &targets) {
-            Ok(output) => (
+            Ok((output, bytes)) => (
                 true,
                 format!(
                     "[{}/{}] {name}: {} paths, {} bytes, {:.0} ms",
                     index + 1,
                     images.len(),
                     output.metadata.paths,
-                    output.metadata.svg_bytes,
+                    bytes,
                     output.metadata.total_ms
                 ),
             ),

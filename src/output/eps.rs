@@ -13,7 +13,7 @@
 
 use std::fmt::Write;
 
-use super::geometry::{hex, Drawing, Paint, Segment};
+use super::geometry::{hex, Drawing, Paint, Segment, Shape};
 use super::OutputError;
 
 /// Points per SVG pixel (96 px per inch).
@@ -58,7 +58,6 @@ pub(crate) fn write(drawing: &Drawing) -> Result<Vec<u8>, OutputError> {
         "/s {{stroke}} bind def /rg {{setrgbcolor}} bind def\nend\n"
     ));
     put(format_args!("%%EndProlog\n"));
-    put(format_args!("%%Page: 1 1\n"));
     put(format_args!("gemini3dict begin\ngsave\n"));
     put(format_args!(
         "[{} 0 0 {} 0 {}] concat\n",
@@ -71,50 +70,103 @@ pub(crate) fn write(drawing: &Drawing) -> Result<Vec<u8>, OutputError> {
         num(drawing.width),
         num(drawing.height)
     ));
+    // The run of translucent fills of one colour just painted: its last shape and the
+    // opacity the run adds up to.
+    let mut run: Option<(&Shape, f64)> = None;
     for shape in &drawing.shapes {
-        let [r, g, b] = over_white(shape.color, shape.opacity);
+        let translucent_fill = shape.opacity < 1.0 && matches!(shape.paint, Paint::Fill { .. });
+        if !translucent_fill {
+            run = None;
+            put(format_args!("% {}\n", hex(shape.color)));
+            set_color(&mut put, shape.color);
+            path(&mut put, shape);
+            paint(&mut put, shape);
+            continue;
+        }
         put(format_args!(
-            "% {}{}\n{} {} {} rg\n",
+            "% {} at opacity {}, over white\n",
             hex(shape.color),
-            if shape.opacity < 1.0 {
-                format!(" at opacity {}, over white", num(shape.opacity))
-            } else {
-                String::new()
-            },
-            channel(r),
-            channel(g),
-            channel(b)
+            num(shape.opacity)
         ));
-        for segment in &shape.segments {
-            match segment {
-                Segment::Move(p) => put(format_args!("{} {} m\n", num(p.x), num(p.y))),
-                Segment::Line(p) => put(format_args!("{} {} l\n", num(p.x), num(p.y))),
-                Segment::Cubic(a, b, p) => put(format_args!(
-                    "{} {} {} {} {} {} c\n",
-                    num(a.x),
-                    num(a.y),
-                    num(b.x),
-                    num(b.y),
-                    num(p.x),
-                    num(p.y)
-                )),
-                Segment::Close => put(format_args!("h\n")),
+        set_color(&mut put, over_white(shape.color, shape.opacity));
+        path(&mut put, shape);
+        paint(&mut put, shape);
+        let below = run.filter(|(last, _)| last.color == shape.color);
+        let total = match below {
+            // A nested layer of the run (the pipeline's opacity levels): where it lies over
+            // the run's last shape, the colour of the whole stack over white.
+            Some((last, opacity)) => {
+                let total = 1.0 - (1.0 - opacity) * (1.0 - shape.opacity);
+                put(format_args!(
+                    "% over the {} below it: opacity {}\ngsave\n",
+                    hex(last.color),
+                    num(total)
+                ));
+                path(&mut put, last);
+                put(format_args!(
+                    "{}\nnewpath\n",
+                    if even_odd(last) { "eoclip" } else { "clip" }
+                ));
+                set_color(&mut put, over_white(shape.color, total));
+                path(&mut put, shape);
+                paint(&mut put, shape);
+                put(format_args!("grestore\n"));
+                total
             }
-        }
-        match shape.paint {
-            Paint::Fill { even_odd: false } => put(format_args!("f\n")),
-            Paint::Fill { even_odd: true } => put(format_args!("f*\n")),
-            Paint::Stroke(style) => put(format_args!(
-                "{} setlinewidth {} setlinejoin {} setlinecap {} setmiterlimit s\n",
-                num(style.width),
-                style.join,
-                style.cap,
-                num(style.miter_limit.max(1.0))
-            )),
-        }
+            None => shape.opacity,
+        };
+        run = Some((shape, total));
     }
     put(format_args!("grestore\nend\nshowpage\n%%Trailer\n%%EOF\n"));
     Ok(out.into_bytes())
+}
+
+fn even_odd(shape: &Shape) -> bool {
+    matches!(shape.paint, Paint::Fill { even_odd: true })
+}
+
+fn set_color(put: &mut impl FnMut(std::fmt::Arguments<'_>), [r, g, b]: [u8; 3]) {
+    put(format_args!(
+        "{} {} {} rg\n",
+        channel(r),
+        channel(g),
+        channel(b)
+    ));
+}
+
+/// The shape's outline as the current path.
+fn path(put: &mut impl FnMut(std::fmt::Arguments<'_>), shape: &Shape) {
+    for segment in &shape.segments {
+        match segment {
+            Segment::Move(p) => put(format_args!("{} {} m\n", num(p.x), num(p.y))),
+            Segment::Line(p) => put(format_args!("{} {} l\n", num(p.x), num(p.y))),
+            Segment::Cubic(a, b, p) => put(format_args!(
+                "{} {} {} {} {} {} c\n",
+                num(a.x),
+                num(a.y),
+                num(b.x),
+                num(b.y),
+                num(p.x),
+                num(p.y)
+            )),
+            Segment::Close => put(format_args!("h\n")),
+        }
+    }
+}
+
+/// Fills or strokes the current path as the shape asks.
+fn paint(put: &mut impl FnMut(std::fmt::Arguments<'_>), shape: &Shape) {
+    match shape.paint {
+        Paint::Fill { even_odd: false } => put(format_args!("f\n")),
+        Paint::Fill { even_odd: true } => put(format_args!("f*\n")),
+        Paint::Stroke(style) => put(format_args!(
+            "{} setlinewidth {} setlinejoin {} setlinecap {} setmiterlimit s\n",
+            num(style.width),
+            style.join,
+            style.cap,
+            num(style.miter_limit.max(1.0))
+        )),
+    }
 }
 
 /// `color` at `opacity` over white, per 8-bit channel; exact when opaque.

@@ -15,6 +15,7 @@ use crate::pipeline::options::{
     CleanSettings, IouRetrySettings, Layout, PipelineSettings, QuantizeSettings, SteerSettings,
     TraceMode, TraceOptions,
 };
+use crate::output::OutputOptions;
 use crate::pipeline::palette::{Palette, MAX_COLORS};
 
 /// Validated pipeline and hardware settings.
@@ -30,6 +31,8 @@ pub struct Settings {
     pub pipeline: PipelineSettings,
     /// Everything the ONNX Runtime engine needs.
     pub engine: EngineSettings,
+    /// `[output]`: the encoders of the other output formats (PDF, EPS, DXF, PNG).
+    pub output: OutputOptions,
 }
 
 /// The schema of `configs/*.toml`.
@@ -45,6 +48,8 @@ struct File {
     phase3: QuantizeSettings,
     #[serde(with = "TraceDef")]
     phase4: TraceOptions,
+    #[serde(with = "OutputDef")]
+    output: OutputOptions,
 }
 
 /// `[pipeline]`.
@@ -134,6 +139,18 @@ struct TraceDef {
     gap_filler: f64,
 }
 
+/// `[output]`.
+#[derive(Deserialize)]
+#[serde(remote = "OutputOptions")]
+struct OutputDef {
+    #[serde(deserialize_with = "fields::float::<_, 1_000, 100_000_000>")]
+    dxf_dpi: f64,
+    #[serde(deserialize_with = "fields::float::<_, 1, 100_000>")]
+    dxf_tolerance_mm: f64,
+    #[serde(deserialize_with = "fields::int::<_, u64, 1, 1_000_000_000>")]
+    png_max_pixels: u64,
+}
+
 /// The name of the profile to apply: `GEMINI3_PROFILE`, else `rtx5090` for
 /// `GPU_MODEL=RTX_5090`.
 fn profile_name(options: &LoadOptions) -> Option<String> {
@@ -203,6 +220,7 @@ impl Settings {
             mut phase2,
             mut phase3,
             phase4,
+            output,
         } = file;
         check_models(root, &layers, &mut phase1, &mut phase2, &mut phase3)?;
         let padded_max = sizes.working_size.div_ceil(sizes.pad_multiple) * sizes.pad_multiple;
@@ -225,6 +243,7 @@ impl Settings {
                 phase4,
             },
             engine: hardware,
+            output,
         })
     }
 }
