@@ -94,10 +94,12 @@ impl VectorizeArgs {
         let dxf_dpi = self
             .dxf_dpi
             .map(|dpi| ("output.dxf_dpi".to_owned(), toml::Value::Float(dpi)));
-        let layout = self
-            .layout
-            .as_ref()
-            .map(|layout| ("phase4.layout".to_owned(), toml::Value::String(layout.clone())));
+        let layout = self.layout.as_ref().map(|layout| {
+            (
+                "phase4.layout".to_owned(),
+                toml::Value::String(layout.clone()),
+            )
+        });
         let gap_filler = self
             .gap_filler
             .map(|width| ("phase4.gap_filler".to_owned(), toml::Value::Float(width)));

@@ -10,12 +10,12 @@ use serde::Deserialize;
 use super::hardware::EngineSettings;
 use super::loader::{self, Layer, Layers};
 use super::{fields, truthy, LoadOptions, SettingsError, ENV_PREFIX};
+use crate::output::OutputOptions;
 use crate::pipeline::alpha::{AlphaMode, LEVELS_RANGE};
 use crate::pipeline::options::{
     CleanSettings, IouRetrySettings, Layout, PipelineSettings, QuantizeSettings, SteerSettings,
     TraceMode, TraceOptions,
 };
-use crate::output::OutputOptions;
 use crate::pipeline::palette::{Palette, MAX_COLORS};
 
 /// Validated pipeline and hardware settings.
