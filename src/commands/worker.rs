@@ -100,7 +100,8 @@ pub(crate) fn start(start: &WorkerStart) -> Result<Ready, (String, anyhow::Error
         bucket,
     };
     Ok(Ready {
-        handler: VectorizeHandler::new(pipeline, config),
+        handler: VectorizeHandler::new(pipeline, config)
+            .with_output_options(settings.output.clone()),
         config: worker_config(&handler_settings.worker),
         pipeline: settings.pipeline.clone(),
         steering_available,

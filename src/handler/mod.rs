@@ -84,13 +84,24 @@ impl VectorizeHandler {
     /// of `config.input.memory_budget_bytes` shared by its jobs.
     pub fn new(pipeline: Arc<Pipeline>, config: HandlerConfig) -> Self {
         let memory = MemoryBudget::new(config.input.memory_budget_bytes);
+        let delivery = DeliveryOptions {
+            presign_expiry: config.output.presign_expiry,
+            upload_timeout: config.output.upload_timeout,
+            upload_retries: config.output.upload_retries,
+        };
         Self {
             pipeline,
             config,
             memory,
-            delivery: DeliveryOptions::default(),
+            delivery,
             encoding: OutputOptions::default(),
         }
+    }
+
+    /// The encoders' options (`configs/*.toml [output]`); the defaults otherwise.
+    pub fn with_output_options(mut self, options: OutputOptions) -> Self {
+        self.encoding = options;
+        self
     }
 
     /// The memory budget the jobs reserve their estimates from.

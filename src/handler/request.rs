@@ -28,7 +28,7 @@ use crate::delivery::{Bucket, BucketFields, BucketOrigin, BucketSettings};
 use crate::output::Format;
 use crate::pipeline::alpha::AlphaMode;
 use crate::pipeline::options::Layout;
-use crate::pipeline::palette::{Palette, MAX_COLORS};
+use crate::pipeline::palette::{Palette, PaletteError, MAX_COLORS};
 use crate::settings::TraceMode;
 
 /// Image types accepted in a `data:` URI.
@@ -192,14 +192,18 @@ pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestE
         .palette
         .map(|values| {
             Palette::from_hex(&values).map_err(|error| {
-                // The palette error already starts with "palette[i]: …" or "palette …".
-                let text = error.to_string();
-                match text.split_once(": ") {
-                    Some((field, rest)) if field.starts_with("palette[") => {
-                        RequestError::new(field, rest)
+                let field = match &error {
+                    PaletteError::BadHex { index, .. } | PaletteError::Duplicate { index, .. } => {
+                        format!("palette[{index}]")
                     }
-                    _ => RequestError::new("palette", text),
-                }
+                    PaletteError::Empty | PaletteError::TooMany(_) => "palette".to_owned(),
+                };
+                // An entry's message starts with its field; said once.
+                let text = error.to_string();
+                let message = text
+                    .strip_prefix(&format!("{field}: "))
+                    .map_or_else(|| text.clone(), str::to_owned);
+                RequestError::new(field, message)
             })
         })
         .transpose()?;

@@ -131,6 +131,21 @@ pub struct OutputLimits {
     /// Largest inline SVG, bytes.
     #[serde(deserialize_with = "fields::int::<_, usize, 1, 20_000_000>")]
     pub max_inline_bytes: usize,
+    /// How long the presigned URL of an uploaded output stays valid (SigV4 allows 7 days).
+    #[serde(
+        rename = "presign_expiry_s",
+        deserialize_with = "fields::seconds::<_, 604_800>"
+    )]
+    pub presign_expiry: Duration,
+    /// One upload request's timeout.
+    #[serde(
+        rename = "upload_timeout_s",
+        deserialize_with = "fields::seconds::<_, 3600>"
+    )]
+    pub upload_timeout: Duration,
+    /// Retries of a failed upload request (5xx, connection errors, timeouts).
+    #[serde(deserialize_with = "fields::int::<_, usize, 0, 10>")]
+    pub upload_retries: usize,
 }
 
 impl HandlerSettings {
