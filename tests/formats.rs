@@ -13,6 +13,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -30,16 +31,22 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `gemini3` on CPU without warm-up, the repository's configuration.
-fn cli() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gemini3"));
-    command
+/// `gemini3 vectorize ARGS` on CPU with the repository's configuration: whether it
+/// succeeded, and its stderr.
+fn vectorize(args: &[&OsStr]) -> (bool, String) {
+    let run = Command::new(env!("CARGO_BIN_EXE_gemini3"))
         .env("GEMINI3_ROOT", root())
         .env("GEMINI3__HARDWARE__DEVICE", "cpu")
-        .env("GEMINI3__HARDWARE__WARMUP", "false")
         .env_remove("GEMINI3_PROFILE")
-        .env_remove("GPU_MODEL");
-    command
+        .env_remove("GPU_MODEL")
+        .arg("vectorize")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        run.status.success(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
 }
 
 /// A 96 px disc of blue with an anti-aliased rim and a soft grey shadow below-right, straight
@@ -75,18 +82,8 @@ fn svgs() -> &'static Vec<(String, String)> {
         }
         shadowed_disc().save(input.join("shadow.png")).unwrap();
         let out = dir.path().join("out");
-        let run = cli()
-            .arg("vectorize")
-            .arg(&input)
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        let (ok, stderr) = vectorize(&[input.as_ref(), "-o".as_ref(), out.as_ref()]);
+        assert!(ok, "{stderr}");
         let mut svgs: Vec<(String, String)> = ["logo", "logo96", "clean_source", "shadow"]
             .iter()
             .map(|stem| {
@@ -131,7 +128,7 @@ fn render_svg(svg: &str) -> RgbImage {
 }
 
 /// Runs a renderer; a missing program fails the test naming the Debian package to install.
-fn run_tool(program: &str, package: &str, args: &[&std::ffi::OsStr]) {
+fn run_tool(program: &str, package: &str, args: &[&OsStr]) {
     let output = match Command::new(program).args(args).output() {
         Ok(output) => output,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
@@ -172,7 +169,7 @@ fn render_pdf(pdf: &[u8], width: u32, height: u32) -> RgbImage {
         "pdftoppm",
         "poppler-utils",
         &["-r", "96", "-png", "-singlefile"]
-            .map(std::ffi::OsStr::new)
+            .map(OsStr::new)
             .into_iter()
             .chain([file.as_os_str(), prefix.as_os_str()])
             .collect::<Vec<_>>(),
@@ -201,7 +198,7 @@ fn render_eps(eps: &[u8], width: u32, height: u32) -> RgbImage {
             "-dGraphicsAlphaBits=4",
             &output_file,
         ]
-        .map(std::ffi::OsStr::new)
+        .map(OsStr::new)
         .into_iter()
         .chain([file.as_os_str()])
         .collect::<Vec<_>>(),
@@ -548,14 +545,12 @@ fn vectorize_picks_the_format_from_the_output_extension() {
     ];
     for (extension, start) in magic {
         let out = dir.path().join(format!("out/logo.{extension}"));
-        let mut command = cli();
-        command.arg("vectorize").arg(&input).arg("-o").arg(&out);
+        let mut args: Vec<&OsStr> = vec![input.as_ref(), "-o".as_ref(), out.as_ref()];
         if extension == "DXF" {
-            command.args(["--dxf-dpi", "254"]);
+            args.extend(["--dxf-dpi", "254"].map(OsStr::new));
         }
-        let run = command.output().unwrap();
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert!(run.status.success(), "{extension}: {stderr}");
+        let (ok, stderr) = vectorize(&args);
+        assert!(ok, "{extension}: {stderr}");
         let bytes = std::fs::read(&out).unwrap();
         let start_ok =
             bytes.starts_with(start) || (extension == "DXF" && bytes.starts_with(b"  0\nSECTION"));
@@ -576,29 +571,34 @@ fn vectorize_picks_the_format_from_the_output_extension() {
     }
 
     let out = dir.path().join("logo.tiff");
-    let run = cli()
-        .arg("vectorize")
-        .arg(&input)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success(), "{stderr}");
+    let (ok, stderr) = vectorize(&[input.as_ref(), "-o".as_ref(), out.as_ref()]);
+    assert!(!ok, "{stderr}");
     assert!(stderr.contains("\"tiff\""), "{stderr}");
     assert!(stderr.contains("svg, pdf, eps, dxf, png"), "{stderr}");
     assert!(!out.exists());
 
+    // The scale is checked like any setting, naming its key.
+    let out = dir.path().join("logo.dxf");
+    let (ok, stderr) = vectorize(&[
+        input.as_ref(),
+        "-o".as_ref(),
+        out.as_ref(),
+        "--dxf-dpi".as_ref(),
+        "0".as_ref(),
+    ]);
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("output.dxf_dpi"), "{stderr}");
+    assert!(!out.exists());
+
     let out = dir.path().join("logo.pdf");
-    let run = cli()
-        .args(["vectorize", "--format", "eps"])
-        .arg(&input)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success(), "{stderr}");
+    let (ok, stderr) = vectorize(&[
+        "--format".as_ref(),
+        "eps".as_ref(),
+        input.as_ref(),
+        "-o".as_ref(),
+        out.as_ref(),
+    ]);
+    assert!(!ok, "{stderr}");
     assert!(
         stderr.contains("extension says pdf but --format says eps"),
         "{stderr}"
@@ -614,15 +614,14 @@ fn vectorize_on_a_folder_writes_the_format_asked_for_with_previews() {
         std::fs::copy(root().join("tests/fixtures").join(name), input.join(name)).unwrap();
     }
     let preview = dir.path().join("previews");
-    let run = cli()
-        .args(["vectorize", "--format", "EPS"])
-        .arg(&input)
-        .arg("--preview")
-        .arg(&preview)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stderr}");
+    let (ok, stderr) = vectorize(&[
+        "--format".as_ref(),
+        "EPS".as_ref(),
+        input.as_ref(),
+        "--preview".as_ref(),
+        preview.as_ref(),
+    ]);
+    assert!(ok, "{stderr}");
     let out = dir.path().join("icons-eps");
     for stem in ["logo", "logo96"] {
         let eps = std::fs::read(out.join(format!("{stem}.eps"))).unwrap();
@@ -632,12 +631,7 @@ fn vectorize_on_a_folder_writes_the_format_asked_for_with_previews() {
         assert_eq!((png.width(), png.height()), expected);
     }
 
-    let run = cli()
-        .args(["vectorize", "--format", "ai"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success(), "{stderr}");
+    let (ok, stderr) = vectorize(&["--format".as_ref(), "ai".as_ref(), input.as_ref()]);
+    assert!(!ok, "{stderr}");
     assert!(stderr.contains("unknown output format \"ai\""), "{stderr}");
 }

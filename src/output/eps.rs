@@ -8,8 +8,9 @@
 //! margin at the right and bottom. Coordinates stay in SVG pixels, mapped by one `concat`
 //! that also flips the y axis, and the picture is clipped to its viewport as the SVG is.
 //! Colours are the palette's exact 8-bit values (`r/255 g/255 b/255 setrgbcolor`, four
-//! decimals, which read back to the same byte); a translucent paint is composited over white
-//! (see the module documentation of [`super`]).
+//! decimals, which read back to the same byte); a translucent paint is composited over white,
+//! and a run of one colour's nested translucent layers as the stack they make (see the module
+//! documentation of [`super`]).
 
 use std::fmt::Write;
 

@@ -13,8 +13,12 @@
 //!   transparency: a translucent fill (`fill-opacity` or a group's `opacity`, as the
 //!   pipeline's soft shadows have) is written as its colour composited over **white**, which
 //!   is what it looks like on paper or a white page; opaque fills keep their exact palette
-//!   colour. (Compositing over what lies below would need the shapes' overlaps; the pipeline
-//!   paints translucent layers first, so over white is exact where nothing lies below them.)
+//!   colour. A run of translucent fills of one colour (the pipeline's nested opacity levels,
+//!   each painted over the one below) is composited as a stack: where a layer lies over the
+//!   previous layer of its run (clipped to that layer's outline) it gets the colour of the
+//!   whole stack over white. The pipeline paints translucent layers first, under everything
+//!   opaque, so this is exact for its SVGs; for other SVGs, translucent shapes over other
+//!   colours show as if over white.
 //! - **DXF** (the [`dxf`] crate, [`cad`]): every filled path's subpaths as closed
 //!   `LWPOLYLINE`s (curves flattened within [`OutputOptions::dxf_tolerance_mm`]), one layer
 //!   per ink named `ink-rrggbb` (the id of the SVG's ink groups), the exact colour as 24-bit
