@@ -17,6 +17,7 @@
 //! (a dark outline on a light field) is not between its neighbours and stays. Transparent
 //! pixels are never a destination; labels stay palette indices.
 
+use crate::pipeline::components::{neighbours, Flood};
 use crate::pipeline::model::PlanarImage;
 use crate::pipeline::palette::srgb_to_oklab;
 
@@ -114,45 +115,27 @@ pub fn vote_flat_regions(
 ) -> usize {
     let stride = original.width as usize;
     let color = |index: usize| original.pixel((index / width) * stride + index % width);
-    let mut visited = vec![false; labels.len()];
-    let mut stack = Vec::new();
-    let mut members = Vec::new();
+    let mut flood = Flood::new(width, height);
     let mut changed = 0;
     for start in 0..labels.len() {
-        if visited[start] || !opaque[start] {
+        if flood.is_visited(start) || !opaque[start] {
             continue;
         }
         let region_color = color(start);
-        members.clear();
-        stack.push(start);
-        visited[start] = true;
-        while let Some(index) = stack.pop() {
-            members.push(index);
-            let (x, y) = (index % width, index / width);
-            let neighbours = [
-                (x > 0).then(|| index - 1),
-                (x + 1 < width).then(|| index + 1),
-                (y > 0).then(|| index - width),
-                (y + 1 < height).then(|| index + width),
-            ];
-            for neighbour in neighbours.into_iter().flatten() {
-                if !visited[neighbour] && opaque[neighbour] && color(neighbour) == region_color {
-                    visited[neighbour] = true;
-                    stack.push(neighbour);
-                }
-            }
-        }
+        let members = flood
+            .fill(start, |n| opaque[n] && color(n) == region_color)
+            .members;
         if members.len() < MIN_VOTING_AREA {
             continue;
         }
         let mut counts = [0u32; 256];
-        for index in &members {
+        for index in members {
             counts[usize::from(labels[*index])] += 1;
         }
         let winner = (0..256)
             .max_by_key(|label| (counts[*label], std::cmp::Reverse(*label)))
             .unwrap_or(0) as u8;
-        for index in &members {
+        for index in members {
             if labels[*index] != winner {
                 labels[*index] = winner;
                 changed += 1;
@@ -284,47 +267,35 @@ impl Regions {
         let mut id = vec![u32::MAX; labels.len()];
         let mut thin = Vec::new();
         let mut mean = Vec::new();
-        let mut stack = Vec::new();
+        let mut flood = Flood::new(width, height);
         for start in 0..labels.len() {
-            if id[start] != u32::MAX || !opaque[start] {
+            if flood.is_visited(start) || !opaque[start] {
                 continue;
             }
             let region = thin.len() as u32;
             let label = labels[start];
-            stack.push(start);
-            id[start] = region;
-            let (mut members, mut interior) = (0usize, 0usize);
+            let same = |n: usize| opaque[n] && labels[n] == label;
+            let members = flood.fill(start, same).members;
+            let mut interior = 0usize;
             let mut sum = [0f64; 3];
-            while let Some(index) = stack.pop() {
-                members += 1;
-                let (x, y) = (index % width, index / width);
-                let color = image.pixel(y * stride + x);
+            // In the order the fill reached them, so the colour sums are reproducible.
+            for index in members {
+                id[*index] = region;
+                let color = image.pixel((index / width) * stride + index % width);
                 for (total, value) in sum.iter_mut().zip(color) {
                     *total += f64::from(value);
                 }
-                let mut same = 0;
-                let neighbours = [
-                    (x > 0).then(|| index - 1),
-                    (x + 1 < width).then(|| index + 1),
-                    (y > 0).then(|| index - width),
-                    (y + 1 < height).then(|| index + width),
-                ];
-                for neighbour in neighbours.into_iter().flatten() {
-                    if opaque[neighbour] && labels[neighbour] == label {
-                        same += 1;
-                        if id[neighbour] == u32::MAX {
-                            id[neighbour] = region;
-                            stack.push(neighbour);
-                        }
-                    }
-                }
-                if same == 4 {
+                if neighbours(*index, width, height)
+                    .filter(|n| same(*n))
+                    .count()
+                    == 4
+                {
                     interior += 1;
                 }
             }
-            thin.push((interior as f64) <= THIN_INTERIOR_SHARE * members as f64);
+            thin.push((interior as f64) <= THIN_INTERIOR_SHARE * members.len() as f64);
             mean.push(srgb_to_oklab(
-                sum.map(|total| (total / members as f64) as f32),
+                sum.map(|total| (total / members.len() as f64) as f32),
             ));
         }
         Self { id, thin, mean }

@@ -9,7 +9,10 @@
 //! - [`fringe`]: label clean-up after phase 3: one label per flat input region, and
 //!   anti-aliasing fringes merged into the regions they blend.
 //! - [`gate`]: the phase-2 IoU score.
-//! - [`trace`]: phase 4, stacked-layer image tracing on visioncortex, and the SVG writer.
+//! - [`trace`]: phase 4, stacked-layer image tracing on visioncortex, in parallel on one
+//!   process-wide pool ([`trace::init_thread_pool`]).
+//! - [`svg`]: the SVG writer: ink groups of paths, path data, the byte limit.
+//! - [`components`]: the one 4-connected flood fill, shared by `trace` and `fringe`.
 //! - [`model`]: the phase-model traits and the [`PhaseModels`] bundle; `crate::engine`
 //!   implements and builds them with ONNX Runtime.
 //! - [`options`]: the pipeline's typed options ([`PipelineSettings`], [`TraceOptions`]);
@@ -21,6 +24,7 @@
 //! about HTTP, RunPod or the command line.
 
 pub mod alpha;
+pub mod components;
 pub mod cutout;
 pub mod decode;
 pub mod fit;
@@ -31,6 +35,7 @@ pub mod model;
 pub mod options;
 pub mod palette;
 pub mod supersample;
+pub mod svg;
 pub mod trace;
 pub mod working;
 

@@ -121,18 +121,23 @@ fn settings() -> PipelineSettings {
             kmeans_iterations: 24,
             kmeans_sample: 65536,
         },
-        phase4: TraceOptions {
-            mode: TraceMode::Spline,
-            filter_speckle: 4,
-            corner_threshold: 60.0,
-            fit_tolerance: 0.4,
-            path_precision: 2,
-            alpha: crate::pipeline::alpha::AlphaMode::Levels,
-            alpha_levels: 8,
-            supersample: 4,
-            layout: Default::default(),
-            gap_filler: 0.0,
-        },
+        phase4: trace_options(TraceMode::Spline),
+    }
+}
+
+/// The configured phase-4 defaults with `mode` (shared with the tracer's unit tests).
+pub(super) fn trace_options(mode: TraceMode) -> TraceOptions {
+    TraceOptions {
+        mode,
+        filter_speckle: 4,
+        corner_threshold: 60.0,
+        fit_tolerance: 0.4,
+        path_precision: 2,
+        alpha: crate::pipeline::alpha::AlphaMode::Levels,
+        alpha_levels: 8,
+        supersample: 4,
+        layout: Default::default(),
+        gap_filler: 0.0,
     }
 }
 
