@@ -213,7 +213,7 @@ fn index_rgb(index: u8) -> [f64; 3] {
             let hue = f64::from(index / 10 - 1) * 15.0;
             let step = index % 10;
             let value = [1.0, 0.65, 0.5, 0.3, 0.15][usize::from(step / 2)];
-            let saturation = if step % 2 == 0 { 1.0 } else { 0.5 };
+            let saturation = if step.is_multiple_of(2) { 1.0 } else { 0.5 };
             hsv(hue, saturation, value)
         }
         250..=255 => {

@@ -23,7 +23,8 @@ pub(crate) fn render_tree(tree: &usvg::Tree, max_pixels: u64) -> Result<Pixmap, 
             max_pixels,
         });
     }
-    let mut pixmap = Pixmap::new(width, height).ok_or_else(|| OutputError::TooLarge {
+    // Pixmap::new fails only for a size whose byte count overflows.
+    let mut pixmap = Pixmap::new(width, height).ok_or(OutputError::TooLarge {
         width,
         height,
         max_pixels,
