@@ -513,10 +513,10 @@ pub enum DeliveryError {
         /// The bucket.
         bucket: String,
         /// Why.
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// The server refused the credentials (HTTP 401 or 403).
-    #[error("the bucket {bucket:?} at {endpoint} refused the credentials (access key id {access_key_id:?}) when uploading {key}: check {access_fields}: {}", chain(.source))]
+    #[error("the bucket {bucket:?} at {endpoint} refused the credentials (access key id {access_key_id:?}) when uploading {key}: check {}: {}", access_fields(*.origin), chain(.source))]
     Credentials {
         /// The endpoint.
         endpoint: String,
@@ -524,12 +524,12 @@ pub enum DeliveryError {
         bucket: String,
         /// The access key id that was refused (not a secret).
         access_key_id: String,
-        /// The settings to check.
-        access_fields: &'static str,
+        /// Who configured the bucket (names the settings to check).
+        origin: BucketOrigin,
         /// The object key.
         key: String,
         /// The server's answer.
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// The bucket does not exist (HTTP 404 on upload).
     #[error("the bucket {bucket:?} does not exist at {endpoint} (uploading {key}): {}", chain(.source))]
@@ -541,7 +541,7 @@ pub enum DeliveryError {
         /// The object key.
         key: String,
         /// The server's answer.
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// Any other failure of the upload, after retries.
     #[error("uploading {key} to the bucket {bucket:?} at {endpoint} failed: {}", chain(.source))]
@@ -553,7 +553,7 @@ pub enum DeliveryError {
         /// The object key.
         key: String,
         /// Why.
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// Presigning a URL failed.
     #[error("presigning a URL for {key} in the bucket {bucket:?} at {endpoint} failed: {}", chain(.source))]
@@ -565,7 +565,7 @@ pub enum DeliveryError {
         /// The object key.
         key: String,
         /// Why.
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// The upload, retries included, ran past its time.
     #[error("uploading {key} to the bucket {bucket:?} at {endpoint} did not finish within {timeout:?} ({retries} retries of {per_request:?} each)")]
@@ -609,6 +609,14 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The settings that hold a bucket's credentials.
+fn access_fields(origin: BucketOrigin) -> &'static str {
+    match origin {
+        BucketOrigin::Environment => "BUCKET_ACCESS_KEY_ID and BUCKET_SECRET_ACCESS_KEY",
+        BucketOrigin::Job => "s3Config.accessId and s3Config.accessSecret",
+    }
 }
 
 fn hint_private(error: &AddressError) -> &'static str {
@@ -726,7 +734,7 @@ impl Uploader {
             .map_err(|source| DeliveryError::Client {
                 endpoint,
                 bucket: bucket.name.clone(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Self {
             store: Arc::new(store),
@@ -803,7 +811,7 @@ impl Uploader {
                 endpoint: bucket.endpoint_shown(),
                 bucket: bucket.name.clone(),
                 key: key.clone(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Delivered {
             key,
@@ -823,26 +831,21 @@ impl Uploader {
                 endpoint,
                 bucket: name,
                 access_key_id: bucket.access_key_id.clone(),
-                access_fields: match bucket.origin {
-                    BucketOrigin::Environment => {
-                        "BUCKET_ACCESS_KEY_ID and BUCKET_SECRET_ACCESS_KEY"
-                    }
-                    BucketOrigin::Job => "s3Config.accessId and s3Config.accessSecret",
-                },
+                origin: bucket.origin,
                 key,
-                source,
+                source: Box::new(source),
             },
             object_store::Error::NotFound { .. } => DeliveryError::NoSuchBucket {
                 endpoint,
                 bucket: name,
                 key,
-                source,
+                source: Box::new(source),
             },
             source => DeliveryError::Upload {
                 endpoint,
                 bucket: name,
                 key,
-                source,
+                source: Box::new(source),
             },
         }
     }

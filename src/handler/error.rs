@@ -111,7 +111,7 @@ pub enum JobError {
         /// Who configured the bucket (a job's own settings are its input to fix).
         origin: BucketOrigin,
         /// Why.
-        source: DeliveryError,
+        source: Box<DeliveryError>,
     },
     /// Blocking work on the pool panicked or was cancelled.
     #[error("{what} stopped unexpectedly: {source}")]
@@ -264,10 +264,10 @@ mod tests {
             (
                 JobError::Delivery {
                     origin: BucketOrigin::Job,
-                    source: DeliveryError::Cancelled {
+                    source: Box::new(DeliveryError::Cancelled {
                         endpoint: "http://s".to_owned(),
                         bucket: "b".to_owned(),
-                    },
+                    }),
                 },
                 "DeadlineExceeded",
                 "was cancelled",

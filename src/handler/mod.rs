@@ -76,7 +76,7 @@ enum Delivery {
     /// Inline in the result.
     Inline,
     /// Uploaded, with URLs in the result.
-    Bucket(Uploader),
+    Bucket(Box<Uploader>),
 }
 
 impl VectorizeHandler {
@@ -191,7 +191,10 @@ impl VectorizeHandler {
             return Ok(Delivery::Inline);
         };
         let origin = bucket.origin();
-        let delivery_error = |source| JobError::Delivery { origin, source };
+        let delivery_error = |source| JobError::Delivery {
+            origin,
+            source: Box::new(source),
+        };
         let destination = bucket
             .resolve(self.config.allow_private_downloads)
             .await
@@ -203,7 +206,7 @@ impl VectorizeHandler {
             origin
         ));
         let uploader = Uploader::new(destination, self.delivery).map_err(delivery_error)?;
-        Ok(Delivery::Bucket(uploader))
+        Ok(Delivery::Bucket(Box::new(uploader)))
     }
 
     async fn process(&self, job: runpod::Job, ctx: &runpod::JobContext) -> Result<Value, JobError> {
@@ -336,7 +339,10 @@ impl VectorizeHandler {
                 let delivered = uploader
                     .deliver(&job_id, uploads, &ctx.cancellation())
                     .await
-                    .map_err(|source| JobError::Delivery { origin, source })?;
+                    .map_err(|source| JobError::Delivery {
+                        origin,
+                        source: Box::new(source),
+                    })?;
                 let mut outputs = Map::new();
                 for ((format, size), file) in media_types.into_iter().zip(delivered) {
                     ctx.log(format!("uploaded {} ({size} bytes)", file.key));
