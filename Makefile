@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run install test test-ui onnxruntime onnxruntime-gpu models train-clean build release check lint fmt clippy bench bench-worker bench-quality clean-ort
+.PHONY: run install test test-ui onnxruntime onnxruntime-gpu models train-clean build release check lint fmt clippy bench bench-worker bench-quality bench-startup clean-ort
 
 # ONNX Runtime 1.31 CPU library from the onnxruntime wheel into .ort/lib (idempotent).
 onnxruntime:
@@ -60,7 +60,7 @@ clippy:
 lint:
 	bash scripts/lint.sh
 
-bench: bench-worker bench-quality
+bench: bench-worker bench-quality bench-startup
 
 # Worker overhead against RunPod's Python worker (bench/worker_bench.py writes bench/worker.md),
 # then the real handler on CPU (examples/bench_handler.rs), appended to the same page.
@@ -69,6 +69,15 @@ bench-worker: onnxruntime
 	$(CARGO) build --release --bin gemini3 --example bench_handler
 	./target/release/examples/bench_handler bench/handler.md
 	{ echo; cat bench/handler.md; } >> bench/worker.md
+
+# Start-up: one-shot `gemini3 vectorize` of a 256² icon against VTracer's CLI (the one
+# bench-quality builds), and the worker's per-job time at 256² and 512² (bench/startup.md).
+# BEFORE=old/gemini3 BEFORE_ROOT=its checkout adds an older build side by side.
+bench-startup: onnxruntime
+	$(CARGO) build --release --bin gemini3
+	test -x bench/.work/vtracer/bin/vtracer || CARGO_TARGET_DIR=bench/.work/vtracer-target \
+		$(CARGO) install vtracer-cli --version 1.0.0-alpha.4 --locked --root bench/.work/vtracer
+	python3 bench/startup.py $(if $(BEFORE),--before $(BEFORE) --before-root $(or $(BEFORE_ROOT),.))
 
 # Fidelity against VTracer on six sets (bench/quality.md, bench/quality-grid-<set>.png).
 # QUALITY_ARGS="--quick" or "--sets outline,glossy" for a partial run (page under bench/.work).

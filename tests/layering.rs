@@ -1,6 +1,8 @@
-//! The layering rule of ARCHITECTURE.md, held by a test: nothing in `src/pipeline/` reaches a
-//! layer above it (settings, the ONNX engine, the job handler, the commands, downloads) or a
-//! crate of the outside world (ONNX Runtime, HTTP, the async runtime, RunPod).
+//! The layering rules of ARCHITECTURE.md, held by tests: nothing in `src/pipeline/` reaches a
+//! layer above it (settings, the ONNX engine, the job handler, the commands, downloads, output
+//! formats, delivery) or a crate of the outside world (ONNX Runtime, HTTP, the async runtime,
+//! RunPod); only `src/engine/` names `ort`; only the edge (`src/settings/`, `src/main.rs`,
+//! `src/commands/`) reads the environment; and no source file outside tests is over 800 lines.
 //!
 //! The check reads the source text, so it also catches names used without a `use` line
 //! (`crate::settings::InputLimits` in a signature) and names inside grouped imports
@@ -10,7 +12,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Modules of this crate the pipeline must not name.
-const FORBIDDEN_MODULES: &[&str] = &["settings", "engine", "handler", "commands", "download"];
+const FORBIDDEN_MODULES: &[&str] = &[
+    "settings", "engine", "handler", "commands", "download", "output", "delivery",
+];
 /// Crates the pipeline must not name.
 const FORBIDDEN_CRATES: &[&str] = &["ort", "reqwest", "axum", "tokio", "runpod"];
 
@@ -132,7 +136,133 @@ fn pipeline_names_no_layer_above_it() {
     );
 }
 
+/// The code lines of `text` (not comments) that satisfy `hit`, as `(line number, line)`.
+fn code_lines(text: &str, hit: impl Fn(&str) -> bool) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, raw)| !raw.trim().starts_with("//"))
+        .filter(|(_, raw)| hit(raw.split(" //").next().unwrap_or(raw)))
+        .map(|(index, raw)| (index + 1, raw.trim().to_owned()))
+        .collect()
+}
+
+/// Every `.rs` file under `src/` outside `allowed` (paths relative to the crate root, a
+/// folder ending in `/`) with the lines that satisfy `hit`.
+fn offenders(allowed: &[&str], hit: impl Fn(&str) -> bool + Copy) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut report = Vec::new();
+    for path in &files {
+        let shown = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        if allowed
+            .iter()
+            .any(|a| shown == *a || (a.ends_with('/') && shown.starts_with(a)))
+        {
+            continue;
+        }
+        let text = fs::read_to_string(path).expect("readable source");
+        for (line, source) in code_lines(&text, hit) {
+            report.push(format!("{shown}:{line}: {source}"));
+        }
+    }
+    report
+}
+
+fn names_ort(code: &str) -> bool {
+    word_positions(code, "ort").any(|at| {
+        let rest = code[at + 3..].trim_start();
+        rest.starts_with("::") || rest.starts_with(';')
+    })
+}
+
+fn reads_environment(code: &str) -> bool {
+    ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("]
+        .iter()
+        .any(|call| code.contains(call))
+}
+
+#[test]
+fn only_the_engine_names_onnx_runtime() {
+    let report = offenders(&["src/engine/"], names_ort);
+    assert!(
+        report.is_empty(),
+        "only src/engine/ may name `ort` (ARCHITECTURE.md, invariants):\n{}",
+        report.join("\n")
+    );
+}
+
+#[test]
+fn only_the_edge_reads_the_environment() {
+    let report = offenders(
+        &["src/settings/", "src/main.rs", "src/commands/"],
+        reads_environment,
+    );
+    assert!(
+        report.is_empty(),
+        "only src/settings/, src/main.rs and src/commands/ may read the environment \
+         (ARCHITECTURE.md, invariants); pass values down as typed settings:\n{}",
+        report.join("\n")
+    );
+}
+
+/// Largest source file, in lines: a file that long holds more than one idea. Unit-test
+/// files (`tests.rs`, `*_tests.rs`) are exempt.
+const MAX_LINES: usize = 800;
+
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    rust_files(&root.join("runpod/src"), &mut files);
+    let mut report = Vec::new();
+    for path in &files {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == "tests.rs" || name.ends_with("_tests.rs") {
+            continue;
+        }
+        let lines = fs::read_to_string(path)
+            .expect("readable source")
+            .lines()
+            .count();
+        if lines > MAX_LINES {
+            let shown = path.strip_prefix(root).unwrap_or(path).display();
+            report.push(format!("{shown}: {lines} lines"));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "source files over {MAX_LINES} lines (ARCHITECTURE.md: split by idea):\n{}",
+        report.join("\n")
+    );
+}
+
 // The checker itself: a rule test that cannot fail is no rule.
+
+#[test]
+fn the_other_rules_find_what_they_look_for() {
+    assert!(names_ort("use ort::session::Session;"));
+    assert!(names_ort("let t = ort::value::Tensor::new();"));
+    assert!(!names_ort("let sort = short::f();"));
+    assert!(!names_ort("fn sort() {}"));
+    assert!(reads_environment("let v = std::env::var(\"X\");"));
+    assert!(reads_environment(
+        "let all: Vec<_> = std::env::vars().collect();"
+    ));
+    assert!(!reads_environment(
+        "let env: &[(String, String)] = &start.env;"
+    ));
+    let found = code_lines(
+        "// std::env::var(\"X\")\nlet x = 1;\nstd::env::var(\"Y\");\n",
+        reads_environment,
+    );
+    assert_eq!(found, vec![(3, "std::env::var(\"Y\");".to_owned())]);
+}
 
 #[test]
 fn the_check_finds_imports_and_paths_of_layers_above() {
@@ -150,6 +280,8 @@ fn the_check_finds_imports_and_paths_of_layers_above() {
         "use runpod::Handler;",
         "use super::super::engine::Provider;",
         "    let s = ort::value::Tensor::from_array(a); // trailing comment",
+        "use crate::output::Format;",
+        "crate::delivery::deliver(&outputs);",
     ];
     for case in cases {
         assert_eq!(violations(case).len(), 1, "should be flagged: {case}");
