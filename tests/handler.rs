@@ -668,3 +668,28 @@ async fn bad_formats_and_s3_configs_are_invalid_input_and_never_show_the_secret(
     );
     relaxed.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upload_to_a_stalled_bucket_ends_at_the_job_deadline_and_the_next_job_runs() {
+    let mut stalled = s3::StalledServer::start().await;
+    let worker = Worker::start(handler(true), config(1));
+    worker.queue.push_job(json!({
+        "id": "job-stalled",
+        "input": {"image": b64(&logo_png()), "deadline_s": 10},
+        "s3Config": {"endpointUrl": format!("http://{}/{}", stalled.address, s3::BUCKET),
+                     "accessId": s3::ACCESS_KEY, "accessSecret": s3::SECRET},
+    }));
+    let result = worker.result("job-stalled").await;
+    let report = error_report(&result);
+    assert_eq!(report["error_type"], "DeadlineExceeded", "{report}");
+    // The upload had reached the bucket, which never answered.
+    assert!(
+        stalled.accepted.try_recv().is_ok(),
+        "the upload never connected"
+    );
+    worker
+        .queue
+        .push("job-after", json!({"image": b64(&logo_png())}));
+    assert!(worker.result("job-after").await["output"]["svg"].is_string());
+    worker.finish().await;
+}
