@@ -3,6 +3,7 @@
 //! test steering models, and cancellation.
 
 mod common;
+mod inks;
 
 use common::{fills, png_header_only};
 use std::io::Cursor;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use gemini3::cancel::CancelToken;
 use gemini3::engine::Engine;
 use gemini3::pipeline::palette::{Palette, PaletteError};
+use gemini3::pipeline::svg::InkRole;
 use gemini3::pipeline::{
     decode, DecodeLimits, DecodedImage, Output, Phase, Pipeline, PipelineError, PipelineErrorKind,
     Request, SteeringRequest,
@@ -562,5 +564,118 @@ fn one_pixel_single_colour_and_all_translucent_images_give_valid_svgs() {
         output.metadata.warnings.is_empty(),
         "{:?}",
         output.metadata.warnings
+    );
+}
+
+/// A red disc in a dark ring, over a soft shadow in the ring's colour (straight alpha up to
+/// 0.6): the dark ink is drawn both translucent and opaque.
+fn ringed_disc_with_shadow() -> DecodedImage {
+    let size = 128u32;
+    let rgba = (0..size * size)
+        .flat_map(|i| {
+            let (x, y) = (f64::from(i % size), f64::from(i / size));
+            let d = (x - 60.0).hypot(y - 56.0);
+            if d < 30.0 {
+                [220, 40, 40, 255]
+            } else if d < 34.0 {
+                [40, 40, 40, 255]
+            } else {
+                let shadow = (x - 68.0).hypot(y - 66.0);
+                let alpha = ((48.0 - shadow) / 14.0).clamp(0.0, 1.0) * 0.6;
+                [40, 40, 40, (alpha * 255.0).round() as u8]
+            }
+        })
+        .collect();
+    DecodedImage::from_rgba(size, size, rgba).unwrap()
+}
+
+#[test]
+fn every_path_sits_in_one_ink_group_in_painting_order_as_metadata_layers_says() {
+    let pipeline = pipeline(&[]);
+    let mut cases: Vec<(String, Request)> = [
+        "logo.png",
+        "logo96.png",
+        "clean_source.png",
+        "clean_q30.jpg",
+    ]
+    .iter()
+    .map(|name| {
+        let bytes = std::fs::read(root().join("tests/fixtures").join(name)).unwrap();
+        (
+            name.to_string(),
+            Request::new(decode(&bytes, &LIMITS).unwrap()),
+        )
+    })
+    .collect();
+    let mut shadow = Request::new(ringed_disc_with_shadow());
+    shadow.palette = Some(Palette::from_hex(&["282828", "dc2828"]).unwrap());
+    cases.push(("ringed disc with shadow".to_owned(), shadow));
+    for (name, request) in &cases {
+        let output = run(&pipeline, request).unwrap();
+        let layers = &output.metadata.layers;
+        if let Err(problem) = inks::check_groups(&output.svg, layers) {
+            panic!("{name}: {problem}\n{}", output.svg);
+        }
+        assert_eq!(
+            output.metadata.paths,
+            layers.iter().map(|l| l.paths).sum::<usize>(),
+            "{name}"
+        );
+        // Every ink used has its plain `ink-rrggbb` group.
+        for ink in &output.metadata.palette {
+            let id = format!("ink-{}", &ink[1..]);
+            assert!(layers.iter().any(|l| l.id == id), "{name}: no group {id}");
+        }
+        // Painting order: translucent groups first, then opaque ones by area, largest first.
+        let opaque_from = layers
+            .iter()
+            .position(|l| l.role == InkRole::Opaque)
+            .unwrap_or(layers.len());
+        assert!(
+            layers[opaque_from..]
+                .iter()
+                .all(|l| l.role == InkRole::Opaque),
+            "{name}: {layers:?}"
+        );
+        assert!(
+            layers[opaque_from..]
+                .windows(2)
+                .all(|w| w[0].area >= w[1].area),
+            "{name}: {layers:?}"
+        );
+        // Area shares of the drawn pixels add up to the whole.
+        let total: f64 = layers.iter().map(|l| l.area).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-4,
+            "{name}: areas add up to {total}"
+        );
+        // The groups change nothing in the picture: the same paths without them render the
+        // same pixels.
+        let flat: String = output
+            .svg
+            .lines()
+            .filter(|line| !line.starts_with("<g ") && *line != "</g>")
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert!(!flat.contains("<g"), "{name}");
+        assert_eq!(
+            render(&flat).data(),
+            render(&output.svg).data(),
+            "{name}: the grouped SVG renders differently"
+        );
+    }
+    // The dark ink is drawn both ways: its translucent group under its opaque one.
+    let output = run(&pipeline, &cases[4].1).unwrap();
+    let ids: Vec<&str> = output
+        .metadata
+        .layers
+        .iter()
+        .map(|l| l.id.as_str())
+        .collect();
+    let soft = ids.iter().position(|id| *id == "ink-282828-soft");
+    let opaque = ids.iter().position(|id| *id == "ink-282828");
+    assert!(
+        matches!((soft, opaque), (Some(s), Some(o)) if s < o),
+        "{ids:?}"
     );
 }

@@ -1,6 +1,9 @@
 //! Property tests: whatever the labels, palette and transparency, the SVG parses back, has the
 //! output size, and fills only with palette colours. Once on the image tracer alone (many
-//! cases, fast) and once through the whole pipeline with the real engine on CPU.
+//! cases, fast) and once through the whole pipeline with the real engine on CPU. Every path
+//! sits in one ink group whose colour is its fill, as `metadata.layers` says.
+
+mod inks;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -94,6 +97,8 @@ proptest! {
         prop_assert_eq!(svg_width, (width * scale).to_string());
         prop_assert_eq!(svg_height, (height * scale).to_string());
         prop_assert_eq!(fills.len(), traced.paths);
+        let groups = inks::check_groups(&traced.svg, &traced.layers);
+        prop_assert!(groups.is_ok(), "{:?}\n{}", groups, traced.svg);
         let allowed = palette.hex_list();
         for fill in &fills {
             prop_assert!(allowed.contains(fill), "{} not in {:?}", fill, allowed);
@@ -159,6 +164,8 @@ proptest! {
             prop_assert_eq!(output.metadata.palette_requested.as_ref(), None);
         }
         prop_assert_eq!(output.metadata.colors_used, output.metadata.palette.len());
+        let groups = inks::check_groups(&output.svg, &output.metadata.layers);
+        prop_assert!(groups.is_ok(), "{:?}\n{}", groups, output.svg);
         for fill in &fills {
             prop_assert!(output.metadata.palette.contains(fill), "{} not in {:?}", fill, output.metadata.palette);
         }

@@ -191,8 +191,10 @@ pub struct SteeringReport {
 /// The metadata of a finished job (DESIGN.md section 4):
 ///
 /// ```json
-/// {"width": 512, "height": 512, "palette": ["#ff0000", "#ffffff"], "colors_used": 2,
-///  "paths": 2, "svg_bytes": 1234,
+/// {"width": 512, "height": 512, "palette": ["#ff0000", "#ffffff"],
+///  "layers": [{"id": "ink-ffffff", "color": "#ffffff", "role": "opaque", "paths": 1, "area": 0.75},
+///             {"id": "ink-ff0000", "color": "#ff0000", "role": "opaque", "paths": 1, "area": 0.25}],
+///  "colors_used": 2, "paths": 2, "svg_bytes": 1234,
 ///  "phases": {"phase1": {"ms": 12.3, "provider": "cpu"}, "phase3": {...}, "phase4": {...}},
 ///  "steering": {"attempts": 0, "iou": null, "accepted": false},
 ///  "warnings": [], "total_ms": 45.6}
@@ -208,6 +210,10 @@ pub struct Metadata {
     /// The palette the request (or `phase3.default_palette`) asked for, echoed; `null` for
     /// an automatic palette.
     pub palette_requested: Option<Vec<String>>,
+    /// The SVG's ink groups (`<g id="ink-rrggbb">`), bottom to top in painting order: id,
+    /// ink, role (`opaque`, `translucent`, `gap-filler`), paths, and share of the drawn
+    /// pixels (see [`svg`]).
+    pub layers: Vec<svg::Layer>,
     /// Palette colours that appear as fills.
     pub colors_used: usize,
     /// `<path>` elements.
@@ -691,6 +697,7 @@ impl Pipeline {
             height: image.height,
             palette: inks,
             palette_requested,
+            layers: traced.layers,
             colors_used: traced.colors_used,
             paths: traced.paths,
             trace_mode: traced.mode,

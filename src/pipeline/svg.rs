@@ -169,7 +169,7 @@ pub fn write_document(
     groups: &[InkGroup],
     max_bytes: usize,
 ) -> Result<Written, TooLarge> {
-    write(width, height, groups, max_bytes, GROUPED)
+    write(width, height, groups, max_bytes, true)
 }
 
 /// The same document without its `<g>` elements: the same paths in the same order, so the
@@ -183,9 +183,6 @@ pub fn write_flat(
 ) -> Result<Written, TooLarge> {
     write(width, height, groups, max_bytes, false)
 }
-
-/// Whether [`write_document`] writes `<g>` elements.
-const GROUPED: bool = false;
 
 fn write(
     width: u32,
@@ -617,7 +614,7 @@ mod tests {
             group(blue, InkRole::Opaque, vec![fill("m1 1h3v3z", None)]),
             group(red, InkRole::Opaque, vec![fill("m2 2h3v3z", None)]),
         ];
-        let written = write(10, 20, &groups, usize::MAX, true).unwrap();
+        let written = write_document(10, 20, &groups, usize::MAX).unwrap();
         let ids: Vec<&str> = written.layers.iter().map(|l| l.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -656,6 +653,31 @@ mod tests {
     }
 
     #[test]
+    fn the_flat_writer_writes_the_same_paths_in_the_same_order_without_groups() {
+        let groups = vec![
+            group(
+                [0, 0, 0],
+                InkRole::Translucent,
+                vec![fill("m0 0h1v1z", Some(0.5))],
+            ),
+            group([9, 9, 9], InkRole::Opaque, vec![fill("m0 0h2v2z", None)]),
+            group([0, 0, 0], InkRole::Opaque, vec![fill("m0 0h3v3z", None)]),
+        ];
+        let grouped = write_document(3, 3, &groups, usize::MAX).unwrap();
+        let flat = write_flat(3, 3, &groups, usize::MAX).unwrap();
+        assert!(!flat.svg.contains("<g"));
+        let paths = |svg: &str| -> Vec<String> {
+            svg.lines()
+                .filter(|line| !line.starts_with("<g ") && *line != "</g>")
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(paths(&grouped.svg), paths(&flat.svg));
+        assert_eq!(grouped.layers, flat.layers);
+        assert_eq!(grouped.svg.matches("<g ").count(), 3);
+    }
+
+    #[test]
     fn gap_filler_strokes_are_written_in_their_group_colour() {
         let groups = vec![InkGroup {
             color: [0, 0, 0],
@@ -666,7 +688,7 @@ mod tests {
                 paint: Paint::Stroke { width: 0.5 },
             }],
         }];
-        let written = write(4, 4, &groups, usize::MAX, true).unwrap();
+        let written = write_document(4, 4, &groups, usize::MAX).unwrap();
         assert!(written.svg.contains(
             "<g id=\"ink-000000-gap\" data-color=\"#000000\" data-role=\"gap-filler\">\n<path d=\"m0 0h4\" fill=\"none\" stroke=\"#000000\" stroke-width=\"0.5\""
         ), "{}", written.svg);

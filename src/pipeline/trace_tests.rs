@@ -231,9 +231,136 @@ fn holes_are_reversed_subpaths() {
     let frame = traced
         .svg
         .lines()
-        .find(|l| l.contains("#ff0000"))
+        .find(|l| l.starts_with("<path") && l.contains("fill=\"#ff0000\""))
         .unwrap()
         .to_owned();
     // Outer frame with its square hole, and the centre square: three subpaths.
     assert_eq!(frame.matches('m').count(), 3, "{frame}");
+}
+
+/// Checks the ink groups of `svg` against `layers`: every path sits directly in one
+/// `<g id="ink-…">` child of the root and nowhere else, ids are unique, each group's
+/// `data-color` is the paint of every path in it, and `layers` lists the groups in order
+/// with their ids, colours, roles and path counts.
+fn check_groups(svg: &str, layers: &[svg::Layer]) {
+    let document = roxmltree::Document::parse(svg).unwrap();
+    let root = document.root_element();
+    let groups: Vec<roxmltree::Node> = root.children().filter(|n| n.is_element()).collect();
+    assert!(groups.iter().all(|g| g.has_tag_name("g")), "{svg}");
+    let ids: Vec<&str> = groups.iter().map(|g| g.attribute("id").unwrap()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert_eq!(
+        ids,
+        layers.iter().map(|l| l.id.as_str()).collect::<Vec<_>>()
+    );
+    for (group, layer) in groups.iter().zip(layers) {
+        let color = group.attribute("data-color").unwrap();
+        assert_eq!(color, layer.color);
+        assert!(layer.id.starts_with(&format!("ink-{}", &color[1..])));
+        let paths: Vec<roxmltree::Node> = group.children().filter(|n| n.is_element()).collect();
+        assert!(paths.iter().all(|p| p.has_tag_name("path")));
+        assert_eq!(paths.len(), layer.paths);
+        for path in paths {
+            assert_eq!(path.attribute("fill"), Some(color));
+        }
+        let translucent = layer.role == InkRole::Translucent;
+        assert_eq!(
+            group.attribute("data-role") == Some("translucent"),
+            translucent
+        );
+    }
+    let in_groups: usize = layers.iter().map(|l| l.paths).sum();
+    let all = document
+        .descendants()
+        .filter(|n| n.has_tag_name("path"))
+        .count();
+    assert_eq!(all, in_groups);
+}
+
+/// The document with its `<g …>` and `</g>` lines taken out: the paths as the writer wrote
+/// them before ink groups.
+fn without_groups(svg: &str) -> String {
+    svg.lines()
+        .filter(|line| !line.starts_with("<g ") && *line != "</g>")
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+fn render(svg: &str) -> Vec<u8> {
+    let tree = resvg::usvg::Tree::from_str(svg, &resvg::usvg::Options::default()).unwrap();
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).unwrap();
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.data().to_vec()
+}
+
+#[test]
+fn an_ink_both_translucent_and_opaque_gets_a_soft_group_under_its_opaque_one() {
+    // A 20×20 canvas: a red square (label 0, 64 px) inside an opaque black ring (label 1,
+    // 80 px) inside a black shadow at level 4 of 8 (112 px); transparent around.
+    let palette = Palette::from_hex(&["ff0000", "000000"]).unwrap();
+    let (width, height) = (20usize, 20usize);
+    let mut labels = vec![0u8; width * height];
+    let mut levels = vec![0u8; width * height];
+    for y in 2..18 {
+        for x in 2..18 {
+            let within = |lo, hi| (lo..hi).contains(&x) && (lo..hi).contains(&y);
+            (labels[y * width + x], levels[y * width + x]) = if within(6, 14) {
+                (0, 8)
+            } else if within(4, 16) {
+                (1, 8)
+            } else {
+                (1, 4)
+            };
+        }
+    }
+    for mode in [TraceMode::Polygon, TraceMode::Spline] {
+        let input = input(&labels, &levels, &palette, 20, 20);
+        let traced = trace(&input, &options(mode), &CancelToken::new()).unwrap();
+        check_groups(&traced.svg, &traced.layers);
+        let summary: Vec<(&str, InkRole, usize, f64)> = traced
+            .layers
+            .iter()
+            .map(|l| (l.id.as_str(), l.role, l.paths, l.area))
+            .collect();
+        // Painting order: the shadow, then the black ring (the larger opaque area), then red.
+        assert_eq!(
+            summary,
+            vec![
+                ("ink-000000-soft", InkRole::Translucent, 1, 0.4375),
+                ("ink-000000", InkRole::Opaque, 1, 0.3125),
+                ("ink-ff0000", InkRole::Opaque, 1, 0.25),
+            ]
+        );
+        assert_eq!(traced.paths, 3);
+        // The groups change nothing in the picture.
+        let flat = without_groups(&traced.svg);
+        assert!(!flat.contains("<g"));
+        assert_eq!(render(&flat), render(&traced.svg));
+    }
+}
+
+#[test]
+fn a_shadow_only_ink_keeps_the_plain_id() {
+    // The soft-shadow map of the first test: black is only translucent, red only opaque.
+    let palette = Palette::from_hex(&["ff0000", "000000"]).unwrap();
+    let mut labels = vec![1u8; 400];
+    let mut levels = vec![3u8; 400];
+    for y in 5..15 {
+        for x in 5..15 {
+            (labels[y * 20 + x], levels[y * 20 + x]) = (0, 8);
+        }
+    }
+    let input = input(&labels, &levels, &palette, 20, 20);
+    let traced = trace(&input, &options(TraceMode::Polygon), &CancelToken::new()).unwrap();
+    check_groups(&traced.svg, &traced.layers);
+    let ids: Vec<&str> = traced.layers.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["ink-000000", "ink-ff0000"]);
+    assert_eq!(traced.layers[0].role, InkRole::Translucent);
+    assert_eq!(traced.layers[0].area + traced.layers[1].area, 1.0);
 }
