@@ -85,14 +85,14 @@ pub(crate) fn draw_region(outlines: &[Vec<Use>], fitted: &[Fitted], pen: &mut dy
     }
 }
 
-/// Fits every chain once (in parallel); `right_is_top(chain)` says whether the chain's right
-/// side is the one drawn higher in the stacked order (its staircase corners are kept).
-/// `None` when `cancel` fires. A chain whose curve fit panics keeps its simplified polygon.
+/// Fits every chain once (in parallel); `right_is_top[chain]` says whether the chain's right
+/// side keeps its staircase corners (see [`PlanarMap::right_is_top`]). `None` when `cancel`
+/// fires. A chain whose curve fit panics keeps its simplified polygon.
 pub(crate) fn fit_chains(
     map: &PlanarMap,
     options: &TraceOptions,
     scale: usize,
-    right_is_top: &(dyn Fn(&Chain) -> bool + Sync),
+    right_is_top: &[bool],
     cancel: &CancelToken,
 ) -> Option<Vec<Fitted>> {
     use rayon::prelude::*;
@@ -103,11 +103,12 @@ pub(crate) fn fit_chains(
     };
     map.chains
         .par_iter()
-        .map(|chain| {
+        .zip(right_is_top)
+        .map(|(chain, top)| {
             if cancel.is_cancelled() {
                 return None;
             }
-            let top = right_is_top(chain);
+            let top = *top;
             let fitted =
                 std::panic::catch_unwind(|| fit_chain(chain, options.mode, top, &fit_options))
                     .unwrap_or_else(|_| fit_chain(chain, TraceMode::Polygon, top, &fit_options));

@@ -215,6 +215,66 @@ impl PlanarMap {
         outlines
     }
 
+    /// Which side of each chain keeps its staircase corners in simplification, so that the
+    /// cutout follows the stacked layout's outlines: the stacked layout draws the boundary
+    /// between a lower key and an upper one (by `height`) as part of the outline of the mask
+    /// of every key at least as high as the upper one; visioncortex keeps the mask's convex
+    /// corners on its outer outlines and the hole's convex corners on its holes. So per chain
+    /// the upper side is "top" when the chain lies on an outer outline of that mask (walked
+    /// with the mask on the right it runs clockwise), the lower side when it lies on a hole.
+    pub fn right_is_top(&self, height: &dyn Fn(u16) -> (u32, u16)) -> Vec<bool> {
+        let sides: Vec<((u32, u16), (u32, u16))> = self
+            .chains
+            .iter()
+            .map(|chain| (height(chain.left), height(chain.right)))
+            .collect();
+        let upper = |index: usize| sides[index].0.max(sides[index].1);
+        let mut result: Vec<bool> = sides.iter().map(|(left, right)| right > left).collect();
+        let mut levels: Vec<(u32, u16)> = (0..sides.len()).map(upper).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        for level in levels {
+            // The outline of the mask {height ≥ level}, the mask on the right.
+            let list: Vec<Use> = sides
+                .iter()
+                .enumerate()
+                .filter(|(_, (left, right))| (*left >= level) != (*right >= level))
+                .map(|(index, (_, right))| Use {
+                    chain: index,
+                    reversed: *right < level,
+                })
+                .collect();
+            for outline in self.assemble(&list) {
+                let outer = self.doubled_area(&outline) > 0;
+                for item in outline.iter().filter(|item| upper(item.chain) == level) {
+                    // Forwards, the mask (the upper side) is on the chain's right.
+                    result[item.chain] = outer != item.reversed;
+                }
+            }
+        }
+        result
+    }
+
+    /// Twice the signed area enclosed by an outline (positive: clockwise on screen).
+    fn doubled_area(&self, outline: &[Use]) -> i64 {
+        let mut sum = 0i64;
+        for item in outline {
+            let points = &self.chains[item.chain].points;
+            let mut add = |a: (i32, i32), b: (i32, i32)| {
+                sum += i64::from(a.0) * i64::from(b.1) - i64::from(b.0) * i64::from(a.1);
+            };
+            if item.reversed {
+                points
+                    .windows(2)
+                    .rev()
+                    .for_each(|pair| add(pair[1], pair[0]));
+            } else {
+                points.windows(2).for_each(|pair| add(pair[0], pair[1]));
+            }
+        }
+        sum
+    }
+
     fn start_of(&self, item: Use) -> (i32, i32) {
         let points = &self.chains[item.chain].points;
         if item.reversed {

@@ -38,7 +38,7 @@ mod tests;
 use std::collections::HashMap;
 
 use chains::{draw, draw_region, fit_chains, Fitted, Pen};
-use map::{Chain, PlanarMap};
+use map::PlanarMap;
 
 use crate::cancel::CancelToken;
 use crate::pipeline::fit;
@@ -228,7 +228,7 @@ fn trace_map(
         return Err(TraceError::Cancelled);
     }
     let stacking = Stacking::new(input);
-    let right_is_top = |chain: &Chain| stacking.height(chain.right) > stacking.height(chain.left);
+    let right_is_top = map.right_is_top(&|key| stacking.height(key));
     let fitted = fit_chains(&map, options, input.scale, &right_is_top, cancel)
         .ok_or(TraceError::Cancelled)?;
     Ok(Traced {
@@ -315,7 +315,7 @@ pub(crate) fn gap_filler_groups(
     writer: &PathWriter,
     cancel: &CancelToken,
 ) -> Result<Vec<InkGroup>, TraceError> {
-    if !(gap_filler > 0.0) {
+    if gap_filler.is_nan() || gap_filler <= 0.0 {
         return Ok(Vec::new());
     }
     let traced = trace_map(input, options, cancel)?;
@@ -330,13 +330,13 @@ fn filler_groups(
     width: f64,
     writer: &PathWriter,
 ) -> Vec<InkGroup> {
-    if !(width > 0.0) {
+    if width.is_nan() || width <= 0.0 {
         return Vec::new();
     }
     let stacking = &traced.stacking;
     let mut per_key: Vec<(u16, WriterPen<'_>)> = Vec::new();
     for (chain, fitted) in traced.map.chains.iter().zip(&traced.fitted) {
-        if chain.left == NOTHING || chain.right == NOTHING {
+        if !stacking.is_opaque(chain.left) || !stacking.is_opaque(chain.right) {
             continue;
         }
         let owner = [chain.left, chain.right]

@@ -87,7 +87,7 @@ fn coverage(keys: &[u16], width: usize, height: usize, mode: TraceMode) -> (usiz
         &map,
         &options(mode),
         1,
-        &|chain: &Chain| chain.right < chain.left,
+        &map.right_is_top(&|key| (u32::from(key != NOTHING), key)),
         &CancelToken::new(),
     )
     .unwrap();
@@ -193,7 +193,7 @@ fn a_ring_has_an_outer_outline_and_a_reversed_hole() {
         &map,
         &options(TraceMode::Pixel),
         1,
-        &|_: &Chain| true,
+        &vec![true; map.chains.len()],
         &CancelToken::new(),
     )
     .unwrap();
