@@ -29,7 +29,6 @@ use crate::output::Format;
 use crate::pipeline::alpha::AlphaMode;
 use crate::pipeline::options::Layout;
 use crate::pipeline::palette::{Palette, PaletteError, MAX_COLORS};
-use crate::pipeline::options::Layout;
 use crate::settings::TraceMode;
 
 /// Image types accepted in a `data:` URI.
