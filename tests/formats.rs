@@ -70,7 +70,9 @@ fn shadowed_disc() -> image::RgbaImage {
     })
 }
 
-/// The pipeline's SVGs of the pictures, by file stem, made once per test binary.
+/// The pipeline's SVGs of the pictures, by name, made once per test binary: each picture
+/// stacked (`logo`) and in the cutout layout with a 1 px gap filler (`cutout-logo`, whose
+/// SVG has strokes).
 fn svgs() -> &'static Vec<(String, String)> {
     static SVGS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     SVGS.get_or_init(|| {
@@ -81,26 +83,34 @@ fn svgs() -> &'static Vec<(String, String)> {
             std::fs::copy(root().join("tests/fixtures").join(name), input.join(name)).unwrap();
         }
         shadowed_disc().save(input.join("shadow.png")).unwrap();
-        let out = dir.path().join("out");
-        let (ok, stderr) = vectorize(&[input.as_ref(), "-o".as_ref(), out.as_ref()]);
-        assert!(ok, "{stderr}");
-        let mut svgs: Vec<(String, String)> = ["logo", "logo96", "clean_source", "shadow"]
-            .iter()
-            .map(|stem| {
+        let mut svgs = Vec::new();
+        for (prefix, flags) in [
+            ("", &[][..]),
+            ("cutout-", &["--layout", "cutout", "--gap-filler", "1"][..]),
+        ] {
+            let out = dir.path().join(format!("{prefix}out"));
+            let mut args: Vec<&OsStr> = vec![input.as_ref(), "-o".as_ref(), out.as_ref()];
+            args.extend(flags.iter().map(OsStr::new));
+            let (ok, stderr) = vectorize(&args);
+            assert!(ok, "{stderr}");
+            for stem in ["logo", "logo96", "clean_source", "shadow"] {
                 let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
-                ((*stem).to_owned(), svg)
-            })
-            .collect();
-        svgs.sort();
+                svgs.push((format!("{prefix}{stem}"), svg));
+            }
+        }
         // To look at them: FORMATS_DUMP=folder keeps the SVGs there.
         if let Some(folder) = std::env::var_os("FORMATS_DUMP") {
-            for (stem, svg) in &svgs {
-                std::fs::write(Path::new(&folder).join(format!("{stem}.svg")), svg).unwrap();
+            for (name, svg) in &svgs {
+                std::fs::write(Path::new(&folder).join(format!("{name}.svg")), svg).unwrap();
             }
         }
         assert!(
             svgs.iter().any(|(_, svg)| svg.contains("fill-opacity")),
             "the shadow gives translucent fills"
+        );
+        assert!(
+            svgs.iter().any(|(_, svg)| svg.contains("stroke=")),
+            "the gap filler gives strokes"
         );
         svgs
     })
@@ -383,6 +393,7 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
             // One layer per ink, named by its hex colour; layer 0 is DXF's own and empty.
             let inks: BTreeSet<String> = common::fills(svg)
                 .iter()
+                .filter(|fill| fill.starts_with('#'))
                 .map(|fill| format!("ink-{}", fill.trim_start_matches('#')))
                 .collect();
             let layers: BTreeSet<String> = drawing

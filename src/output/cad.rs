@@ -21,11 +21,8 @@ use dxf::enums::{AcadVersion, DrawingUnits, Units};
 use dxf::tables::Layer;
 use dxf::{Color, LwPolylineVertex};
 
-use super::geometry::{Drawing, Paint, Point, Segment};
+use super::geometry::{rings, Drawing, Paint, Point};
 use super::{Format, OutputError, OutputOptions};
-
-/// The most segments one curve is flattened into, however tight the tolerance.
-const MAX_CURVE_SEGMENTS: usize = 4096;
 
 /// The layer name of an ink.
 pub(crate) fn layer_name(color: [u8; 3]) -> String {
@@ -102,86 +99,6 @@ pub(crate) fn true_color(color: [u8; 3]) -> i32 {
     (i32::from(color[0]) << 16) | (i32::from(color[1]) << 8) | i32::from(color[2])
 }
 
-/// The closed rings of an outline, in millimetres, curves flattened within `tolerance`;
-/// repeated points and the closing point dropped, rings of under three points left out.
-fn rings(segments: &[Segment], to_mm: impl Fn(Point) -> Point, tolerance: f64) -> Vec<Vec<Point>> {
-    let mut rings = Vec::new();
-    let mut ring: Vec<Point> = Vec::new();
-    let finish = |ring: &mut Vec<Point>, rings: &mut Vec<Vec<Point>>| {
-        let mut points = std::mem::take(ring);
-        while points.len() > 1 && near(points[0], points[points.len() - 1]) {
-            points.pop();
-        }
-        if points.len() >= 3 {
-            rings.push(points);
-        }
-    };
-    let push = |ring: &mut Vec<Point>, p: Point| {
-        if ring.last().is_none_or(|&last| !near(last, p)) {
-            ring.push(p);
-        }
-    };
-    for segment in segments {
-        match *segment {
-            Segment::Move(p) => {
-                finish(&mut ring, &mut rings);
-                ring.push(to_mm(p));
-            }
-            Segment::Line(p) => push(&mut ring, to_mm(p)),
-            Segment::Cubic(a, b, p) => {
-                let Some(&start) = ring.last() else {
-                    continue;
-                };
-                let (a, b, p) = (to_mm(a), to_mm(b), to_mm(p));
-                for q in flatten_cubic(start, a, b, p, tolerance) {
-                    push(&mut ring, q);
-                }
-            }
-            Segment::Close => finish(&mut ring, &mut rings),
-        }
-    }
-    finish(&mut ring, &mut rings);
-    rings
-}
-
-fn near(a: Point, b: Point) -> bool {
-    (a.x - b.x).abs() < 1e-9 && (a.y - b.y).abs() < 1e-9
-}
-
-/// The points after `p0` of a polyline within `tolerance` of the cubic: `n` equal parameter
-/// steps, where the distance of a cubic from its chords is at most ¾·M/n², M the larger
-/// second difference of the control points.
-pub(crate) fn flatten_cubic(
-    p0: Point,
-    p1: Point,
-    p2: Point,
-    p3: Point,
-    tolerance: f64,
-) -> Vec<Point> {
-    let second = |a: Point, b: Point, c: Point| {
-        let (x, y) = (a.x - 2.0 * b.x + c.x, a.y - 2.0 * b.y + c.y);
-        (x * x + y * y).sqrt()
-    };
-    let m = second(p0, p1, p2).max(second(p1, p2, p3));
-    let n = (0.75 * m / tolerance).sqrt().ceil();
-    let n = if n.is_finite() {
-        (n as usize).clamp(1, MAX_CURVE_SEGMENTS)
-    } else {
-        MAX_CURVE_SEGMENTS
-    };
-    (1..=n)
-        .map(|i| {
-            let t = i as f64 / n as f64;
-            let u = 1.0 - t;
-            let (a, b, c, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
-            Point {
-                x: a * p0.x + b * p1.x + c * p2.x + d * p3.x,
-                y: a * p0.y + b * p1.y + c * p2.y + d * p3.y,
-            }
-        })
-        .collect()
-}
-
 /// AutoCAD's indexed colour (1 to 255) nearest to `color` in RGB; the table is the
 /// standard one: 1–9 named colours, 10–249 24 hues × 5 values × full/half saturation,
 /// 250–255 greys.
@@ -256,41 +173,5 @@ mod tests {
         assert_eq!(nearest_index([0, 0, 255]), 5);
         assert_eq!(nearest_index([250, 250, 250]), 7);
         assert_eq!(nearest_index([52, 50, 50]), 250);
-    }
-
-    #[test]
-    fn a_flattened_quarter_circle_stays_within_the_tolerance() {
-        // The usual cubic for a quarter of the unit circle (radius 10 mm).
-        let k = 0.552_284_749_8 * 10.0;
-        let p = |x: f64, y: f64| Point { x, y };
-        let points = flatten_cubic(p(10.0, 0.0), p(10.0, k), p(k, 10.0), p(0.0, 10.0), 0.01);
-        assert!(points.len() > 4, "{}", points.len());
-        // Every chord's midpoint is within tolerance of the circle (the cubic is within
-        // 0.03 % of the radius, 0.003 mm, of it).
-        let mut previous = p(10.0, 0.0);
-        for q in points {
-            let mid = p((previous.x + q.x) / 2.0, (previous.y + q.y) / 2.0);
-            let off = 10.0 - (mid.x * mid.x + mid.y * mid.y).sqrt();
-            assert!(off.abs() < 0.01 + 0.003, "{off}");
-            previous = q;
-        }
-        assert_eq!(previous, p(0.0, 10.0));
-    }
-
-    #[test]
-    fn rings_drop_the_closing_point_and_degenerate_rings() {
-        let p = |x: f64, y: f64| Point { x, y };
-        let segments = [
-            Segment::Move(p(0.0, 0.0)),
-            Segment::Line(p(1.0, 0.0)),
-            Segment::Line(p(1.0, 1.0)),
-            Segment::Line(p(0.0, 0.0)),
-            Segment::Close,
-            Segment::Move(p(5.0, 5.0)),
-            Segment::Line(p(6.0, 5.0)),
-            Segment::Close,
-        ];
-        let rings = rings(&segments, |q| q, 0.01);
-        assert_eq!(rings, vec![vec![p(0.0, 0.0), p(1.0, 0.0), p(1.0, 1.0)]]);
     }
 }

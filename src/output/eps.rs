@@ -8,13 +8,13 @@
 //! margin at the right and bottom. Coordinates stay in SVG pixels, mapped by one `concat`
 //! that also flips the y axis, and the picture is clipped to its viewport as the SVG is.
 //! Colours are the palette's exact 8-bit values (`r/255 g/255 b/255 setrgbcolor`, four
-//! decimals, which read back to the same byte); a translucent paint is composited over white,
-//! and a run of one colour's nested translucent layers as the stack they make (see the module
-//! documentation of [`super`]).
+//! decimals, which read back to the same byte); a translucent paint is composited over what
+//! lies below it, white where nothing does (see the module documentation of [`super`]).
 
+use std::cell::OnceCell;
 use std::fmt::Write;
 
-use super::geometry::{hex, Drawing, Paint, Segment, Shape};
+use super::geometry::{hex, Area, Drawing, Paint, Segment, Shape, StrokeStyle};
 use super::OutputError;
 
 /// Points per SVG pixel (96 px per inch).
@@ -71,62 +71,163 @@ pub(crate) fn write(drawing: &Drawing) -> Result<Vec<u8>, OutputError> {
         num(drawing.width),
         num(drawing.height)
     ));
-    // The run of translucent fills of one colour just painted: its last shape and the
-    // opacity the run adds up to.
-    let mut run: Option<(&Shape, f64)> = None;
+    let mut painted: Vec<Painted<'_>> = Vec::with_capacity(drawing.shapes.len());
     for shape in &drawing.shapes {
-        let translucent_fill = shape.opacity < 1.0 && matches!(shape.paint, Paint::Fill { .. });
-        if !translucent_fill {
-            run = None;
+        let bounds = Bounds::of(shape);
+        let color = shape.color.map(f64::from);
+        if shape.opacity >= 1.0 {
             put(format_args!("% {}\n", hex(shape.color)));
-            set_color(&mut put, shape.color);
+            set_color(&mut put, color);
             path(&mut put, shape);
             paint(&mut put, shape);
+            painted.push(Painted::new(shape, color, bounds));
             continue;
         }
+        // Translucent. Its points, to see which shapes below it covers.
+        let samples = Area::of(shape).map(|area| area.samples(SAMPLES));
+        let share = |below: &Painted<'_>| match (&samples, below.area()) {
+            (Some(samples), Some(area)) if !samples.is_empty() => Some(area.share_of(samples)),
+            _ => None,
+        };
+        let overlapping = |below: &&Painted<'_>| below.bounds.overlaps(&bounds);
+        // The last fill below that holds it whole (the pipeline's nested opacity levels):
+        // its colour over that one's; else over white.
+        let holder = painted
+            .iter()
+            .rposition(|below| overlapping(&below) && share(below).is_some_and(|s| s >= HOLDS));
+        let backdrop = holder.map_or(WHITE, |k| painted[k].shown);
+        let shown = over(color, shape.opacity, backdrop);
         put(format_args!(
-            "% {} at opacity {}, over white\n",
+            "% {} at opacity {}, over {}\n",
             hex(shape.color),
-            num(shape.opacity)
+            num(shape.opacity),
+            holder.map_or("white".to_owned(), |k| hex(painted[k].shape.color))
         ));
-        set_color(&mut put, over_white(shape.color, shape.opacity));
+        set_color(&mut put, shown);
         path(&mut put, shape);
         paint(&mut put, shape);
-        let below = run.filter(|(last, _)| last.color == shape.color);
-        let total = match below {
-            // A nested layer of the run (the pipeline's opacity levels): where it lies over
-            // the run's last shape, the colour of the whole stack over white.
-            Some((last, opacity)) => {
-                let total = 1.0 - (1.0 - opacity) * (1.0 - shape.opacity);
-                put(format_args!(
-                    "% over the {} below it: opacity {}\ngsave\n",
-                    hex(last.color),
-                    num(total)
-                ));
-                path(&mut put, last);
-                put(format_args!(
-                    "{}\nnewpath\n",
-                    if even_odd(last) { "eoclip" } else { "clip" }
-                ));
-                set_color(&mut put, over_white(shape.color, total));
-                path(&mut put, shape);
-                paint(&mut put, shape);
-                put(format_args!("grestore\n"));
-                total
+        // Then, clipped to it, each later shape below it that it covers more than touches,
+        // in painting order, in this colour over that shape's.
+        let start = holder.map_or(0, |k| k + 1);
+        for below in painted[start..].iter().filter(overlapping) {
+            if share(below).is_some_and(|s| s <= TOUCHES) {
+                continue;
             }
-            None => shape.opacity,
-        };
-        run = Some((shape, total));
+            put(format_args!(
+                "% over the {} below it\ngsave\n",
+                hex(below.shape.color)
+            ));
+            clip(&mut put, shape);
+            set_color(&mut put, over(color, shape.opacity, below.shown));
+            path(&mut put, below.shape);
+            paint(&mut put, below.shape);
+            put(format_args!("grestore\n"));
+        }
+        painted.push(Painted::new(shape, shown, bounds));
     }
     put(format_args!("grestore\nend\nshowpage\n%%Trailer\n%%EOF\n"));
     Ok(out.into_bytes())
 }
 
-fn even_odd(shape: &Shape) -> bool {
-    matches!(shape.paint, Paint::Fill { even_odd: true })
+const WHITE: [f64; 3] = [255.0; 3];
+
+/// Points of a translucent shape sampled to see which shapes below it covers.
+const SAMPLES: usize = 4096;
+/// A shape below holds a translucent one whole when this share of its points lies inside.
+const HOLDS: f64 = 0.95;
+/// A shape below only touches a translucent one (shared edges) when at most this share of
+/// its points lies inside; it is not painted again under it.
+const TOUCHES: f64 = 0.02;
+
+/// A shape painted so far: the colour it shows where nothing lies over it, its bounds, and
+/// its area when a translucent shape above asks.
+struct Painted<'a> {
+    shape: &'a Shape,
+    shown: [f64; 3],
+    bounds: Bounds,
+    area: OnceCell<Option<Area>>,
 }
 
-fn set_color(put: &mut impl FnMut(std::fmt::Arguments<'_>), [r, g, b]: [u8; 3]) {
+impl<'a> Painted<'a> {
+    fn new(shape: &'a Shape, shown: [f64; 3], bounds: Bounds) -> Self {
+        Painted {
+            shape,
+            shown,
+            bounds,
+            area: OnceCell::new(),
+        }
+    }
+
+    fn area(&self) -> Option<&Area> {
+        self.area.get_or_init(|| Area::of(self.shape)).as_ref()
+    }
+}
+
+/// A shape's bounds in SVG pixels: its points and control points, a stroke's reach added.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    min: [f64; 2],
+    max: [f64; 2],
+}
+
+impl Bounds {
+    fn of(shape: &Shape) -> Bounds {
+        let mut bounds = Bounds {
+            min: [f64::INFINITY; 2],
+            max: [f64::NEG_INFINITY; 2],
+        };
+        for segment in &shape.segments {
+            let points = match *segment {
+                Segment::Move(p) | Segment::Line(p) => [p, p, p],
+                Segment::Cubic(a, b, p) => [a, b, p],
+                Segment::Close => continue,
+            };
+            for p in points {
+                bounds.min = [bounds.min[0].min(p.x), bounds.min[1].min(p.y)];
+                bounds.max = [bounds.max[0].max(p.x), bounds.max[1].max(p.y)];
+            }
+        }
+        if let Paint::Stroke(style) = shape.paint {
+            // A miter reaches at most miter_limit × width / 2 from the line.
+            let reach = style.width / 2.0 * style.miter_limit.max(1.0);
+            bounds.min = bounds.min.map(|v| v - reach);
+            bounds.max = bounds.max.map(|v| v + reach);
+        }
+        bounds
+    }
+
+    fn overlaps(&self, other: &Bounds) -> bool {
+        (0..2).all(|i| self.min[i] <= other.max[i] && other.min[i] <= self.max[i])
+    }
+}
+
+/// Makes the shape's painted area the clip: its outline, or its stroke's outline.
+fn clip(put: &mut impl FnMut(std::fmt::Arguments<'_>), shape: &Shape) {
+    if let Paint::Stroke(style) = shape.paint {
+        stroke_style(put, style);
+    }
+    path(put, shape);
+    put(format_args!(
+        "{}\n",
+        match shape.paint {
+            Paint::Fill { even_odd: false } => "clip newpath",
+            Paint::Fill { even_odd: true } => "eoclip newpath",
+            Paint::Stroke(_) => "strokepath clip newpath",
+        }
+    ));
+}
+
+fn stroke_style(put: &mut impl FnMut(std::fmt::Arguments<'_>), style: StrokeStyle) {
+    put(format_args!(
+        "{} setlinewidth {} setlinejoin {} setlinecap {} setmiterlimit\n",
+        num(style.width),
+        style.join,
+        style.cap,
+        num(style.miter_limit.max(1.0))
+    ));
+}
+
+fn set_color(put: &mut impl FnMut(std::fmt::Arguments<'_>), [r, g, b]: [f64; 3]) {
     put(format_args!(
         "{} {} {} rg\n",
         channel(r),
@@ -160,28 +261,27 @@ fn paint(put: &mut impl FnMut(std::fmt::Arguments<'_>), shape: &Shape) {
     match shape.paint {
         Paint::Fill { even_odd: false } => put(format_args!("f\n")),
         Paint::Fill { even_odd: true } => put(format_args!("f*\n")),
-        Paint::Stroke(style) => put(format_args!(
-            "{} setlinewidth {} setlinejoin {} setlinecap {} setmiterlimit s\n",
-            num(style.width),
-            style.join,
-            style.cap,
-            num(style.miter_limit.max(1.0))
-        )),
+        Paint::Stroke(style) => {
+            stroke_style(put, style);
+            put(format_args!("s\n"));
+        }
     }
 }
 
-/// `color` at `opacity` over white, per 8-bit channel; exact when opaque.
-pub(crate) fn over_white(color: [u8; 3], opacity: f64) -> [u8; 3] {
+/// `color` at `opacity` over `backdrop`, per channel on the 0–255 scale; exactly `color`
+/// when opaque.
+pub(crate) fn over(color: [f64; 3], opacity: f64, backdrop: [f64; 3]) -> [f64; 3] {
     if opacity >= 1.0 {
         return color;
     }
     let a = opacity.clamp(0.0, 1.0);
-    color.map(|c| (f64::from(c) * a + 255.0 * (1.0 - a)).round() as u8)
+    [0, 1, 2].map(|i| color[i] * a + backdrop[i] * (1.0 - a))
 }
 
-/// A channel as a fraction of 255 with four decimals (reads back to the same byte).
-fn channel(value: u8) -> String {
-    num4(f64::from(value) / 255.0)
+/// A channel (0–255) as a fraction of 255 with four decimals (a whole byte reads back to
+/// the same byte).
+fn channel(value: f64) -> String {
+    num4(value.clamp(0.0, 255.0) / 255.0)
 }
 
 fn num4(value: f64) -> String {
@@ -223,15 +323,16 @@ mod tests {
     #[test]
     fn every_byte_survives_the_four_decimal_channel() {
         for byte in 0..=255u8 {
-            let back: f64 = channel(byte).parse().unwrap();
+            let back: f64 = channel(f64::from(byte)).parse().unwrap();
             assert_eq!((back * 255.0).round() as u8, byte);
         }
     }
 
     #[test]
-    fn translucent_colours_are_composited_over_white_and_opaque_ones_kept() {
-        assert_eq!(over_white([30, 90, 200], 1.0), [30, 90, 200]);
-        assert_eq!(over_white([0, 0, 0], 0.5), [128, 128, 128]);
-        assert_eq!(over_white([0, 100, 255], 0.0), [255, 255, 255]);
+    fn translucent_colours_are_composited_and_opaque_ones_kept() {
+        assert_eq!(over([30.0, 90.0, 200.0], 1.0, WHITE), [30.0, 90.0, 200.0]);
+        assert_eq!(over([0.0; 3], 0.5, WHITE), [127.5; 3]);
+        assert_eq!(over([0.0, 100.0, 255.0], 0.0, WHITE), WHITE);
+        assert_eq!(over([0.0; 3], 0.25, [100.0; 3]), [75.0; 3]);
     }
 }

@@ -10,15 +10,16 @@
 //!   the CSS pixel), vector paths, exact colours, opacity kept.
 //! - **EPS** (written here, [`eps`]): PostScript level 2, one `fill`/`eofill` per path in its
 //!   exact colour, the same 96 px per inch, the y axis flipped by the CTM. PostScript has no
-//!   transparency: a translucent fill (`fill-opacity` or a group's `opacity`, as the
-//!   pipeline's soft shadows have) is written as its colour composited over **white**, which
-//!   is what it looks like on paper or a white page; opaque fills keep their exact palette
-//!   colour. A run of translucent fills of one colour (the pipeline's nested opacity levels,
-//!   each painted over the one below) is composited as a stack: where a layer lies over the
-//!   previous layer of its run (clipped to that layer's outline) it gets the colour of the
-//!   whole stack over white. The pipeline paints translucent layers first, under everything
-//!   opaque, so this is exact for its SVGs; for other SVGs, translucent shapes over other
-//!   colours show as if over white.
+//!   transparency, so a translucent shape (`fill-opacity`, `stroke-opacity` or a group's
+//!   `opacity`, as the pipeline's soft shadows have) is painted opaque in its colour
+//!   **composited over what lies below it**: over white (the page) where nothing does, over
+//!   the last fill below that holds it whole (the pipeline's nested opacity levels, each
+//!   painted over the one below), and, clipped to its own outline, over each other shape
+//!   below that it covers more than touches (a gap filler's strokes), in painting order.
+//!   What lies below is found by sampling the shape's area. This is exact where what lies
+//!   below is opaque or white, and for the pipeline's stacks of levels; a translucent shape
+//!   over a translucent one that is itself over several colours is composited with that
+//!   shape's main colour. Opaque shapes keep their exact palette colour.
 //! - **DXF** (the [`dxf`] crate, [`cad`]): every filled path's subpaths as closed
 //!   `LWPOLYLINE`s (curves flattened within [`OutputOptions::dxf_tolerance_mm`]), one layer
 //!   per ink named `ink-rrggbb` (the id of the SVG's ink groups), the exact colour as 24-bit
