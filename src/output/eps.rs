@@ -14,6 +14,8 @@
 use std::cell::OnceCell;
 use std::fmt::Write;
 
+use crate::pipeline::svg::decimal;
+
 use super::geometry::{hex, Area, Drawing, Paint, Segment, Shape, StrokeStyle};
 use super::OutputError;
 
@@ -285,27 +287,12 @@ fn channel(value: f64) -> String {
 }
 
 fn num4(value: f64) -> String {
-    trim(format!("{value:.4}"))
+    decimal(value, 4)
 }
 
 /// A coordinate with three decimals, trailing zeros dropped.
 fn num(value: f64) -> String {
-    trim(format!("{value:.3}"))
-}
-
-fn trim(mut text: String) -> String {
-    if text.contains('.') {
-        while text.ends_with('0') {
-            text.pop();
-        }
-        if text.ends_with('.') {
-            text.pop();
-        }
-    }
-    if text == "-0" {
-        text = "0".to_owned();
-    }
-    text
+    decimal(value, 3)
 }
 
 #[cfg(test)]
