@@ -71,6 +71,14 @@ pub struct VectorizeHandler {
     encoding: OutputOptions,
 }
 
+/// What the blocking work hands back besides the metadata.
+enum Body {
+    /// The SVG alone (the default `formats`), not copied.
+    Svg(String),
+    /// Every format asked for, encoded, in order.
+    Files(Vec<(Format, Vec<u8>)>),
+}
+
 /// Where the job's files go.
 enum Delivery {
     /// Inline in the result.
@@ -260,9 +268,6 @@ impl VectorizeHandler {
             Delivery::Inline => Some(max_inline_bytes),
             Delivery::Bucket(_) => None,
         };
-        // The SVG alone, inline: the original result shape, nothing to encode.
-        let svg_only_inline =
-            matches!(delivery, Delivery::Inline) && request.formats == [Format::Svg];
         let formats = request.formats.clone();
         let encoding = self.encoding.clone();
         let result = ctx
@@ -281,16 +286,17 @@ impl VectorizeHandler {
                     }));
                 };
                 let output = pipeline.run(&pipeline_request, &cancel, &mut on_progress)?;
-                let files = if svg_only_inline {
-                    Vec::new()
+                // Encoding is blocking work too: done here, not on the runtime.
+                let body = if formats == [Format::Svg] {
+                    Body::Svg(output.svg)
                 } else {
-                    encode_all(&output.svg, &formats, &encoding, &cancel)?
+                    Body::Files(encode_all(&output.svg, &formats, &encoding, &cancel)?)
                 };
-                Ok::<_, JobError>((output, files))
+                Ok::<_, JobError>((output.metadata, body))
             })
             .await;
         bridge.abort();
-        let (output, files) = result
+        let (metadata, body) = result
             .map_err(|source| JobError::Stopped {
                 what: "the pipeline",
                 source,
@@ -304,29 +310,36 @@ impl VectorizeHandler {
                 }
                 error => error,
             })?;
-        let metadata = serde_json::to_value(&output.metadata).map_err(JobError::Metadata)?;
-        let mut result = match delivery {
-            Delivery::Inline if svg_only_inline => {
-                let svg_bytes = output.svg.len();
-                if svg_bytes > max_inline_bytes {
+        let metadata = serde_json::to_value(&metadata).map_err(JobError::Metadata)?;
+        let mut result = match (body, delivery) {
+            // The SVG alone, inline: the original result shape.
+            (Body::Svg(svg), Delivery::Inline) => {
+                if svg.len() > max_inline_bytes {
                     return Err(JobError::OutputTooLarge {
                         what: "the SVG is".to_owned(),
-                        bytes: svg_bytes,
+                        bytes: svg.len(),
                         limit: max_inline_bytes,
                     });
                 }
-                json!({"svg": output.svg, "metadata": metadata})
+                json!({"svg": svg, "metadata": metadata})
             }
-            Delivery::Inline => {
-                drop(output.svg);
-                json!({"outputs": inline_outputs(files, max_inline_bytes)?, "metadata": metadata})
+            (Body::Files(files), Delivery::Inline) => {
+                // Base64 of up to the inline limit: on the blocking pool.
+                let outputs = ctx
+                    .spawn_blocking(move || inline_outputs(files, max_inline_bytes))
+                    .await
+                    .map_err(|source| JobError::Stopped {
+                        what: "writing the inline outputs",
+                        source,
+                    })??;
+                json!({"outputs": outputs, "metadata": metadata})
             }
-            Delivery::Bucket(uploader) => {
-                drop(output.svg);
-                let media_types: Vec<(Format, usize)> = files
-                    .iter()
-                    .map(|(format, bytes)| (*format, bytes.len()))
-                    .collect();
+            (body, Delivery::Bucket(uploader)) => {
+                let files = match body {
+                    Body::Svg(svg) => vec![(Format::Svg, svg.into_bytes())],
+                    Body::Files(files) => files,
+                };
+                let formats: Vec<Format> = files.iter().map(|(format, _)| *format).collect();
                 let uploads = files
                     .into_iter()
                     .map(|(format, bytes)| OutputFile {
@@ -344,8 +357,8 @@ impl VectorizeHandler {
                         source: Box::new(source),
                     })?;
                 let mut outputs = Map::new();
-                for ((format, size), file) in media_types.into_iter().zip(delivered) {
-                    ctx.log(format!("uploaded {} ({size} bytes)", file.key));
+                for (format, file) in formats.into_iter().zip(delivered) {
+                    ctx.log(format!("uploaded {} ({} bytes)", file.key, file.bytes));
                     outputs.insert(
                         format.name().to_owned(),
                         json!({
