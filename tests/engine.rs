@@ -1,5 +1,6 @@
 //! The shipped phase models run through the engine on CPU, compared with plain-Rust
-//! references; the execution-provider chain's fallback; library errors.
+//! references; the execution-provider chain's fallback; only the enabled phases built, warm-up
+//! or not; library errors.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -383,4 +384,56 @@ fn invalid_configuration_fails_check_naming_key_and_value() {
         stderr.contains("GEMINI3__HARDWARE__DEVICE: hardware.device: \"gpu9000\" is not one of auto, tensorrt, cuda, cpu"),
         "{stderr}"
     );
+}
+
+#[test]
+fn only_the_enabled_phases_get_a_session() {
+    let phases = |env: &[(&str, &str)]| -> Vec<&'static str> {
+        let settings = settings_with(env);
+        let engine = Engine::load(&settings.engine).unwrap();
+        let models = engine.load_models(&settings.pipeline).unwrap();
+        models.reports.iter().map(|report| report.phase).collect()
+    };
+    // A steering model configured but steering off: no phase-2 session.
+    let steer_off = phases(&[
+        ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE2__MODEL", "models/steer_shift_2.onnx"),
+    ]);
+    assert_eq!(steer_off, ["phase1", "phase3"]);
+    let clean_off = phases(&[
+        ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE1__ENABLED", "false"),
+    ]);
+    assert_eq!(clean_off, ["phase3"]);
+    let all = phases(&[
+        ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE2__ENABLED", "true"),
+        ("GEMINI3__PHASE2__MODEL", "models/steer_shift_2.onnx"),
+    ]);
+    assert_eq!(all, ["phase1", "phase2", "phase3"]);
+}
+
+#[test]
+fn sessions_without_warm_up_run_the_same() {
+    // The one-shot `vectorize` turns warm-up off: the first real run must give the result a
+    // warmed-up session gives.
+    let image = noise_image(40, 24, 9);
+    let run = |warmup: bool| {
+        let mut settings = guided_settings();
+        settings.engine.warmup = warmup;
+        settings.engine.one_shot = !warmup;
+        let engine = Engine::load(&settings.engine).unwrap();
+        let models = engine.load_models(&settings.pipeline).unwrap();
+        models
+            .clean
+            .expect("phase 1 enabled")
+            .clean(&image, &CancelToken::new())
+            .unwrap()
+    };
+    let cold = run(false);
+    let warm = run(true);
+    assert_eq!(cold.data.len(), warm.data.len());
+    for (a, b) in cold.data.iter().zip(&warm.data) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
 }
