@@ -2,7 +2,8 @@
 //! layer above it (settings, the ONNX engine, the job handler, the commands, downloads, output
 //! formats, delivery) or a crate of the outside world (ONNX Runtime, HTTP, the async runtime,
 //! RunPod); only `src/engine/` names `ort`; only the edge (`src/settings/`, `src/main.rs`,
-//! `src/commands/`) reads the environment; and no source file outside tests is over 800 lines.
+//! `src/commands/`) reads the environment; only the binary's edge (`src/main.rs`,
+//! `src/commands/`) uses `anyhow`; and no source file outside tests is over 800 lines.
 //!
 //! The check reads the source text, so it also catches names used without a `use` line
 //! (`crate::settings::InputLimits` in a signature) and names inside grouped imports
@@ -210,6 +211,21 @@ fn only_the_edge_reads_the_environment() {
     );
 }
 
+fn names_anyhow(code: &str) -> bool {
+    word_positions(code, "anyhow").next().is_some()
+}
+
+#[test]
+fn only_the_binary_edge_uses_anyhow() {
+    let report = offenders(&["src/main.rs", "src/commands/"], names_anyhow);
+    assert!(
+        report.is_empty(),
+        "anyhow only in src/main.rs and src/commands/; library code returns its thiserror \
+         enum (ARCHITECTURE.md, errors):\n{}",
+        report.join("\n")
+    );
+}
+
 /// Largest source file, in lines: a file that long holds more than one idea. Unit-test
 /// files (`tests.rs`, `*_tests.rs`) are exempt.
 const MAX_LINES: usize = 800;
@@ -257,6 +273,9 @@ fn the_other_rules_find_what_they_look_for() {
     assert!(!reads_environment(
         "let env: &[(String, String)] = &start.env;"
     ));
+    assert!(names_anyhow("fn run() -> anyhow::Result<()> {"));
+    assert!(names_anyhow("use anyhow::Context;"));
+    assert!(!names_anyhow("let not_anyhow_at_all = 1;"));
     let found = code_lines(
         "// std::env::var(\"X\")\nlet x = 1;\nstd::env::var(\"Y\");\n",
         reads_environment,
