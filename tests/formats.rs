@@ -98,7 +98,8 @@ fn svgs() -> &'static Vec<(String, String)> {
                 svgs.push((format!("{prefix}{stem}"), svg));
             }
         }
-        // To look at them: FORMATS_DUMP=folder keeps the SVGs there.
+        // To look at them: FORMATS_DUMP=folder keeps the SVGs there (and the PDFs, EPSs and
+        // renderings of the render-back tests).
         if let Some(folder) = std::env::var_os("FORMATS_DUMP") {
             for (name, svg) in &svgs {
                 std::fs::write(Path::new(&folder).join(format!("{name}.svg")), svg).unwrap();
@@ -261,6 +262,16 @@ fn check_render_back(format: Format, render: fn(&[u8], u32, u32) -> RgbImage) {
         let (width, height) = expected.dimensions();
         let bytes = encode(svg, format, &OutputOptions::default()).unwrap();
         let actual = render(&bytes, width, height);
+        if let Some(folder) = std::env::var_os("FORMATS_DUMP") {
+            let folder = Path::new(&folder);
+            std::fs::write(folder.join(format!("{name}.{format}")), &bytes).unwrap();
+            actual
+                .save(folder.join(format!("{name}.{format}.png")))
+                .unwrap();
+            expected
+                .save(folder.join(format!("{name}.svg.png")))
+                .unwrap();
+        }
         let db = psnr(&expected, &actual);
         let (share, flat) = flat_colour_match(&expected, &actual);
         // The bound means something: the same picture upside down is far below it.
@@ -288,10 +299,18 @@ fn eps_renders_back_to_the_svg_picture() {
 }
 
 #[test]
-fn eps_and_pdf_start_with_their_magic_and_eps_keeps_exact_opaque_colours() {
+fn every_format_is_deterministic_and_eps_keeps_exact_opaque_colours() {
     for (name, svg) in svgs() {
         let pdf = encode(svg, Format::Pdf, &OutputOptions::default()).unwrap();
         assert!(pdf.starts_with(b"%PDF-"), "{name}");
+        // Deterministic: the same SVG gives the same bytes in every format.
+        for format in Format::ALL {
+            let options = OutputOptions::default();
+            assert!(
+                encode(svg, format, &options).unwrap() == encode(svg, format, &options).unwrap(),
+                "{name}: {format} differs between two runs"
+            );
+        }
         let eps = String::from_utf8(encode(svg, Format::Eps, &OutputOptions::default()).unwrap())
             .unwrap();
         assert!(eps.starts_with("%!PS-Adobe-3.0 EPSF-3.0\n"), "{name}");

@@ -94,6 +94,8 @@ pub(crate) fn write(drawing: &Drawing) -> Result<Vec<u8>, OutputError> {
         let overlapping = |below: &&Painted<'_>| below.bounds.overlaps(&bounds);
         // The last fill below that holds it whole (the pipeline's nested opacity levels):
         // its colour over that one's; else over white.
+        // (The pipeline's levels may reach past each other under the opaque shapes painted
+        // later, so the share is what counts, not the bounds.)
         let holder = painted
             .iter()
             .rposition(|below| overlapping(&below) && share(below).is_some_and(|s| s >= HOLDS));
@@ -134,7 +136,7 @@ pub(crate) fn write(drawing: &Drawing) -> Result<Vec<u8>, OutputError> {
 const WHITE: [f64; 3] = [255.0; 3];
 
 /// Points of a translucent shape sampled to see which shapes below it covers.
-const SAMPLES: usize = 4096;
+const SAMPLES: usize = 1024;
 /// A shape below holds a translucent one whole when this share of its points lies inside.
 const HOLDS: f64 = 0.95;
 /// A shape below only touches a translucent one (shared edges) when at most this share of

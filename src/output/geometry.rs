@@ -309,12 +309,21 @@ impl Area {
         }
     }
 
-    /// Points inside, on a regular grid over the bounds (about `count` grid points, at
-    /// least 0.25 px apart, offset so that they do not fall on the half-pixel lines outlines
+    /// Points inside, on a regular grid over the bounds (about `count` grid points, at most
+    /// about 3 × `count`, at least 0.25 px apart, offset so that they do not fall on the half-pixel lines outlines
     /// run along).
     pub fn samples(&self, count: usize) -> Vec<Point> {
         let (width, height) = (self.max.x - self.min.x, self.max.y - self.min.y);
-        let step = (width * height / count.max(1) as f64).sqrt().max(0.25);
+        // At least max(width, height) / count apart too, so that a long thin shape does not
+        // make a grid of millions: the grid has at most about 3 × count points.
+        let count = count.max(1) as f64;
+        let step = (width * height / count)
+            .sqrt()
+            .max(width.max(height) / count)
+            .max(0.25);
+        if !step.is_finite() {
+            return Vec::new();
+        }
         let columns = (width / step).ceil() as usize + 1;
         let rows = (height / step).ceil() as usize + 1;
         let mut points = Vec::new();
