@@ -8,6 +8,7 @@
 //! does not want, and may change its own grid between fills (speckle merging relabels as it
 //! goes). Visited marks are stamps, so a new pass ([`Flood::clear`]) over a large grid costs
 //! nothing: image tracing reuses one `Flood` for every layer a thread traces.
+//! [`merge_speckles`] merges small components into their neighbours.
 
 /// A component just filled.
 #[derive(Debug)]
@@ -122,6 +123,46 @@ pub fn neighbours(index: usize, width: usize, height: usize) -> impl Iterator<It
     let up = (y > 0).then(|| index - width);
     let down = (y + 1 < height).then(|| index + width);
     [left, right, up, down].into_iter().flatten()
+}
+
+/// Merges 4-connected regions of one key smaller than `min_area` pixels (transparency
+/// included) into the neighbouring key they share the most edges with. Regions are taken in
+/// scan order and relabelled as they go, so a later speckle sees an earlier one's new key.
+pub fn merge_speckles(grid: &mut [u16], width: usize, height: usize, min_area: usize) {
+    let mut flood = Flood::new(width, height);
+    let mut contacts: Vec<(u16, u32)> = Vec::new();
+    for start in 0..grid.len() {
+        if flood.is_visited(start) {
+            continue;
+        }
+        let key = grid[start];
+        let component = flood.fill(start, |n| grid[n] == key);
+        if component.members.len() >= min_area {
+            continue;
+        }
+        contacts.clear();
+        for index in component.members {
+            for neighbour in neighbours(*index, width, height) {
+                let other = grid[neighbour];
+                if other == key {
+                    continue;
+                }
+                match contacts.iter_mut().find(|(k, _)| *k == other) {
+                    Some((_, count)) => *count += 1,
+                    None => contacts.push((other, 1)),
+                }
+            }
+        }
+        let best = contacts
+            .iter()
+            .max_by_key(|(k, count)| (*count, std::cmp::Reverse(*k)))
+            .map(|(k, _)| *k);
+        if let Some(best) = best {
+            for index in component.members {
+                grid[*index] = best;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

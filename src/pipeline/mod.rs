@@ -9,12 +9,15 @@
 //! - [`fringe`]: label clean-up after phase 3: one label per flat input region, and
 //!   anti-aliasing fringes merged into the regions they blend.
 //! - [`gate`]: the phase-2 IoU score.
+//! - [`mode`]: `trace.mode = "auto"`, the label map's fragmentation and the mode it picks.
 //! - [`trace`]: phase 4, stacked-layer image tracing on visioncortex, in parallel on one
 //!   process-wide pool ([`trace::init_thread_pool`]).
 //! - [`svg`]: the SVG writer: ink groups of paths, path data, the byte limit.
 //! - [`components`]: the one 4-connected flood fill, shared by `trace` and `fringe`.
 //! - [`model`]: the phase-model traits and the [`PhaseModels`] bundle; `crate::engine`
 //!   implements and builds them with ONNX Runtime.
+//! - `job`: what a run takes and gives: [`Request`], [`Progress`], [`Output`] and its
+//!   [`Metadata`], [`PipelineError`] (re-exported here).
 //! - [`options`]: the pipeline's typed options ([`PipelineSettings`], [`TraceOptions`]);
 //!   `crate::settings` builds them from the configuration.
 //!
@@ -30,7 +33,9 @@ pub mod decode;
 pub mod fit;
 pub mod fringe;
 pub mod gate;
+mod job;
 pub mod kmeans;
+pub mod mode;
 pub mod model;
 pub mod options;
 pub mod palette;
@@ -44,284 +49,19 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::cancel::CancelToken;
 
 use alpha::AlphaMode;
 pub use decode::{decode, DecodeLimits, DecodedImage};
+pub use job::{
+    Metadata, Output, Phase, PhaseReport, PipelineError, PipelineErrorKind, Progress, Request,
+    SteeringReport, SteeringRequest, TraceOverrides, GAP_FILLER_MAX,
+};
 use kmeans::{AutoPaletteError, AutoPaletteOptions};
 use model::{LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeModel};
-use options::{Layout, PipelineSettings, TraceMode, TraceOptions};
+use options::{PipelineSettings, TraceMode, TraceOptions};
 use palette::{Palette, MAX_COLORS};
 use trace::{TraceError, TraceInput};
-
-/// A stage of the pipeline, used in progress, errors and logs.
-///
-/// Displayed as `decode`, `phase1` … `phase4` (the metadata keys); serialised in lower case
-/// (`"decode"`, `"clean"`, `"steer"`, `"quantize"`, `"trace"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    /// Decoding and the working resolution.
-    Decode,
-    /// Phase 1: the clean plate.
-    Clean,
-    /// Phase 2: generative steering and its IoU gate.
-    Steer,
-    /// Phase 3: palette and quantisation.
-    Quantize,
-    /// Phase 4: image tracing and SVG.
-    Trace,
-}
-
-impl Phase {
-    /// `decode`, `phase1`, `phase2`, `phase3` or `phase4`.
-    pub fn key(self) -> &'static str {
-        match self {
-            Phase::Decode => "decode",
-            Phase::Clean => "phase1",
-            Phase::Steer => "phase2",
-            Phase::Quantize => "phase3",
-            Phase::Trace => "phase4",
-        }
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
-
-/// A progress report, sent after each phase.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Progress {
-    /// The phase that just finished.
-    pub phase: Phase,
-    /// Overall progress, 0..=100.
-    pub percent: u8,
-    /// A short human sentence.
-    pub message: String,
-}
-
-/// The request's steering options (`{"enabled": true, "seed": 7, "strength": 0.6}`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SteeringRequest {
-    /// `false` turns phase 2 off for this request.
-    pub enabled: bool,
-    /// Seed of the first attempt (default `phase2.seed`).
-    pub seed: Option<i64>,
-    /// Strength of the first attempt, in (0, 1] (default `phase2.strength`).
-    pub strength: Option<f32>,
-}
-
-/// The largest gap filler width, output pixels (as `phase4.gap_filler` allows).
-pub const GAP_FILLER_MAX: f64 = 20.0;
-
-/// The request's image-tracing options (`{"mode": "polygon", "filter_speckle": 4}`; modes are
-/// `spline`, `polygon` and `pixel`).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct TraceOverrides {
-    /// Spline or polygon (default `phase4.mode`).
-    pub mode: Option<TraceMode>,
-    /// Speckle area in working pixels (default `phase4.filter_speckle`).
-    pub filter_speckle: Option<u32>,
-    /// `stacked` or `cutout` (default `phase4.layout`).
-    pub layout: Option<Layout>,
-    /// Gap filler width in output pixels, 0 = off (default `phase4.gap_filler`).
-    pub gap_filler: Option<f64>,
-}
-
-/// One vectorization job.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The decoded image (see [`decode`]).
-    pub image: DecodedImage,
-    /// Used exactly when given; else `phase3.default_palette`; else an automatic palette.
-    pub palette: Option<Palette>,
-    /// Colours of an automatic palette, 1..=64 (default `phase3.max_colors`).
-    pub max_colors: Option<u8>,
-    /// Phase-2 options; `None` follows the settings.
-    pub steering: Option<SteeringRequest>,
-    /// Phase-4 options.
-    pub trace: TraceOverrides,
-    /// How partly transparent pixels are drawn (default `phase4.alpha`).
-    pub alpha: Option<AlphaMode>,
-    /// The SVG may not grow past this many bytes; tracing stops as soon as it does.
-    pub max_svg_bytes: Option<usize>,
-}
-
-impl Request {
-    /// A request with every option at its default.
-    pub fn new(image: DecodedImage) -> Self {
-        Self {
-            image,
-            palette: None,
-            max_colors: None,
-            steering: None,
-            trace: TraceOverrides::default(),
-            alpha: None,
-            max_svg_bytes: None,
-        }
-    }
-}
-
-/// Milliseconds and provider of one phase.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PhaseReport {
-    /// Wall-clock milliseconds.
-    pub ms: f64,
-    /// Where it ran (image tracing always runs on the CPU).
-    pub provider: Provider,
-}
-
-/// What phase 2 did: `{"attempts": 2, "iou": 0.91, "accepted": true}`. `iou` is the best
-/// attempt's score, `null` when phase 2 did not run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SteeringReport {
-    /// Steering runs made (0 when phase 2 is off).
-    pub attempts: u32,
-    /// The best attempt's IoU against the clean plate.
-    pub iou: Option<f32>,
-    /// Whether an attempt reached the threshold.
-    pub accepted: bool,
-}
-
-/// The metadata of a finished job (DESIGN.md section 4):
-///
-/// ```json
-/// {"width": 512, "height": 512, "palette": ["#ff0000", "#ffffff"],
-///  "layers": [{"id": "ink-ffffff", "color": "#ffffff", "role": "opaque", "paths": 1, "area": 0.75},
-///             {"id": "ink-ff0000", "color": "#ff0000", "role": "opaque", "paths": 1, "area": 0.25}],
-///  "colors_used": 2, "paths": 2, "svg_bytes": 1234,
-///  "phases": {"phase1": {"ms": 12.3, "provider": "cpu"}, "phase3": {...}, "phase4": {...}},
-///  "steering": {"attempts": 0, "iou": null, "accepted": false},
-///  "warnings": [], "total_ms": 45.6}
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Metadata {
-    /// SVG width, input pixels.
-    pub width: u32,
-    /// SVG height, input pixels.
-    pub height: u32,
-    /// The inks the SVG uses, `#rrggbb`, in palette order.
-    pub palette: Vec<String>,
-    /// The palette the request (or `phase3.default_palette`) asked for, echoed; `null` for
-    /// an automatic palette.
-    pub palette_requested: Option<Vec<String>>,
-    /// The SVG's ink groups (`<g id="ink-rrggbb">`), bottom to top in painting order: id,
-    /// ink, role (`opaque`, `translucent`, `gap-filler`), paths, and share of the drawn
-    /// pixels (see [`svg`]).
-    pub layers: Vec<svg::Layer>,
-    /// Palette colours that appear as fills.
-    pub colors_used: usize,
-    /// `<path>` elements.
-    pub paths: usize,
-    /// How outlines were traced (`spline`, `polygon` or `pixel`; `auto` resolved).
-    pub trace_mode: TraceMode,
-    /// How partly transparent pixels were drawn (`levels` or `threshold`).
-    pub alpha: AlphaMode,
-    /// How the shapes relate (`stacked` or `cutout`).
-    pub layout: Layout,
-    /// Labels were re-made at this many times the working resolution for sub-pixel edges.
-    pub label_scale: u32,
-    /// Size of the SVG text.
-    pub svg_bytes: usize,
-    /// Per phase that ran, keyed `phase1` … `phase4`.
-    pub phases: BTreeMap<String, PhaseReport>,
-    /// Phase 2's outcome.
-    pub steering: SteeringReport,
-    /// Things the caller should know (a steering gate that was skipped, a transparent image).
-    pub warnings: Vec<String>,
-    /// Wall-clock milliseconds of [`Pipeline::run`].
-    pub total_ms: f64,
-}
-
-/// The SVG and its metadata.
-#[derive(Debug, Clone)]
-pub struct Output {
-    /// The SVG document.
-    pub svg: String,
-    /// What was done.
-    pub metadata: Metadata,
-}
-
-/// What went wrong, in which phase.
-#[derive(Debug, thiserror::Error)]
-#[error("{phase}: {kind}")]
-pub struct PipelineError {
-    /// Where it happened.
-    pub phase: Phase,
-    /// What happened.
-    pub kind: PipelineErrorKind,
-}
-
-impl PipelineError {
-    /// An error in `phase`.
-    pub fn new(phase: Phase, kind: PipelineErrorKind) -> Self {
-        Self { phase, kind }
-    }
-
-    fn invalid(phase: Phase, field: &str, message: String) -> Self {
-        Self::new(
-            phase,
-            PipelineErrorKind::InvalidInput {
-                field: field.to_owned(),
-                message,
-            },
-        )
-    }
-
-    fn cancelled(phase: Phase) -> Self {
-        Self::new(phase, PipelineErrorKind::Cancelled)
-    }
-
-    fn model(phase: Phase) -> impl FnOnce(ModelError) -> Self {
-        move |error| match error {
-            ModelError::Cancelled => Self::cancelled(phase),
-            other => Self::new(phase, PipelineErrorKind::Model(other)),
-        }
-    }
-}
-
-/// The kinds of failure; the handler maps each to one job error type.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineErrorKind {
-    /// The request is wrong: a bad image, a limit, a palette, an option.
-    #[error("{field}: {message}")]
-    InvalidInput {
-        /// The request field (`image`, `palette`, `max_colors`, `steering.strength`, …).
-        field: String,
-        /// What is wrong, naming the value.
-        message: String,
-    },
-    /// The cancel token fired (deadline or job stop).
-    #[error("cancelled")]
-    Cancelled,
-    /// A phase model failed.
-    #[error("{0}")]
-    Model(ModelError),
-    /// No steering attempt passed the IoU gate and `allow_skip_on_failure` is false.
-    #[error("IoU gate failed: the best of {attempts} steering attempts reached IoU {best_iou:.3}, below the threshold {threshold}")]
-    GateFailed {
-        /// The best attempt's area-weighted label IoU.
-        best_iou: f32,
-        /// `phase2.iou_retry.iou_threshold`.
-        threshold: f32,
-        /// Attempts made.
-        attempts: u32,
-    },
-    /// The SVG grew past the output limit; tracing stopped there.
-    #[error("the SVG grew past {limit} bytes (output.max_inline_bytes); shrink it with fewer colours (max_colors or a smaller palette), a larger trace.filter_speckle, or trace.mode \"polygon\"")]
-    OutputTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// A bug: something that should not happen did.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
 
 /// Share of the overall progress reached after each phase.
 fn percent_after(phase: Phase) -> u8 {
@@ -618,7 +358,7 @@ impl Pipeline {
             .zip(&levels)
             .map(|(label, level)| if *level == 0 { u8::MAX } else { *label })
             .collect();
-        trace_options.mode = trace::resolve_mode(
+        trace_options.mode = mode::resolve_mode(
             trace_options.mode,
             &coarse_view,
             width as usize,

@@ -42,11 +42,12 @@ use rayon::prelude::*;
 use visioncortex::{BinaryImage, PathI32, PathSimplifyMode, PointI32};
 
 use crate::cancel::CancelToken;
-use crate::pipeline::components::{self, Flood};
+use crate::pipeline::components::{merge_speckles, Flood};
 use crate::pipeline::cutout;
 use crate::pipeline::fit;
-use crate::pipeline::options::{Layout, TraceMode};
+pub use crate::pipeline::mode::{fragmentation, resolve_mode, AUTO_PIXEL_FRAGMENTATION};
 pub use crate::pipeline::options::TraceOptions;
+use crate::pipeline::options::{Layout, TraceMode};
 use crate::pipeline::palette::Palette;
 use crate::pipeline::svg::{self, InkGroup, InkRole, Paint, PathData, PathWriter, SvgPath};
 
@@ -84,54 +85,6 @@ pub struct TraceInput<'a> {
     pub output_height: u32,
     /// The SVG may not grow past this many bytes (`usize::MAX`: no limit).
     pub max_bytes: usize,
-}
-
-/// Region-boundary pixels per pixel of image side (boundary count over the square root of
-/// the opaque area) above which `auto` traces exact pixel outlines. The measure does not
-/// depend on scale for artwork, whose boundaries are outlines that grow with the side: the
-/// benchmark's Twemoji at 48 to 512 px measure 0.6 to 13 once quantised, JPEG-compressed ones
-/// 14 to 34 (at 16 to 64 colours). Photos, whose quantised regions are fragmented everywhere,
-/// measure 64 to 137 at 300 to 640 px, and there curve fitting costs most fidelity
-/// (bench/quality.md, "Photos in pixel mode").
-pub const AUTO_PIXEL_FRAGMENTATION: f64 = 40.0;
-
-/// Opaque pixels whose right or lower neighbour is opaque with another label, divided by the
-/// square root of the opaque pixel count. `grid` holds a label per pixel, `u8::MAX` for
-/// pixels that are not drawn.
-pub fn fragmentation(grid: &[u8], width: usize, height: usize) -> f64 {
-    let (mut opaque, mut boundary) = (0usize, 0usize);
-    for y in 0..height {
-        for x in 0..width {
-            let label = grid[y * width + x];
-            if label == TRANSPARENT {
-                continue;
-            }
-            opaque += 1;
-            let differs = |other: u8| other != TRANSPARENT && other != label;
-            if (x + 1 < width && differs(grid[y * width + x + 1]))
-                || (y + 1 < height && differs(grid[(y + 1) * width + x]))
-            {
-                boundary += 1;
-            }
-        }
-    }
-    if opaque == 0 {
-        0.0
-    } else {
-        boundary as f64 / (opaque as f64).sqrt()
-    }
-}
-
-/// The mode `auto` resolves to for a label map (`u8::MAX` where nothing is drawn).
-pub fn resolve_mode(mode: TraceMode, grid: &[u8], width: usize, height: usize) -> TraceMode {
-    if mode != TraceMode::Auto {
-        return mode;
-    }
-    if fragmentation(grid, width, height) > AUTO_PIXEL_FRAGMENTATION {
-        TraceMode::Pixel
-    } else {
-        TraceMode::Spline
-    }
 }
 
 /// Sizes the process-wide pool that traces layers (rayon's global pool) to `threads`
@@ -760,46 +713,6 @@ fn find_holes(image: &mut BinaryImage) -> Vec<(BinaryImage, PointI32)> {
         holes.push((hole, offset));
     }
     holes
-}
-
-/// Merges 4-connected regions of one key smaller than `min_area` pixels (transparency
-/// included) into the neighbouring key they share the most edges with. Regions are taken in
-/// scan order and relabelled as they go, so a later speckle sees an earlier one's new key.
-fn merge_speckles(grid: &mut [u16], width: usize, height: usize, min_area: usize) {
-    let mut flood = Flood::new(width, height);
-    let mut contacts: Vec<(u16, u32)> = Vec::new();
-    for start in 0..grid.len() {
-        if flood.is_visited(start) {
-            continue;
-        }
-        let key = grid[start];
-        let component = flood.fill(start, |n| grid[n] == key);
-        if component.members.len() >= min_area {
-            continue;
-        }
-        contacts.clear();
-        for index in component.members {
-            for neighbour in components::neighbours(*index, width, height) {
-                let other = grid[neighbour];
-                if other == key {
-                    continue;
-                }
-                match contacts.iter_mut().find(|(k, _)| *k == other) {
-                    Some((_, count)) => *count += 1,
-                    None => contacts.push((other, 1)),
-                }
-            }
-        }
-        let best = contacts
-            .iter()
-            .max_by_key(|(k, count)| (*count, std::cmp::Reverse(*k)))
-            .map(|(k, _)| *k);
-        if let Some(best) = best {
-            for index in component.members {
-                grid[*index] = best;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
