@@ -40,6 +40,7 @@ pub(crate) fn write(drawing: &Drawing, options: &OutputOptions) -> Result<Vec<u8
     let tolerance = options.dxf_tolerance_mm;
 
     let mut out = dxf::Drawing::new();
+    fix_stamps(&mut out.header)?;
     out.header.version = AcadVersion::R2010;
     out.header.default_drawing_units = Units::Millimeters;
     out.header.drawing_units = DrawingUnits::Metric;
@@ -92,6 +93,33 @@ pub(crate) fn write(drawing: &Drawing, options: &OutputOptions) -> Result<Vec<u8
         message: error.to_string(),
     })?;
     Ok(bytes)
+}
+
+/// The header variables that would make every file different (creation and update dates,
+/// the drawing's GUIDs), set to fixed values, so that one SVG always gives the same bytes:
+/// J2000 (2000-01-01 12:00) and nil GUIDs. They are read from a header of those values,
+/// which spares naming the date and GUID crates' types.
+fn fix_stamps(header: &mut dxf::Header) -> Result<(), OutputError> {
+    const FIXED: &str = "  0\nSECTION\n  2\nHEADER\n\
+        9\n$ACADVER\n  1\nAC1024\n\
+        9\n$TDCREATE\n 40\n2451545.0\n  9\n$TDUCREATE\n 40\n2451545.0\n\
+        9\n$TDUPDATE\n 40\n2451545.0\n  9\n$TDUUPDATE\n 40\n2451545.0\n\
+        9\n$FINGERPRINTGUID\n  2\n{00000000-0000-0000-0000-000000000000}\n\
+        9\n$VERSIONGUID\n  2\n{00000000-0000-0000-0000-000000000000}\n\
+        0\nENDSEC\n  0\nEOF\n";
+    let fixed = dxf::Drawing::load(&mut FIXED.as_bytes())
+        .map_err(|error| OutputError::Encode {
+            format: Format::Dxf,
+            message: format!("the fixed header does not load: {error}"),
+        })?
+        .header;
+    header.creation_date = fixed.creation_date;
+    header.creation_date_universal = fixed.creation_date_universal;
+    header.update_date = fixed.update_date;
+    header.update_date_universal = fixed.update_date_universal;
+    header.fingerprint_guid = fixed.fingerprint_guid;
+    header.version_guid = fixed.version_guid;
+    Ok(())
 }
 
 /// `0x00RRGGBB`, DXF's 24-bit colour.
