@@ -458,6 +458,8 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
                     *layer,
                     "{name}: true colour"
                 );
+                // Opaque (0x020000FF) unless the fill is translucent; never DXF's invalid 0.
+                assert_eq!(entity.common.transparency >> 8, 0x0002_0000, "{name}");
                 used.insert(layer.clone());
                 // The pipeline's outlines may reach a fraction of a pixel past the edge.
                 let margin = 0.5 * mm;

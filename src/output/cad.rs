@@ -80,10 +80,9 @@ pub(crate) fn write(drawing: &Drawing, options: &OutputOptions) -> Result<Vec<u8
             entity.common.layer = name.clone();
             entity.common.color = Color::from_index(index);
             entity.common.color_24_bit = true_color(shape.color);
-            if shape.opacity < 1.0 {
-                let alpha = (shape.opacity.clamp(0.0, 1.0) * 255.0).round() as i32;
-                entity.common.transparency = 0x0200_0000 | alpha;
-            }
+            // 0x020000AA, AA the alpha (255 opaque); the crate's default, 0, is invalid.
+            let alpha = (shape.opacity.clamp(0.0, 1.0) * 255.0).round() as i32;
+            entity.common.transparency = 0x0200_0000 | alpha;
             out.add_entity(entity);
         }
     }
