@@ -120,3 +120,26 @@ fn eps_has_the_exact_colours_the_fill_rule_and_a_flipped_y() {
     assert_eq!(eps.matches("\nf\n").count(), 1, "{eps}");
     assert!(eps.ends_with("%%EOF\n"));
 }
+
+#[test]
+fn extreme_svgs_give_bytes_or_errors() {
+    let svgs = [
+        // Larger than the PNG limit; fine as vectors.
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000"><path d="M0 0h99999v99999z" fill="#010203"/></svg>"##,
+        // Enormous and tiny coordinates, an empty path, a lone move, a zero-area sliver.
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><path d="M0 0L1e30 1e30L-1e30 1e30z" fill="#ff0000" fill-opacity="0.5"/><path d="" fill="#00ff00"/><path d="M5 5" fill="#00ff00"/><path d="M1 1h0.000001v0z" fill="#0000ff" fill-opacity="0.3"/></svg>"##,
+        // A translucent stroke over a translucent fill, in a translucent group.
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><g opacity="0.5"><path d="M2 2h16v16h-16z" fill="#102030"/><path d="M4 4C10 0 10 20 16 16" fill="none" stroke="#abcdef" stroke-width="3" stroke-opacity="0.5"/></g></svg>"##,
+    ];
+    for svg in svgs {
+        for format in Format::ALL {
+            match encode(svg, format, &OutputOptions::default()) {
+                Ok(bytes) => assert!(!bytes.is_empty(), "{format}"),
+                Err(error) => assert!(
+                    matches!(error, OutputError::TooLarge { .. }) && format == Format::Png,
+                    "{format}: {error}"
+                ),
+            }
+        }
+    }
+}
