@@ -212,12 +212,14 @@ impl Bucket {
             }
             (Some(name), _) => name,
             (None, Some(given)) => given.to_owned(),
-            (None, None) => {
-                return Err(bad(format!(
+            (None, None) => match url.host_str().and_then(bucket_from_host) {
+                // RunPod's docs' own form: https://my-bucket.nyc3.digitaloceanspaces.com
+                Some(name) => name,
+                None => return Err(bad(format!(
                     "{shown:?} names no bucket: end the URL in it (https://host/bucket) or set {}",
                     fields.bucket
-                )))
-            }
+                ))),
+            },
         };
         check_bucket_name(&name)
             .map_err(|message| BucketConfigError::new(fields.bucket, message))?;
@@ -363,6 +365,26 @@ fn check_bucket_name(name: &str) -> Result<(), String> {
             "{name:?} is not a bucket name (3 to 63 letters, digits, '.', '-' or '_')"
         ))
     }
+}
+
+/// The bucket of a virtual-hosted endpoint of the providers whose host names follow a known
+/// pattern: `<bucket>.<region>.digitaloceanspaces.com`, `<bucket>.s3[.<region>].amazonaws.com`
+/// (and `<bucket>.s3-<region>.amazonaws.com`).
+fn bucket_from_host(host: &str) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    if host.ends_with(".digitaloceanspaces.com") && labels.len() == 4 {
+        return Some(labels[0].to_owned());
+    }
+    if host.ends_with(".amazonaws.com") {
+        let s3 = labels
+            .iter()
+            .position(|label| *label == "s3" || label.starts_with("s3-"))?;
+        if s3 > 0 {
+            return Some(labels[..s3].join("."));
+        }
+    }
+    None
 }
 
 /// The region in an endpoint host, as RunPod's `rp_upload` reads it: `….s3.<region>.…`,

@@ -13,8 +13,9 @@
 //! (`https://s3.example.com/my-bucket`, as RunPod's docs ask for `BUCKET_ENDPOINT_URL`) or
 //! by a separate setting (`BUCKET_NAME`, `s3Config.bucketName`); when both are given they must
 //! agree. An endpoint whose host starts with the bucket name
-//! (`https://my-bucket.nyc3.digitaloceanspaces.com` with the bucket `my-bucket`) is
-//! addressed virtual-hosted style; every other endpoint path style.
+//! (`https://my-bucket.nyc3.digitaloceanspaces.com`, the form of RunPod's docs; the bucket is
+//! read from the host for DigitalOcean Spaces and AWS) is addressed virtual-hosted style;
+//! every other endpoint path style.
 //!
 //! Every request has a timeout and bounded retries; the whole upload stops when the job's
 //! cancellation token fires (deadline, job-stop). The secret never appears in a `Debug`

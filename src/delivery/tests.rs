@@ -41,6 +41,31 @@ fn bucket_from_url_path_or_setting() {
 
     let bucket = job_bucket("https://s3.eu-west-2.amazonaws.com/outputs", None).unwrap();
     assert_eq!(bucket.region(), "eu-west-2");
+    assert!(!bucket.virtual_hosted());
+
+    // RunPod's docs' form: the bucket in a known provider's host name.
+    for (endpoint, name, region) in [
+        (
+            "https://outputs.nyc3.digitaloceanspaces.com",
+            "outputs",
+            "nyc3",
+        ),
+        (
+            "https://my.outputs.s3.eu-west-2.amazonaws.com",
+            "my.outputs",
+            "eu-west-2",
+        ),
+        (
+            "https://outputs.s3.amazonaws.com",
+            "outputs",
+            DEFAULT_REGION,
+        ),
+    ] {
+        let bucket = job_bucket(endpoint, None).unwrap();
+        assert_eq!(bucket.name(), name, "{endpoint}");
+        assert!(bucket.virtual_hosted(), "{endpoint}");
+        assert_eq!(bucket.region(), region, "{endpoint}");
+    }
 }
 
 #[test]
