@@ -332,3 +332,23 @@ fn a_shadow_only_ink_keeps_the_plain_id() {
     assert_eq!(traced.layers[0].role, InkRole::Translucent);
     assert_eq!(traced.layers[0].area + traced.layers[1].area, 1.0);
 }
+
+#[test]
+fn concurrent_jobs_share_the_pool_and_trace_exactly_what_one_job_alone_does() {
+    // A checkerboard of 4×4 cells in three colours: many components per layer.
+    let labels: Vec<u8> = (0..48 * 48)
+        .map(|i| (((i % 48) / 4 + (i / 48) / 4) % 3) as u8)
+        .collect();
+    let alone = run(&labels, &[true; 48 * 48], 48, 48, TraceMode::Spline);
+    let together: Vec<Traced> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| run(&labels, &[true; 48 * 48], 48, 48, TraceMode::Spline)))
+            .collect();
+        jobs.into_iter().map(|job| job.join().unwrap()).collect()
+    });
+    for traced in &together {
+        assert_eq!(traced, &alone);
+    }
+    // The pool exists now and is sized once for the process: it cannot be sized again.
+    assert!(init_thread_pool(1).is_err());
+}
