@@ -110,6 +110,13 @@ async function loadInfo() {
     : "Disabled: " + info.steering.reason + ".";
   $("alpha-label").hidden = !info.options.includes("alpha");
   $("layout-label").hidden = !info.options.includes("layout");
+  $("formats-box").hidden = !info.options.includes("formats");
+}
+
+/** The formats asked for besides SVG (the SVG always comes back, first). */
+function extraFormats() {
+  if (!state.info || !state.info.options.includes("formats")) return [];
+  return Array.from(document.querySelectorAll("#formats-box input:checked")).map((el) => el.value);
 }
 
 // ---------------------------------------------------------------- image input
@@ -368,6 +375,8 @@ function buildInput(forExport) {
   }
   if (state.info && state.info.options.includes("alpha")) input.alpha = $("alpha").value;
   if (state.info && state.info.options.includes("layout")) input.layout = $("layout-opt").value;
+  const extra = extraFormats();
+  if (extra.length > 0) input.formats = ["svg", ...extra];
   const deadline = numberOf("deadline");
   if (deadline !== undefined) input.deadline_s = deadline;
   return input;
@@ -727,28 +736,55 @@ function renderDownloads(output) {
   const box = $("downloads");
   box.replaceChildren();
   const base = (state.image && state.image.name ? state.image.name : "image").replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_") || "image";
-  for (const [key, [type, binary]] of Object.entries(FORMATS)) {
+  // `outputs` (formats asked for, or a bucket): one entry per format, inline as text or
+  // base64, or uploaded with a presigned URL. Without it the SVG is the result's `svg`.
+  const outputs = output.outputs || {};
+  for (const [key, [type]] of Object.entries(FORMATS)) {
     if (key === "svg") continue;
-    const value = output[key];
-    if (typeof value !== "string") continue;
+    const entry = outputs[key];
+    if (!entry) continue;
     const b = document.createElement("button");
     b.type = "button";
+    b.id = `download-${key}`;
     b.textContent = "Download " + key.toUpperCase();
     b.addEventListener("click", () => {
-      if (/^https?:/i.test(value)) window.open(value, "_blank", "noopener");
-      else download(`${base}.${key}`, value, type, binary);
+      if (typeof entry.url === "string") window.open(entry.url, "_blank", "noopener");
+      else if (typeof entry.base64 === "string") download(`${base}.${key}`, entry.base64, entry.media_type || type, true);
+      else download(`${base}.${key}`, entry.text || "", entry.media_type || type, false);
     });
     box.append(b);
   }
-  $("download").disabled = typeof output.svg !== "string";
-  $("download").onclick = () => download(`${base}.svg`, output.svg, "image/svg+xml", false);
+  const svgEntry = outputs.svg || {};
+  if (typeof svgEntry.url === "string" && typeof output.svg !== "string") {
+    $("download").disabled = false;
+    $("download").onclick = () => window.open(svgEntry.url, "_blank", "noopener");
+    return;
+  }
+  const svgText = svgOf(output);
+  $("download").disabled = typeof svgText !== "string";
+  $("download").onclick = () => download(`${base}.svg`, svgText, "image/svg+xml", false);
+}
+
+/** The SVG text of a result: `svg`, or the inline `outputs.svg.text`. */
+function svgOf(output) {
+  if (typeof output.svg === "string") return output.svg;
+  const entry = (output.outputs || {}).svg;
+  return entry && typeof entry.text === "string" ? entry.text : undefined;
 }
 
 function showResult(body) {
   const output = body.output || {};
   const meta = output.metadata || {};
   state.result = { output, meta };
-  const doc = new DOMParser().parseFromString(output.svg || "", "image/svg+xml");
+  const svgText = svgOf(output);
+  const uploaded = ((output.outputs || {}).svg || {}).url;
+  if (typeof svgText !== "string" && typeof uploaded === "string") {
+    // The worker delivers to a bucket: the result holds URLs, not the SVG itself.
+    renderDownloads(output);
+    $("general-error").textContent = "The outputs were uploaded to the worker's bucket; use the download buttons.";
+    return;
+  }
+  const doc = new DOMParser().parseFromString(svgText || "", "image/svg+xml");
   const svg = doc.documentElement;
   if (!svg || svg.tagName.toLowerCase() !== "svg" || doc.querySelector("parsererror")) {
     $("general-error").textContent = "The result is not a readable SVG.";

@@ -105,6 +105,8 @@ def finished_run(driver, base):
         hex_box.send_keys(color[1:], Keys.ENTER)
     chips = [c.get_attribute("data-color") for c in driver.find_elements(By.CSS_SELECTOR, "#chips .chip")]
     check(chips == LOGO_PALETTE, f"chips {chips}")
+    # Ask for a PDF next to the SVG: the result then comes as `outputs`, inline here.
+    driver.find_element(By.ID, "fmt-pdf").click()
     driver.find_element(By.ID, "run").click()
     status = wait_text(driver, "job-status", r"COMPLETED|FAILED|CANCELLED|TIMED_OUT")
     check("COMPLETED" in status, f"job status: {status}; error: {text_of(driver, 'general-error')}")
@@ -141,6 +143,13 @@ def finished_run(driver, base):
     job = json.loads(command.split("<<'JSON'\n", 1)[1].split("\nJSON\n", 1)[0])
     check(job["input"]["palette"] == [c[1:] for c in LOGO_PALETTE], f"job palette {job['input']}")
     check(job["input"]["image"], "the job carries the image")
+    check(job["input"].get("formats") == ["svg", "pdf"], f"job formats {job['input'].get('formats')}")
+    pdf_head = driver.execute_script(
+        "const e = state.result.output.outputs.pdf; return e.media_type + ' ' + atob(e.base64).slice(0, 5)"
+    )
+    check(pdf_head == "application/pdf %PDF-", f"inline PDF: {pdf_head}")
+    check(driver.find_element(By.ID, "download-pdf").text == "Download PDF", "a PDF download button")
+    check(driver.find_element(By.ID, "download").is_enabled(), "the SVG download button")
     driver.find_element(By.ID, "copy-json").click()
     WebDriverWait(driver, 10).until(
         lambda d: d.find_element(By.ID, "copied").text
