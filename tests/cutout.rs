@@ -441,3 +441,74 @@ fn the_gap_filler_strokes_shared_edges_under_the_fills() {
     println!("logo: cutout vs stacked {without:.1} dB, with a 0.5 px gap filler {with:.1} dB");
     assert!(with >= without, "{with} < {without}");
 }
+
+/// The same measures on every PNG of a folder (`CUTOUT_ICONS=bench/.work/inputs/flat/clean
+/// cargo test --test cutout -- --ignored --nocapture`): one line per icon and a summary. The
+/// benchmark's folders are not in the repository, hence `ignore`.
+#[test]
+#[ignore = "needs CUTOUT_ICONS, a folder of PNG icons"]
+fn cutout_on_a_folder_of_icons() {
+    let Some(folder) = std::env::var_os("CUTOUT_ICONS") else {
+        panic!("set CUTOUT_ICONS to a folder of PNG icons");
+    };
+    let limit: usize = std::env::var("CUTOUT_LIMIT")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(usize::MAX);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "png"))
+        .collect();
+    files.sort();
+    files.truncate(limit);
+    let pipeline = pipeline();
+    let (mut psnrs, mut filled_psnrs) = (Vec::new(), Vec::new());
+    let (mut stacked_bytes, mut cutout_bytes, mut overlaps, mut gaps, mut drawn) = (0, 0, 0, 0, 0);
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let image = decode(&bytes, &LIMITS).unwrap();
+        let stacked = run(&pipeline, &image, Layout::Stacked, None);
+        let cutout = run(&pipeline, &image, Layout::Cutout, None);
+        let filled = run_with_filler(&pipeline, &image, Layout::Cutout, None, Some(1.0));
+        let counts = coverage(&stacked.svg, &cutout.svg, 1.0);
+        if let Some(dump) = std::env::var_os("CUTOUT_DUMP") {
+            let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+            let dump = PathBuf::from(dump);
+            std::fs::write(dump.join(format!("{stem}-stacked.svg")), &stacked.svg).unwrap();
+            std::fs::write(dump.join(format!("{stem}-cutout.svg")), &cutout.svg).unwrap();
+        }
+        let psnr = psnr(&stacked.svg, &cutout.svg);
+        let filled_psnr = self::psnr(&stacked.svg, &filled.svg);
+        println!(
+            "{}: {:?} {}x{}, {} → {} bytes, PSNR {psnr:.1} dB ({filled_psnr:.1} with a 1 px filler), {counts:?}",
+            file.file_name().unwrap().to_string_lossy(),
+            cutout.metadata.trace_mode,
+            image.width,
+            image.height,
+            stacked.svg.len(),
+            cutout.svg.len()
+        );
+        assert_eq!((counts.overlaps, counts.slivers), (0, 0), "{file:?}");
+        psnrs.push(psnr);
+        filled_psnrs.push(filled_psnr);
+        stacked_bytes += stacked.svg.len();
+        cutout_bytes += cutout.svg.len();
+        overlaps += counts.overlaps;
+        gaps += counts.gaps;
+        drawn += counts.drawn;
+    }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let minimum = |values: &[f64]| values.first().copied().unwrap_or(f64::NAN);
+    let (median_psnr, median_filled) = (median(&mut psnrs), median(&mut filled_psnrs));
+    println!(
+        "{} icons: PSNR median {median_psnr:.1} dB, min {:.1}; with a 1 px filler median {median_filled:.1}, min {:.1}; bytes cutout/stacked {:.2}; overlaps {overlaps}, gaps {gaps} of {drawn} drawn pixels",
+        files.len(),
+        minimum(&psnrs),
+        minimum(&filled_psnrs),
+        cutout_bytes as f64 / stacked_bytes.max(1) as f64
+    );
+}

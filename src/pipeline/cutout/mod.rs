@@ -42,7 +42,7 @@ use map::PlanarMap;
 
 use crate::cancel::CancelToken;
 use crate::pipeline::fit;
-use crate::pipeline::options::TraceOptions;
+use crate::pipeline::options::{TraceMode, TraceOptions};
 use crate::pipeline::palette::Palette;
 use crate::pipeline::svg::{self, InkGroup, InkRole, Paint, PathData, PathWriter, SvgPath};
 use crate::pipeline::trace::{TraceError, TraceInput, Traced as Document};
@@ -228,7 +228,12 @@ fn trace_map(
         return Err(TraceError::Cancelled);
     }
     let stacking = Stacking::new(input);
-    let right_is_top = map.right_is_top(&|key| stacking.height(key));
+    // Pixel outlines are not simplified: no side needs favouring.
+    let right_is_top = if options.mode == TraceMode::Pixel {
+        vec![true; map.chains.len()]
+    } else {
+        map.right_is_top(&|key| stacking.height(key))
+    };
     let fitted = fit_chains(&map, options, input.scale, &right_is_top, cancel)
         .ok_or(TraceError::Cancelled)?;
     Ok(Traced {

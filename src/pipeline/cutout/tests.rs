@@ -136,7 +136,7 @@ fn blobs(width: usize, height: usize) -> Vec<u16> {
                 } else {
                     2
                 }
-            } else if (x as usize / 4 + y as usize / 4) % 7 == 0 {
+            } else if (x as usize / 4 + y as usize / 4).is_multiple_of(7) {
                 8 << 8 | 3
             } else {
                 0
