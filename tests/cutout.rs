@@ -125,32 +125,55 @@ fn render(svg: &str, zoom: f32, background: Option<Color>) -> Pixmap {
     pixmap
 }
 
-/// Pixels drawn (alpha > 0) by `svg` rendered without anti-aliasing.
-fn crisp_mask(open: &str, paths: &[&str], zoom: f32) -> Vec<bool> {
+/// `svg`'s paths with full opacity: coverage, not paint.
+fn opaque(path: &str) -> String {
+    match path.find(" fill-opacity=\"") {
+        Some(start) => {
+            let end = start + 15 + path[start + 15..].find('"').unwrap() + 1;
+            format!("{}{}", &path[..start], &path[end..])
+        }
+        None => path.to_owned(),
+    }
+}
+
+/// Coverage in `[0, 1]` per pixel of `paths` rendered together, with anti-aliasing or
+/// without (`crispEdges`: a pixel is in when its centre is).
+fn coverage_of(open: &str, paths: &[&str], zoom: f32, crisp: bool) -> Vec<f32> {
     let mut svg = String::from(open);
     for path in paths {
-        svg.push_str(&path.replacen("<path ", "<path shape-rendering=\"crispEdges\" ", 1));
+        let path = opaque(path);
+        if crisp {
+            svg.push_str(&path.replacen("<path ", "<path shape-rendering=\"crispEdges\" ", 1));
+        } else {
+            svg.push_str(&path);
+        }
     }
     svg.push_str("</svg>");
     render(&svg, zoom, None)
         .pixels()
         .iter()
-        .map(|pixel| pixel.alpha() > 0)
+        .map(|pixel| f32::from(pixel.alpha()) / 255.0)
         .collect()
 }
 
 /// What rasterising every fill path of a cutout alone shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Coverage {
-    /// Pixels of the stacked picture (no anti-aliasing).
+    /// Pixels of the stacked picture (centre sampling).
     drawn: usize,
-    /// Pixels covered by two or more cutout shapes.
+    /// Centre sampling: pixels covered by two or more cutout shapes.
     overlaps: usize,
-    /// Pixels of the stacked picture covered by no cutout shape.
+    /// Centre sampling: pixels of the stacked picture covered by no cutout shape.
     gaps: usize,
-    /// Pixels covered by no cutout shape although all four neighbours are covered: slivers
-    /// inside the drawn area.
+    /// Centre sampling: pixels covered by no cutout shape although all four neighbours are:
+    /// slivers inside the drawn area.
     slivers: usize,
+    /// Anti-aliased: pixels whose coverages by the shapes drawn alone add up to more than
+    /// 1.1 (a tenth of a pixel covered twice).
+    aa_excess: usize,
+    /// Anti-aliased: pixels deep inside the stacked picture (everything within one output
+    /// pixel of them fully covered) whose coverages add up to less than 0.9.
+    aa_deficit: usize,
 }
 
 fn coverage(stacked: &str, cutout: &str, zoom: f32) -> Coverage {
@@ -160,23 +183,29 @@ fn coverage(stacked: &str, cutout: &str, zoom: f32) -> Coverage {
         .filter(|(stroke, _)| !stroke)
         .map(|(_, path)| path.as_str())
         .collect();
-    let drawn_mask = crisp_mask(&open, &stacked_fills, zoom);
+    let drawn_mask = coverage_of(&open, &stacked_fills, zoom, true);
+    let inside = coverage_of(&open, &stacked_fills, zoom, false);
     let (open, cutout_paths) = parts(cutout);
     let mut count = vec![0u32; drawn_mask.len()];
+    let mut sum = vec![0f32; drawn_mask.len()];
     for (stroke, path) in &cutout_paths {
         if *stroke {
             continue;
         }
-        for (covered, n) in crisp_mask(&open, &[path.as_str()], zoom)
-            .iter()
-            .zip(count.iter_mut())
-        {
-            *n += u32::from(*covered);
+        let crisp = coverage_of(&open, &[path.as_str()], zoom, true);
+        for (covered, n) in crisp.iter().zip(count.iter_mut()) {
+            *n += u32::from(*covered > 0.0);
+        }
+        let soft = coverage_of(&open, &[path.as_str()], zoom, false);
+        for (alpha, total) in soft.iter().zip(sum.iter_mut()) {
+            *total += alpha;
         }
     }
     let tree = usvg::Tree::from_str(cutout, &usvg::Options::default()).unwrap();
     let width = (tree.size().width() * zoom).round() as usize;
     let height = count.len() / width;
+    // One output pixel: how far the outlines against nothing may differ between layouts.
+    let reach = zoom.round() as usize;
     let mut slivers = 0;
     for y in 1..height.saturating_sub(1) {
         for x in 1..width - 1 {
@@ -192,14 +221,24 @@ fn coverage(stacked: &str, cutout: &str, zoom: f32) -> Coverage {
         }
     }
     Coverage {
-        drawn: drawn_mask.iter().filter(|d| **d).count(),
+        drawn: drawn_mask.iter().filter(|d| **d > 0.0).count(),
         overlaps: count.iter().filter(|n| **n > 1).count(),
         gaps: drawn_mask
             .iter()
             .zip(&count)
-            .filter(|(drawn, n)| **drawn && **n == 0)
+            .filter(|(drawn, n)| **drawn > 0.0 && **n == 0)
             .count(),
         slivers,
+        aa_excess: sum.iter().filter(|total| **total > 1.1).count(),
+        aa_deficit: (reach..height.saturating_sub(reach))
+            .flat_map(|y| (reach..width - reach).map(move |x| (x, y)))
+            .filter(|(x, y)| {
+                let full = |x: usize, y: usize| inside[y * width + x] >= 0.999;
+                sum[y * width + x] < 0.9
+                    && (y - reach..=y + reach)
+                        .all(|ny| (x - reach..=x + reach).all(|nx| full(nx, ny)))
+            })
+            .count(),
     }
 }
 
@@ -283,9 +322,16 @@ fn cutout_shapes_tile_the_drawn_area_and_render_like_stacked() {
                 let counts = coverage(&stacked.svg, &cutout.svg, zoom);
                 line.push_str(&format!("; ×{zoom}: {counts:?}"));
                 // Shared boundaries are identical on both sides: no pixel is covered twice
-                // and none inside the drawn area is left out.
-                assert_eq!(counts.overlaps, 0, "{line}");
-                assert_eq!(counts.slivers, 0, "{line}");
+                // and none inside the drawn area is left out. Anti-aliased coverages add up
+                // to one everywhere (within a tenth of a pixel).
+                assert_eq!((counts.aa_excess, counts.aa_deficit), (0, 0), "{line}");
+                // Centre sampling can still flip a pixel whose centre lies within about
+                // 1/64 px of a curve: tiny-skia flattens a cubic and its reverse into
+                // slightly different lines. Measured: 0 on these icons; 1 overlap and 3
+                // slivers in 9832 pixels on the worst of 40 flat icons, where the exact
+                // curves cover each of those centres once.
+                assert!(counts.overlaps * 1000 <= counts.drawn, "{line}");
+                assert!(counts.slivers * 1000 <= counts.drawn, "{line}");
                 // Outlines against nothing are fitted per chain in cutout and per layer in
                 // stacked; they differ by a fraction of a pixel along the outer edge only.
                 assert!(counts.gaps * 100 <= counts.drawn, "{line}");
@@ -489,7 +535,9 @@ fn cutout_on_a_folder_of_icons() {
             stacked.svg.len(),
             cutout.svg.len()
         );
-        assert_eq!((counts.overlaps, counts.slivers), (0, 0), "{file:?}");
+        assert_eq!((counts.aa_excess, counts.aa_deficit), (0, 0), "{file:?}");
+        assert!(counts.overlaps * 1000 <= counts.drawn, "{file:?}");
+        assert!(counts.slivers * 1000 <= counts.drawn, "{file:?}");
         psnrs.push(psnr);
         filled_psnrs.push(filled_psnr);
         stacked_bytes += stacked.svg.len();
