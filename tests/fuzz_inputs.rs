@@ -59,7 +59,7 @@ fn check_job_input(input: &Value) {
     let _ = requested_deadline(input);
     match parse(input, LIMITS.max_bytes) {
         Ok(request) => {
-            if let Some(palette) = &request.palette {
+            if let Some(palette) = &request.options.palette {
                 assert!((1..=64).contains(&palette.len()), "{input}");
             }
         }

@@ -164,7 +164,7 @@ fn every_fill_is_a_request_palette_colour_on_a_real_image() {
     let pipeline = pipeline(&[]);
     let mut request = Request::new(logo());
     let palette = Palette::from_hex(&["FFFFFF", "#000000", "e07020", "2040a0", "30b050"]).unwrap();
-    request.palette = Some(palette.clone());
+    request.options.palette = Some(palette.clone());
     let output = run(&pipeline, &request).unwrap();
     let allowed = palette.hex_list();
     let fills = fills(&output.svg);
@@ -206,7 +206,7 @@ fn every_fill_is_an_automatic_palette_colour_and_the_palette_is_deterministic() 
 fn max_colors_limits_the_automatic_palette() {
     let pipeline = pipeline(&[]);
     let mut request = Request::new(logo());
-    request.max_colors = Some(3);
+    request.options.max_colors = Some(3);
     let output = run(&pipeline, &request).unwrap();
     assert!(output.metadata.palette.len() <= 3);
     assert!(output.metadata.colors_used <= 3);
@@ -368,8 +368,8 @@ fn steered(model: &str, strength: f32, allow_skip: bool) -> Result<Output, Pipel
         ),
     ]);
     let mut request = Request::new(split_image());
-    request.palette = Some(Palette::from_hex(&["dc1414", "1414dc"]).unwrap());
-    request.steering = Some(SteeringRequest {
+    request.options.palette = Some(Palette::from_hex(&["dc1414", "1414dc"]).unwrap());
+    request.options.steering = Some(SteeringRequest {
         enabled: true,
         seed: Some(11),
         strength: Some(strength),
@@ -534,7 +534,7 @@ fn a_soft_shadow_becomes_translucent_palette_shapes_or_nothing_in_threshold_mode
         "alpha {alpha} under the shadow"
     );
     let mut request = Request::new(image);
-    request.alpha = Some(gemini3::pipeline::alpha::AlphaMode::Threshold);
+    request.options.alpha = Some(gemini3::pipeline::alpha::AlphaMode::Threshold);
     let opaque = run(&pipeline, &request).unwrap();
     assert!(!opaque.svg.contains("fill-opacity="));
     assert_eq!(alpha_at(&render(&opaque.svg), 76, 60), 0);
@@ -608,7 +608,7 @@ fn every_path_sits_in_one_ink_group_in_painting_order_as_metadata_layers_says() 
     })
     .collect();
     let mut shadow = Request::new(ringed_disc_with_shadow());
-    shadow.palette = Some(Palette::from_hex(&["282828", "dc2828"]).unwrap());
+    shadow.options.palette = Some(Palette::from_hex(&["282828", "dc2828"]).unwrap());
     cases.push(("ringed disc with shadow".to_owned(), shadow));
     for (name, request) in &cases {
         let output = run(&pipeline, request).unwrap();

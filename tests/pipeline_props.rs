@@ -144,8 +144,8 @@ proptest! {
             })
             .collect();
         let mut request = Request::new(DecodedImage::from_rgba(width, height, rgba).unwrap());
-        request.palette = given.clone();
-        request.max_colors = Some(max_colors);
+        request.options.palette = given.clone();
+        request.options.max_colors = Some(max_colors);
         let output = pipeline()
             .run(&request, &CancelToken::new(), &mut |_| {})
             .unwrap();

@@ -223,8 +223,8 @@ impl Job<'_> {
             std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
         let image = decode(&bytes, &self.limits).with_context(|| input.display().to_string())?;
         let mut request = Request::new(image);
-        request.palette = self.palette.clone();
-        request.max_colors = self.max_colors;
+        request.options.palette = self.palette.clone();
+        request.options.max_colors = self.max_colors;
         let output = self
             .pipeline
             .run(&request, &CancelToken::new(), &mut |progress| {

@@ -29,12 +29,11 @@ use crate::output::{encode, Format, OutputOptions};
 use crate::pipeline::decode::probe;
 use crate::pipeline::{
     decode, DecodeLimits, Phase, Pipeline, PipelineError, PipelineErrorKind, Progress, Request,
-    SteeringRequest as PipelineSteering, TraceOverrides,
 };
 use crate::settings::{InputLimits, OutputLimits};
 pub use error::{ErrorType, JobError};
 use memory::{job_estimate, MemoryBudget};
-use request::{ImageSource, JobRequest};
+use request::ImageSource;
 
 /// What the handler needs besides the pipeline.
 #[derive(Debug, Clone)]
@@ -268,7 +267,8 @@ impl VectorizeHandler {
             Delivery::Inline => Some(max_inline_bytes),
             Delivery::Bucket(_) => None,
         };
-        let formats = request.formats.clone();
+        let formats = request.formats;
+        let options = request.options;
         let encoding = self.encoding.clone();
         let result = ctx
             .spawn_blocking(move || {
@@ -276,7 +276,11 @@ impl VectorizeHandler {
                 let _reservation = reservation;
                 let image = decode(&bytes, &limits)?;
                 drop(bytes);
-                let pipeline_request = pipeline_request(image, &request, max_svg_bytes);
+                let pipeline_request = Request {
+                    image,
+                    options,
+                    max_svg_bytes,
+                };
                 let mut on_progress = |progress: Progress| {
                     tracing::info!(phase = %progress.phase, percent = progress.percent, "{}", progress.message);
                     progress_ctx.progress(json!({
@@ -455,30 +459,5 @@ impl runpod::Handler for VectorizeHandler {
 
     fn job_deadline(&self, job: &runpod::Job) -> Option<Duration> {
         request::requested_deadline(&job.input)
-    }
-}
-
-fn pipeline_request(
-    image: crate::pipeline::DecodedImage,
-    request: &JobRequest,
-    max_svg_bytes: Option<usize>,
-) -> Request {
-    Request {
-        image,
-        palette: request.palette.clone(),
-        max_colors: request.max_colors,
-        steering: request.steering.map(|s| PipelineSteering {
-            enabled: s.enabled.unwrap_or(true),
-            seed: s.seed,
-            strength: s.strength,
-        }),
-        trace: TraceOverrides {
-            mode: request.trace_mode,
-            filter_speckle: request.filter_speckle,
-            layout: request.layout,
-            gap_filler: request.gap_filler,
-        },
-        alpha: request.alpha,
-        max_svg_bytes,
     }
 }

@@ -11,8 +11,10 @@
 //!  "deadline_s": 60, "return_logs": false}
 //! ```
 //!
-//! Unknown keys are refused, as RunPod's validator does. Every error names the field and the
-//! bad value.
+//! The image, `formats`, `deadline_s` and `return_logs` are the handler's; the rest are the
+//! pipeline's [`JobOptions`], read straight into its types with their ranges
+//! ([`crate::pipeline::request`]). Unknown keys are refused, as RunPod's validator does.
+//! Every error names the field and the bad value.
 //!
 //! `formats` defaults to `["svg"]`; it must not be empty, and a format listed twice is an
 //! error (a job asks for each file once). The job-level `s3Config` (beside `input`, as RunPod
@@ -26,10 +28,8 @@ use serde_json::Value;
 
 use crate::delivery::{Bucket, BucketFields, BucketOrigin, BucketSettings};
 use crate::output::Format;
-use crate::pipeline::alpha::AlphaMode;
-use crate::pipeline::options::Layout;
-use crate::pipeline::palette::{Palette, PaletteError, MAX_COLORS};
-use crate::settings::TraceMode;
+use crate::pipeline::request::field_names;
+use crate::pipeline::JobOptions;
 
 /// Image types accepted in a `data:` URI.
 const DATA_URI_TYPES: &[&str] = &[
@@ -60,36 +60,14 @@ impl RequestError {
     }
 }
 
+/// The job input's own keys; the rest are the pipeline's [`JobOptions`].
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawRequest {
     image: Option<String>,
     image_url: Option<String>,
-    palette: Option<Vec<String>>,
-    max_colors: Option<i64>,
-    steering: Option<RawSteering>,
-    trace: Option<RawTrace>,
-    alpha: Option<String>,
-    layout: Option<String>,
-    gap_filler: Option<f64>,
     formats: Option<Vec<String>>,
     deadline_s: Option<f64>,
     return_logs: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSteering {
-    enabled: Option<bool>,
-    seed: Option<i64>,
-    strength: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTrace {
-    mode: Option<String>,
-    filter_speckle: Option<i64>,
 }
 
 /// Where the image comes from.
@@ -101,38 +79,13 @@ pub enum ImageSource {
     Url(String),
 }
 
-/// Steering as asked for by the request.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SteeringRequest {
-    /// Turns phase 2 on or off for this job (on only when the worker has a model).
-    pub enabled: Option<bool>,
-    /// Seed of the first attempt.
-    pub seed: Option<i64>,
-    /// Strength of the first attempt, (0, 1].
-    pub strength: Option<f32>,
-}
-
 /// A validated job request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRequest {
     /// The image.
     pub source: ImageSource,
-    /// The palette to use exactly.
-    pub palette: Option<Palette>,
-    /// Colours of an automatic palette.
-    pub max_colors: Option<u8>,
-    /// Steering options.
-    pub steering: Option<SteeringRequest>,
-    /// Tracing mode override.
-    pub trace_mode: Option<TraceMode>,
-    /// Speckle filter override.
-    pub filter_speckle: Option<u32>,
-    /// How partly transparent pixels are drawn.
-    pub alpha: Option<AlphaMode>,
-    /// `stacked` or `cutout`.
-    pub layout: Option<Layout>,
-    /// Gap filler width, output pixels (0 = off).
-    pub gap_filler: Option<f64>,
+    /// What the pipeline is asked for: palette, colours, steering, tracing, alpha, layout.
+    pub options: JobOptions,
     /// The output files, in the order asked for, each once (default `[svg]`).
     pub formats: Vec<Format>,
     /// Lowers the worker's job deadline.
@@ -149,22 +102,27 @@ pub fn requested_deadline(input: &Value) -> Option<Duration> {
 
 /// Parses and validates a job's `input`. `max_image_bytes` bounds the decoded `image`.
 pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestError> {
-    if !input.is_object() {
+    let Some(object) = input.as_object() else {
         return Err(RequestError::new(
             "input",
             format!("{} is not a JSON object", short(input)),
         ));
+    };
+    // Unknown keys are refused, as RunPod's validator does: the known ones are this
+    // module's and the pipeline's.
+    let known = [field_names::<RawRequest>(), field_names::<JobOptions>()].concat();
+    if let Some(key) = object.keys().find(|key| !known.contains(&key.as_str())) {
+        let expected: Vec<String> = known.iter().map(|name| format!("`{name}`")).collect();
+        return Err(RequestError::new(
+            key.as_str(),
+            format!(
+                "unknown field `{key}`, expected one of {}",
+                expected.join(", ")
+            ),
+        ));
     }
-    let raw: RawRequest = serde_path_to_error::deserialize(input).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner().to_string();
-        let field = if path == "." {
-            "input".to_owned()
-        } else {
-            path
-        };
-        RequestError::new(field, inner)
-    })?;
+    let raw: RawRequest = read(input)?;
+    let options: JobOptions = read(input)?;
 
     let source = match (raw.image, raw.image_url) {
         (Some(_), Some(_)) => {
@@ -188,136 +146,10 @@ pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestE
         }
     };
 
-    let palette = raw
-        .palette
-        .map(|values| {
-            Palette::from_hex(&values).map_err(|error| {
-                let field = match &error {
-                    PaletteError::BadHex { index, .. } | PaletteError::Duplicate { index, .. } => {
-                        format!("palette[{index}]")
-                    }
-                    PaletteError::Empty | PaletteError::TooMany(_) => "palette".to_owned(),
-                };
-                // An entry's message starts with its field; said once.
-                let text = error.to_string();
-                let message = text
-                    .strip_prefix(&format!("{field}: "))
-                    .map_or_else(|| text.clone(), str::to_owned);
-                RequestError::new(field, message)
-            })
-        })
-        .transpose()?;
-
-    let max_colors = raw
-        .max_colors
-        .map(|value| {
-            if (1..=MAX_COLORS as i64).contains(&value) {
-                Ok(value as u8)
-            } else {
-                Err(RequestError::new(
-                    "max_colors",
-                    format!("{value} is outside 1..={MAX_COLORS}"),
-                ))
-            }
-        })
-        .transpose()?;
-
-    let steering = raw
-        .steering
-        .map(|steering| {
-            let strength = steering
-                .strength
-                .map(|value| {
-                    if value > 0.0 && value <= 1.0 {
-                        Ok(value as f32)
-                    } else {
-                        Err(RequestError::new(
-                            "steering.strength",
-                            format!("{value} is outside (0, 1]"),
-                        ))
-                    }
-                })
-                .transpose()?;
-            Ok::<_, RequestError>(SteeringRequest {
-                enabled: steering.enabled,
-                seed: steering.seed,
-                strength,
-            })
-        })
-        .transpose()?;
-
-    let (trace_mode, filter_speckle) = match raw.trace {
-        None => (None, None),
-        Some(trace) => {
-            let mode = trace
-                .mode
-                .map(|mode| {
-                    TraceMode::parse(&mode).ok_or_else(|| {
-                        RequestError::new(
-                            "trace.mode",
-                            format!("{mode:?} is not one of spline, polygon, pixel, auto"),
-                        )
-                    })
-                })
-                .transpose()?;
-            let speckle = trace
-                .filter_speckle
-                .map(|value| {
-                    if (0..=1024).contains(&value) {
-                        Ok(value as u32)
-                    } else {
-                        Err(RequestError::new(
-                            "trace.filter_speckle",
-                            format!("{value} is outside 0..=1024"),
-                        ))
-                    }
-                })
-                .transpose()?;
-            (mode, speckle)
-        }
-    };
-
-    let alpha = raw
-        .alpha
-        .map(|value| {
-            AlphaMode::parse(&value).ok_or_else(|| {
-                RequestError::new(
-                    "alpha",
-                    format!("{value:?} is not one of levels, threshold"),
-                )
-            })
-        })
-        .transpose()?;
-
     let formats = match raw.formats {
         None => vec![Format::Svg],
         Some(values) => parse_formats(&values)?,
     };
-
-    let layout = raw
-        .layout
-        .map(|value| {
-            Layout::parse(&value).ok_or_else(|| {
-                RequestError::new("layout", format!("{value:?} is not one of stacked, cutout"))
-            })
-        })
-        .transpose()?;
-    let gap_filler = raw
-        .gap_filler
-        .map(|width| {
-            if (0.0..=crate::pipeline::GAP_FILLER_MAX).contains(&width) {
-                Ok(width)
-            } else {
-                Err(RequestError::new(
-                    "gap_filler",
-                    format!(
-                        "{width} is outside 0..={} output pixels",
-                        crate::pipeline::GAP_FILLER_MAX
-                    ),
-                ))
-            }
-        })
-        .transpose()?;
 
     let deadline = raw
         .deadline_s
@@ -335,17 +167,23 @@ pub fn parse(input: &Value, max_image_bytes: u64) -> Result<JobRequest, RequestE
 
     Ok(JobRequest {
         source,
-        palette,
-        max_colors,
-        steering,
-        trace_mode,
-        filter_speckle,
-        alpha,
-        layout,
-        gap_filler,
+        options,
         formats,
         deadline,
         return_logs: raw.return_logs.unwrap_or(false),
+    })
+}
+
+/// Reads `input` as `T`; an error names the path of the bad value (`steering.strength`).
+fn read<T: serde::de::DeserializeOwned>(input: &Value) -> Result<T, RequestError> {
+    serde_path_to_error::deserialize(input).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." {
+            "input".to_owned()
+        } else {
+            path
+        };
+        RequestError::new(field, error.into_inner().to_string())
     })
 }
 

@@ -1,6 +1,7 @@
 //! Unit tests of the job input schema: every bad input names its field and value.
 
 use super::*;
+use crate::pipeline::options::TraceMode;
 use serde_json::json;
 
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
@@ -22,9 +23,19 @@ fn parses_a_full_request() {
     assert!(
         matches!(request.source, ImageSource::Inline(ref bytes) if bytes.starts_with(b"\x89PNG"))
     );
-    assert_eq!(request.palette.unwrap().len(), 2);
-    assert_eq!(request.max_colors, Some(8));
-    assert_eq!(request.trace_mode, Some(TraceMode::Polygon));
+    let options = request.options;
+    assert_eq!(options.palette.unwrap().len(), 2);
+    assert_eq!(options.max_colors, Some(8));
+    assert_eq!(
+        options.steering,
+        Some(crate::pipeline::SteeringRequest {
+            enabled: true,
+            seed: Some(7),
+            strength: Some(0.6)
+        })
+    );
+    assert_eq!(options.trace.mode, Some(TraceMode::Polygon));
+    assert_eq!(options.trace.filter_speckle, Some(2));
     assert_eq!(request.deadline, Some(Duration::from_secs(60)));
     assert!(request.return_logs);
 }

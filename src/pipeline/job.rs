@@ -1,5 +1,5 @@
-//! What goes into a pipeline run and what comes out: the [`Request`] and its option
-//! overrides, the [`Progress`] reports, the [`Output`] with its [`Metadata`], and the
+//! What goes into a pipeline run and what comes out: the [`Request`] (the image and the
+//! job's [`JobOptions`]), the [`Progress`] reports, the [`Output`] with its [`Metadata`], and the
 //! [`PipelineError`] that names the phase. Re-exported from `pipeline`.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use crate::pipeline::alpha::AlphaMode;
 use crate::pipeline::decode::DecodedImage;
 use crate::pipeline::model::{ModelError, Provider};
 use crate::pipeline::options::{Layout, TraceMode};
-use crate::pipeline::palette::Palette;
+use crate::pipeline::request::JobOptions;
 use crate::pipeline::svg;
 
 /// A stage of the pipeline, used in progress, errors and logs.
@@ -63,49 +63,13 @@ pub struct Progress {
     pub message: String,
 }
 
-/// The request's steering options (`{"enabled": true, "seed": 7, "strength": 0.6}`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SteeringRequest {
-    /// `false` turns phase 2 off for this request.
-    pub enabled: bool,
-    /// Seed of the first attempt (default `phase2.seed`).
-    pub seed: Option<i64>,
-    /// Strength of the first attempt, in (0, 1] (default `phase2.strength`).
-    pub strength: Option<f32>,
-}
-
-/// The largest gap filler width, output pixels (as `phase4.gap_filler` allows).
-pub const GAP_FILLER_MAX: f64 = 20.0;
-
-/// The request's image-tracing options (`{"mode": "polygon", "filter_speckle": 4}`; modes are
-/// `spline`, `polygon` and `pixel`).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct TraceOverrides {
-    /// Spline or polygon (default `phase4.mode`).
-    pub mode: Option<TraceMode>,
-    /// Speckle area in working pixels (default `phase4.filter_speckle`).
-    pub filter_speckle: Option<u32>,
-    /// `stacked` or `cutout` (default `phase4.layout`).
-    pub layout: Option<Layout>,
-    /// Gap filler width in output pixels, 0 = off (default `phase4.gap_filler`).
-    pub gap_filler: Option<f64>,
-}
-
 /// One vectorization job.
 #[derive(Debug, Clone)]
 pub struct Request {
     /// The decoded image (see [`crate::pipeline::decode()`]).
     pub image: DecodedImage,
-    /// Used exactly when given; else `phase3.default_palette`; else an automatic palette.
-    pub palette: Option<Palette>,
-    /// Colours of an automatic palette, 1..=64 (default `phase3.max_colors`).
-    pub max_colors: Option<u8>,
-    /// Phase-2 options; `None` follows the settings.
-    pub steering: Option<SteeringRequest>,
-    /// Phase-4 options.
-    pub trace: TraceOverrides,
-    /// How partly transparent pixels are drawn (default `phase4.alpha`).
-    pub alpha: Option<AlphaMode>,
+    /// What the job asks for; left out, the settings decide.
+    pub options: JobOptions,
     /// The SVG may not grow past this many bytes; tracing stops as soon as it does.
     pub max_svg_bytes: Option<usize>,
 }
@@ -115,11 +79,7 @@ impl Request {
     pub fn new(image: DecodedImage) -> Self {
         Self {
             image,
-            palette: None,
-            max_colors: None,
-            steering: None,
-            trace: TraceOverrides::default(),
-            alpha: None,
+            options: JobOptions::default(),
             max_svg_bytes: None,
         }
     }

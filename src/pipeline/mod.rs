@@ -18,6 +18,8 @@
 //!   implements and builds them with ONNX Runtime.
 //! - `job`: what a run takes and gives: [`Request`], [`Progress`], [`Output`] and its
 //!   [`Metadata`], [`PipelineError`] (re-exported here).
+//! - [`request`]: the job's [`JobOptions`], read straight from the job input's JSON, and the
+//!   one definition of each option's range.
 //! - [`options`]: the pipeline's typed options ([`PipelineSettings`], [`TraceOptions`]);
 //!   `crate::settings` builds them from the configuration.
 //!
@@ -39,6 +41,7 @@ pub mod mode;
 pub mod model;
 pub mod options;
 pub mod palette;
+pub mod request;
 pub mod supersample;
 pub mod svg;
 pub mod trace;
@@ -55,12 +58,13 @@ use alpha::AlphaMode;
 pub use decode::{decode, DecodeLimits, DecodedImage};
 pub use job::{
     Metadata, Output, Phase, PhaseReport, PipelineError, PipelineErrorKind, Progress, Request,
-    SteeringReport, SteeringRequest, TraceOverrides, GAP_FILLER_MAX,
+    SteeringReport,
 };
 use kmeans::{AutoPaletteError, AutoPaletteOptions};
 use model::{LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeModel};
 use options::{PipelineSettings, TraceMode, TraceOptions};
-use palette::{Palette, MAX_COLORS};
+use palette::Palette;
+pub use request::{JobOptions, SteeringRequest, TraceOverrides, GAP_FILLER_MAX};
 use trace::{TraceError, TraceInput};
 
 /// Share of the overall progress reached after each phase.
@@ -216,7 +220,7 @@ impl Pipeline {
         // Phase 3's palette, then the clean plate's labels (the reference of the gate).
         run.check(Phase::Quantize)?;
         let quantize_started = Instant::now();
-        let palette = match (&request.palette, &settings.phase3.default_palette) {
+        let palette = match (&request.options.palette, &settings.phase3.default_palette) {
             (Some(palette), _) | (None, Some(palette)) => palette.clone(),
             (None, None) => {
                 // Clean artwork learns its colours from the input, so its flat colours
@@ -329,7 +333,7 @@ impl Pipeline {
                 (!lossy).then_some((palette_lab.as_slice(), NEAR_COLORS)),
             );
         }
-        if request.palette.is_none() && settings.phase3.default_palette.is_none() {
+        if request.options.palette.is_none() && settings.phase3.default_palette.is_none() {
             kmeans::merge_near_duplicates(&mut labels, &drawn, &palette);
         }
         // A translucent pixel's ink is the palette colour nearest its own (straight) colour:
@@ -428,6 +432,7 @@ impl Pipeline {
             .map(|label| palette.colors()[usize::from(*label)].hex())
             .collect();
         let palette_requested = request
+            .options
             .palette
             .as_ref()
             .or(settings.phase3.default_palette.as_ref())
@@ -458,29 +463,8 @@ impl Pipeline {
 
     /// Checks the request's options and resolves them against the settings.
     fn validate(&self, request: &Request) -> Result<ResolvedOptions, PipelineError> {
-        let max_colors = request
-            .max_colors
-            .unwrap_or(self.settings.phase3.max_colors);
-        if max_colors == 0 || usize::from(max_colors) > MAX_COLORS {
-            return Err(PipelineError::invalid(
-                Phase::Quantize,
-                "max_colors",
-                format!("{max_colors} is outside 1..=64"),
-            ));
-        }
-        if let Some(SteeringRequest {
-            strength: Some(strength),
-            ..
-        }) = request.steering
-        {
-            if !(strength > 0.0 && strength <= 1.0) {
-                return Err(PipelineError::invalid(
-                    Phase::Steer,
-                    "steering.strength",
-                    format!("{strength} is outside (0, 1]"),
-                ));
-            }
-        }
+        let options = &request.options;
+        options.check()?;
         let image = &request.image;
         if image.width == 0 || image.height == 0 || image.rgba.len() != image.pixel_count() * 4 {
             return Err(PipelineError::invalid(
@@ -495,29 +479,17 @@ impl Pipeline {
             ));
         }
         let mut trace: TraceOptions = self.settings.phase4;
-        if let Some(mode) = request.trace.mode {
-            trace.mode = mode;
-        }
-        if let Some(filter_speckle) = request.trace.filter_speckle {
-            trace.filter_speckle = filter_speckle;
-        }
-        if let Some(layout) = request.trace.layout {
-            trace.layout = layout;
-        }
-        if let Some(width) = request.trace.gap_filler {
-            if !(0.0..=GAP_FILLER_MAX).contains(&width) {
-                return Err(PipelineError::invalid(
-                    Phase::Decode,
-                    "gap_filler",
-                    format!("{width} is outside 0..={GAP_FILLER_MAX} output pixels"),
-                ));
-            }
-            trace.gap_filler = width;
-        }
+        let overrides = options.trace;
+        trace.mode = overrides.mode.unwrap_or(trace.mode);
+        trace.filter_speckle = overrides.filter_speckle.unwrap_or(trace.filter_speckle);
+        trace.layout = options.layout.unwrap_or(trace.layout);
+        trace.gap_filler = options.gap_filler.unwrap_or(trace.gap_filler);
         Ok(ResolvedOptions {
-            max_colors,
+            max_colors: options
+                .max_colors
+                .unwrap_or(self.settings.phase3.max_colors),
             trace,
-            alpha: request.alpha.unwrap_or(self.settings.phase4.alpha),
+            alpha: options.alpha.unwrap_or(self.settings.phase4.alpha),
         })
     }
 
@@ -527,7 +499,7 @@ impl Pipeline {
         request: &Request,
         warnings: &mut Vec<String>,
     ) -> Option<Arc<dyn model::SteerModel>> {
-        let asked = request.steering.map(|s| s.enabled);
+        let asked = request.options.steering.map(|s| s.enabled);
         if asked == Some(false) {
             return None;
         }
@@ -559,7 +531,7 @@ impl Pipeline {
     ) -> Result<SteerOutcome, PipelineError> {
         let phase2 = &self.settings.phase2;
         let gate = &phase2.iou_retry;
-        let asked = request.steering;
+        let asked = request.options.steering;
         let seed = asked.and_then(|s| s.seed).unwrap_or(phase2.seed);
         let strength = asked.and_then(|s| s.strength).unwrap_or(phase2.strength);
         let mut best: Option<(f32, Vec<u8>, PlanarImage)> = None;

@@ -239,7 +239,7 @@ fn runs_every_phase_and_fills_only_with_the_automatic_palette() {
 #[test]
 fn uses_the_request_palette_exactly() {
     let mut request = Request::new(image());
-    request.palette = Some(Palette::from_hex(&["000000", "ffffff"]).unwrap());
+    request.options.palette = Some(Palette::from_hex(&["000000", "ffffff"]).unwrap());
     let output = run(&pipeline(), &request).unwrap();
     assert_eq!(output.metadata.palette, vec!["#000000", "#ffffff"]);
     for fill in fills(&output.svg) {
@@ -272,7 +272,7 @@ fn metadata_serialises_with_the_documented_keys() {
 #[test]
 fn out_of_range_max_colors_names_the_field_and_value() {
     let mut request = Request::new(image());
-    request.max_colors = Some(65);
+    request.options.max_colors = Some(65);
     let error = run(&pipeline(), &request).unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -283,7 +283,7 @@ fn out_of_range_max_colors_names_the_field_and_value() {
 #[test]
 fn out_of_range_steering_strength_is_invalid_input() {
     let mut request = Request::new(image());
-    request.steering = Some(SteeringRequest {
+    request.options.steering = Some(SteeringRequest {
         enabled: true,
         seed: None,
         strength: Some(1.5),
@@ -379,7 +379,7 @@ fn steered(
         }),
     );
     let mut request = Request::new(split_image());
-    request.steering = Some(SteeringRequest {
+    request.options.steering = Some(SteeringRequest {
         enabled: true,
         seed: Some(3),
         strength: Some(strength),
@@ -448,7 +448,7 @@ fn a_request_can_turn_steering_off() {
         }),
     );
     let mut request = Request::new(image());
-    request.steering = Some(SteeringRequest {
+    request.options.steering = Some(SteeringRequest {
         enabled: false,
         seed: None,
         strength: None,
