@@ -55,7 +55,8 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
 NPM = WORK / "npm"
-GEMINI3 = ROOT / "target" / "release" / "gemini3"
+# GEMINI3_BIN: another build to score (e.g. a run's saved gemini3-bin, to compare builds).
+GEMINI3 = Path(os.environ.get("GEMINI3_BIN") or ROOT / "target" / "release" / "gemini3")
 VTRACER = WORK / "vtracer" / "bin" / "vtracer"
 SETS_FILE = ROOT / "bench" / "quality-sets.txt"
 

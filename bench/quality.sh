@@ -8,7 +8,8 @@
 # Every run works in its own bench/.work/runs/<time>-<pid>/ and copies its summary.json and
 # per-image.json to bench/.work/ (the latest run's), to diff between runs. gemini3 reads GEMINI3__SECTION__KEY overrides from the environment; GEMINI3_FLAGS adds
 # flags to each `gemini3 vectorize` (e.g. GEMINI3_FLAGS="--config my.toml").
-# SKIP_BUILD=1 skips `cargo build --release --bin gemini3`.
+# SKIP_BUILD=1 skips `cargo build --release --bin gemini3`; GEMINI3_BIN=PATH scores another build
+# (e.g. an earlier run's saved bench/.work/runs/<run>/gemini3-bin) to compare two builds.
 #
 # Fetches everything it needs into bench/.work (ignored by git): a Python virtual environment
 # (numpy, scikit-image for SSIM/PSNR/CIEDE2000 and its bundled photos, Pillow, resvg-py to

@@ -72,6 +72,7 @@ pub fn fit_closed(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
             }
         }
         samples.push(points[to % count]);
+        let samples = smooth_run(&samples, options.corner_reach, closed_smooth);
         let (t1, t2) = if closed_smooth {
             // No corner anywhere: the loop is smooth at its start too.
             let tangent = central_tangent(&samples, 0, options.corner_reach);
@@ -119,6 +120,7 @@ pub fn fit_open(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
             }
         }
         samples.push(points[to]);
+        let samples = smooth_run(&samples, options.corner_reach, false);
         let t1 = end_tangent(&samples, true, options.corner_reach);
         let t2 = end_tangent(&samples, false, options.corner_reach);
         let last = samples.len() - 1;
@@ -163,6 +165,88 @@ fn turn_open(points: &[Point], index: usize, reach: f64) -> f64 {
         return 0.0;
     };
     dot(into, out).clamp(-1.0, 1.0).acos()
+}
+
+/// Smoothing of a run between corners, as a share of the corner reach (which is three
+/// working pixels): the samples are averaged over a window this long (two working pixels).
+/// The steps of a sampled edge (whole grid pixels, or whole working pixels where the fine
+/// grid follows a working pixel's staircase) are noise the curves need not follow: without
+/// it the fitter, held within less than half a step, kept one cubic per step of every
+/// slanted edge. Corners end runs, so they stay sharp.
+const SMOOTH_WINDOW: f64 = 2.0 / 3.0;
+
+/// Spacing of the resampled run, as a share of the corner reach (half a working pixel).
+const SMOOTH_SPACING: f64 = 1.0 / 6.0;
+
+/// The run `samples` resampled evenly along its length and box-filtered over
+/// [`SMOOTH_WINDOW`]. The ends stay where they are (the window shrinks near them, so the
+/// filter stays centred); a `closed` run (its first and last sample the same point, no
+/// corner anywhere) wraps around instead.
+fn smooth_run(samples: &[Point], reach: f64, closed: bool) -> Vec<Point> {
+    let spacing = reach * SMOOTH_SPACING;
+    let count = samples.len();
+    if count < 3 || spacing <= 0.0 {
+        return samples.to_vec();
+    }
+    let total: f64 = samples
+        .windows(2)
+        .map(|pair| distance(pair[0], pair[1]))
+        .sum();
+    let steps = (total / spacing).round() as usize;
+    if steps < 4 {
+        return samples.to_vec();
+    }
+    // Even resampling: `steps + 1` points, the first and last exactly the run's ends.
+    let mut even: Vec<Point> = Vec::with_capacity(steps + 1);
+    even.push(samples[0]);
+    let mut segment = 0;
+    let mut walked = 0.0;
+    let mut length = distance(samples[0], samples[1]);
+    for step in 1..steps {
+        let at = total * step as f64 / steps as f64;
+        while walked + length < at && segment + 2 < count {
+            walked += length;
+            segment += 1;
+            length = distance(samples[segment], samples[segment + 1]);
+        }
+        let t = if length > 0.0 {
+            ((at - walked) / length).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (a, b) = (samples[segment], samples[segment + 1]);
+        even.push((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t));
+    }
+    even.push(samples[count - 1]);
+    let half = ((reach * SMOOTH_WINDOW / spacing) / 2.0).round() as usize;
+    if half == 0 {
+        return even;
+    }
+    let last = even.len() - 1;
+    let mut smoothed = even.clone();
+    if closed {
+        // `even[0]` and `even[last]` are one point: filter the `last` distinct points.
+        let n = last;
+        for (index, out) in smoothed.iter_mut().enumerate().take(n) {
+            let mut sum = (0.0, 0.0);
+            for offset in 0..=2 * half {
+                let p = even[(index + n + offset - half) % n];
+                sum = add(sum, p);
+            }
+            *out = scale(sum, 1.0 / (2 * half + 1) as f64);
+        }
+        smoothed[last] = smoothed[0];
+    } else {
+        for (index, out) in smoothed.iter_mut().enumerate().take(last).skip(1) {
+            let reach = half.min(index).min(last - index);
+            let mut sum = (0.0, 0.0);
+            for p in &even[index - reach..=index + reach] {
+                sum = add(sum, *p);
+            }
+            *out = scale(sum, 1.0 / (2 * reach + 1) as f64);
+        }
+    }
+    smoothed
 }
 
 /// Recursion depth after which a stubborn span is split without further fitting.
@@ -538,6 +622,45 @@ mod tests {
             assert_eq!(pair[0][3], pair[1][0]);
         }
         assert!(deviation(&points, &cubics) <= 0.25 + 0.02);
+    }
+
+    #[test]
+    fn a_slanted_staircase_is_one_straight_run_not_a_cubic_per_step() {
+        // A triangle whose hypotenuse is a staircase of 2-pixel steps (a fine grid at twice
+        // the working resolution following a working pixel's staircase), with corner reach
+        // 6 (three working pixels).
+        let options = FitOptions {
+            tolerance: 0.8,
+            corner_threshold: 60f64.to_radians(),
+            corner_reach: 6.0,
+        };
+        let mut points: Vec<Point> = vec![(0.0, 0.0), (40.0, 0.0)];
+        for step in 0..20 {
+            let x = 40.0 - 2.0 * f64::from(step);
+            let y = 2.0 * f64::from(step);
+            points.push((x, y + 2.0));
+            points.push((x - 2.0, y + 2.0));
+        }
+        let cubics = fit_closed(&points, &options);
+        assert!(
+            cubics.len() <= 8,
+            "{} cubics for a triangle with a stepped side",
+            cubics.len()
+        );
+        // The stepped side comes out within a step's half-diagonal of the true diagonal.
+        for cubic in &cubics {
+            for i in 0..=16 {
+                let (x, y) = evaluate(cubic, f64::from(i) / 16.0);
+                if x > 4.0 && y > 4.0 {
+                    let off = (x + y - 40.0).abs() / 2f64.sqrt();
+                    assert!(off < 1.5, "({x:.2}, {y:.2}) is {off:.2} off the diagonal");
+                }
+            }
+        }
+        // The right-angle corner stays sharp.
+        assert!(cubics
+            .iter()
+            .any(|c| c[3] == (0.0, 0.0) || c[0] == (0.0, 0.0)));
     }
 
     #[test]
