@@ -4,14 +4,13 @@
 //! 64..=8192`). Enums are plain serde enums; [`one_of`] lists their variants when a value is
 //! not one of them.
 
-use std::cell::RefCell;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use serde::de::{self, Deserialize, Deserializer, IntoDeserializer};
+use serde::de::{self, Deserialize, Deserializer};
 
-use crate::pipeline::alpha::AlphaMode;
 use crate::pipeline::palette::Palette;
+use crate::pipeline::request;
 
 /// An integer in `LO..=HI`, as `T`.
 pub(crate) fn int<'de, D, T, const LO: i64, const HI: i64>(deserializer: D) -> Result<T, D::Error>
@@ -113,32 +112,15 @@ where
     Ok((!value.trim().is_empty()).then(|| value.into()))
 }
 
-/// A serde enum given by name; anything else is refused with the list of names.
+/// A serde enum given by name; anything else is refused with the list of names (the rule
+/// the job input follows too: [`crate::pipeline::request::one_of`]).
 pub(crate) fn one_of<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: de::DeserializeOwned,
 {
     let value = String::deserialize(deserializer)?;
-    let parsed: Result<T, de::value::Error> = T::deserialize(value.as_str().into_deserializer());
-    parsed.map_err(|_| {
-        de::Error::custom(format!(
-            "{value:?} is not one of {}",
-            variants::<T>().join(", ")
-        ))
-    })
-}
-
-/// `levels` or `threshold`.
-pub(crate) fn alpha_mode<'de, D>(deserializer: D) -> Result<AlphaMode, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    let value = String::deserialize(deserializer)?;
-    AlphaMode::parse(&value).ok_or_else(|| {
-        let names: Vec<&str> = AlphaMode::ALL.iter().map(|(name, _)| *name).collect();
-        de::Error::custom(format!("{value:?} is not one of {}", names.join(", ")))
-    })
+    request::one_of(&value).map_err(de::Error::custom)
 }
 
 /// Hex colours, as a list or one comma-separated string (an environment variable); empty is
@@ -168,39 +150,4 @@ where
     Palette::from_hex(&colours)
         .map(Some)
         .map_err(de::Error::custom)
-}
-
-/// The variant names of a serde enum, as its derive declares them.
-fn variants<T: de::DeserializeOwned>() -> Vec<&'static str> {
-    let found = RefCell::new(Vec::new());
-    let _ = T::deserialize(VariantNames(&found));
-    found.into_inner()
-}
-
-/// A deserializer that answers every request with an error, noting the variants an enum
-/// asks for.
-struct VariantNames<'a>(&'a RefCell<Vec<&'static str>>);
-
-impl<'de> Deserializer<'de> for VariantNames<'_> {
-    type Error = de::value::Error;
-
-    fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(de::Error::custom("not an enum"))
-    }
-
-    fn deserialize_enum<V: de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        variants: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        self.0.borrow_mut().extend_from_slice(variants);
-        Err(de::Error::custom("variant names only"))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map struct identifier
-        ignored_any
-    }
 }

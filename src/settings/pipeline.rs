@@ -16,7 +16,8 @@ use crate::pipeline::options::{
     CleanSettings, IouRetrySettings, Layout, PipelineSettings, QuantizeSettings, SteerSettings,
     TraceMode, TraceOptions,
 };
-use crate::pipeline::palette::{Palette, MAX_COLORS};
+use crate::pipeline::palette::Palette;
+use crate::pipeline::request::{FILTER_SPECKLE_RANGE, GAP_FILLER_MAX, MAX_COLORS_RANGE};
 
 /// Validated pipeline and hardware settings.
 #[derive(Debug, Clone)]
@@ -103,7 +104,9 @@ struct QuantizeDef {
     model: PathBuf,
     #[serde(deserialize_with = "fields::palette")]
     default_palette: Option<Palette>,
-    #[serde(deserialize_with = "fields::int::<_, u8, 1, { MAX_COLORS as i64 }>")]
+    #[serde(
+        deserialize_with = "fields::int::<_, u8, { *MAX_COLORS_RANGE.start() }, { *MAX_COLORS_RANGE.end() }>"
+    )]
     max_colors: u8,
     #[serde(deserialize_with = "fields::int::<_, u32, 1, 1000>")]
     kmeans_iterations: u32,
@@ -117,7 +120,9 @@ struct QuantizeDef {
 struct TraceDef {
     #[serde(deserialize_with = "fields::one_of::<_, TraceMode>")]
     mode: TraceMode,
-    #[serde(deserialize_with = "fields::int::<_, u32, 0, 1024>")]
+    #[serde(
+        deserialize_with = "fields::int::<_, u32, { *FILTER_SPECKLE_RANGE.start() }, { *FILTER_SPECKLE_RANGE.end() }>"
+    )]
     filter_speckle: u32,
     #[serde(deserialize_with = "fields::float::<_, 0, 180_000>")]
     corner_threshold: f64,
@@ -125,7 +130,7 @@ struct TraceDef {
     fit_tolerance: f64,
     #[serde(deserialize_with = "fields::int::<_, u32, 0, 8>")]
     path_precision: u32,
-    #[serde(deserialize_with = "fields::alpha_mode")]
+    #[serde(deserialize_with = "fields::one_of::<_, AlphaMode>")]
     alpha: AlphaMode,
     #[serde(
         deserialize_with = "fields::int::<_, u8, { *LEVELS_RANGE.start() as i64 }, { *LEVELS_RANGE.end() as i64 }>"
@@ -135,7 +140,7 @@ struct TraceDef {
     supersample: u32,
     #[serde(deserialize_with = "fields::one_of::<_, Layout>")]
     layout: Layout,
-    #[serde(deserialize_with = "fields::float::<_, 0, 20_000>")]
+    #[serde(deserialize_with = "fields::float::<_, 0, { (GAP_FILLER_MAX * 1000.0) as i64 }>")]
     gap_filler: f64,
 }
 
