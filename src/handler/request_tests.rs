@@ -134,6 +134,62 @@ fn names_field_and_value_for_each_bad_input() {
 }
 
 #[test]
+fn options_are_the_pipelines_with_its_ranges_and_names() {
+    let request = parse(
+        &json!({"image": PNG_1X1, "layout": "cutout", "gap_filler": 2.0, "alpha": "threshold"}),
+        1 << 20,
+    )
+    .unwrap();
+    assert_eq!(
+        request.options,
+        crate::pipeline::JobOptions {
+            layout: Some(crate::pipeline::options::Layout::Cutout),
+            gap_filler: Some(2.0),
+            alpha: Some(crate::pipeline::alpha::AlphaMode::Threshold),
+            ..Default::default()
+        }
+    );
+    let cases = [
+        (
+            json!({"image": PNG_1X1, "trace": {"filter_speckle": -1}}),
+            "trace.filter_speckle",
+            "-1 is outside 0..=1024",
+        ),
+        (
+            json!({"image": PNG_1X1, "gap_filler": 21}),
+            "gap_filler",
+            "21 is outside 0..=20 output pixels",
+        ),
+        (
+            json!({"image": PNG_1X1, "palette": ["ff0000", "FF0000"]}),
+            "palette[1]",
+            "\"FF0000\" repeats palette[0]",
+        ),
+        (
+            json!({"image": PNG_1X1, "trace": {"speckle": 4}}),
+            "trace.speckle",
+            "unknown field `speckle`",
+        ),
+    ];
+    for (input, field, fragment) in cases {
+        let error = error_of(input.clone());
+        assert_eq!(error.field, field, "{input}: {error}");
+        assert!(error.message.contains(fragment), "{input}: {error}");
+    }
+    // An unknown key lists every key the job input knows: the handler's and the options'.
+    let error = error_of(json!({"image": PNG_1X1, "colour": 1}));
+    for key in [
+        "`image`",
+        "`formats`",
+        "`return_logs`",
+        "`palette`",
+        "`gap_filler`",
+    ] {
+        assert!(error.message.contains(key), "{key}: {error}");
+    }
+}
+
+#[test]
 fn refuses_oversized_payload_before_decoding() {
     let big = "A".repeat(4000);
     let error = parse(&json!({"image": big}), 1000).unwrap_err();

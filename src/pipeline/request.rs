@@ -300,6 +300,13 @@ pub fn field_names<'de, T: Deserialize<'de>>() -> Vec<&'static str> {
 /// struct asks for.
 struct Names<'a>(&'a RefCell<Vec<&'static str>>);
 
+impl Names<'_> {
+    fn note<T>(self, names: &'static [&'static str]) -> Result<T, de::value::Error> {
+        self.0.borrow_mut().extend_from_slice(names);
+        Err(de::Error::custom("names only"))
+    }
+}
+
 impl<'de> Deserializer<'de> for Names<'_> {
     type Error = de::value::Error;
 
@@ -313,8 +320,7 @@ impl<'de> Deserializer<'de> for Names<'_> {
         variants: &'static [&'static str],
         _visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.borrow_mut().extend_from_slice(variants);
-        Err(de::Error::custom("names only"))
+        self.note(variants)
     }
 
     fn deserialize_struct<V: de::Visitor<'de>>(
@@ -323,8 +329,7 @@ impl<'de> Deserializer<'de> for Names<'_> {
         fields: &'static [&'static str],
         _visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.borrow_mut().extend_from_slice(fields);
-        Err(de::Error::custom("names only"))
+        self.note(fields)
     }
 
     serde::forward_to_deserialize_any! {
