@@ -396,53 +396,42 @@ mod tests {
 
     #[test]
     fn each_range_refuses_alike_when_read_and_when_built_in_code() {
+        let with = |set: fn(&mut JobOptions)| {
+            let mut options = JobOptions::default();
+            set(&mut options);
+            options
+        };
         let cases: [(Value, &str, JobOptions); 5] = [
             (
                 json!({"max_colors": 0}),
                 "max_colors",
-                JobOptions {
-                    max_colors: Some(0),
-                    ..JobOptions::default()
-                },
+                with(|o| o.max_colors = Some(0)),
             ),
             (
                 json!({"max_colors": 65}),
                 "max_colors",
-                JobOptions {
-                    max_colors: Some(65),
-                    ..JobOptions::default()
-                },
+                with(|o| o.max_colors = Some(65)),
             ),
             (
                 json!({"steering": {"strength": 1.5}}),
                 "steering.strength",
-                JobOptions {
-                    steering: Some(SteeringRequest {
+                with(|o| {
+                    o.steering = Some(SteeringRequest {
                         enabled: true,
                         seed: None,
                         strength: Some(1.5),
-                    }),
-                    ..JobOptions::default()
-                },
+                    })
+                }),
             ),
             (
                 json!({"trace": {"filter_speckle": 1025}}),
                 "trace.filter_speckle",
-                JobOptions {
-                    trace: TraceOverrides {
-                        filter_speckle: Some(1025),
-                        ..TraceOverrides::default()
-                    },
-                    ..JobOptions::default()
-                },
+                with(|o| o.trace.filter_speckle = Some(1025)),
             ),
             (
                 json!({"gap_filler": 20.5}),
                 "gap_filler",
-                JobOptions {
-                    gap_filler: Some(20.5),
-                    ..JobOptions::default()
-                },
+                with(|o| o.gap_filler = Some(20.5)),
             ),
         ];
         for (input, field, built) in cases {
