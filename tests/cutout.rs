@@ -79,9 +79,9 @@ fn run_with_filler(
     gap_filler: Option<f64>,
 ) -> Output {
     let mut request = Request::new(image.clone());
-    request.trace.layout = Some(layout);
-    request.trace.mode = mode;
-    request.trace.gap_filler = gap_filler;
+    request.options.layout = Some(layout);
+    request.options.trace.mode = mode;
+    request.options.gap_filler = gap_filler;
     let output = pipeline
         .run(&request, &CancelToken::new(), &mut |_| {})
         .expect("the pipeline runs");
@@ -426,12 +426,12 @@ fn bad_layout_input_is_refused_by_name() {
         1 << 20,
     )
     .unwrap();
-    assert_eq!(ok.layout, Some(Layout::Cutout));
-    assert_eq!(ok.gap_filler, Some(0.5));
+    assert_eq!(ok.options.layout, Some(Layout::Cutout));
+    assert_eq!(ok.options.gap_filler, Some(0.5));
 
     // The pipeline refuses a negative width from any caller, naming the field.
     let mut request = Request::new(image("tests/fixtures/logo96.png"));
-    request.trace.gap_filler = Some(-1.0);
+    request.options.gap_filler = Some(-1.0);
     let error = pipeline()
         .run(&request, &CancelToken::new(), &mut |_| {})
         .unwrap_err();
@@ -461,8 +461,8 @@ fn the_gap_filler_strokes_shared_edges_under_the_fills() {
     let pipeline = pipeline();
     let image = image("tests/fixtures/logo.png");
     let mut request = Request::new(image);
-    request.trace.layout = Some(Layout::Cutout);
-    request.trace.gap_filler = Some(0.5);
+    request.options.layout = Some(Layout::Cutout);
+    request.options.gap_filler = Some(0.5);
     let output = pipeline
         .run(&request, &CancelToken::new(), &mut |_| {})
         .unwrap();
