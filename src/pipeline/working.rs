@@ -164,6 +164,14 @@ const FLAT_TOLERANCE: u32 = 12;
 /// every drawn pixel instead.
 const MIN_FLAT_SHARE: f64 = 0.05;
 
+/// Lossy input ([`lossy_palette_samples`]): the largest summed channel difference to every
+/// drawn 4-neighbour for a pixel to be sampled. A JPEG's noise and blocking make few pixels
+/// flat to [`FLAT_TOLERANCE`], so a small shape drawn as a gradient (a seat's dark base at
+/// 128 px) had no sample and no colour; anti-aliased edges between distinct colours still
+/// step by far more. (On clean artwork the same tolerance samples the blends between near
+/// colours and cost flat icons 0.6 dB, so clean input keeps [`FLAT_TOLERANCE`].)
+const SMOOTH_TOLERANCE: u32 = 36;
+
 /// The colours an automatic palette learns from: the drawn pixels of the unpadded area of
 /// `image` that are flat, i.e. close to their drawn 4-neighbours. Anti-aliased edge pixels
 /// are blends of their neighbours; left out, they no longer pull palette entries towards
@@ -178,22 +186,44 @@ pub fn palette_samples(
     height: u32,
     opaque: &[bool],
 ) -> (Vec<Rgb8>, bool) {
+    samples_within(image, width, height, opaque, FLAT_TOLERANCE)
+}
+
+/// [`palette_samples`] for lossy input (a JPEG upload, from its clean plate): the pixels
+/// within [`SMOOTH_TOLERANCE`] of their drawn 4-neighbours, so smooth gradients count as
+/// well as flat areas. The flag is the same as [`palette_samples`]'s (too few pixels flat to
+/// [`FLAT_TOLERANCE`]: every drawn pixel taken).
+pub fn lossy_palette_samples(
+    image: &PlanarImage,
+    width: u32,
+    height: u32,
+    opaque: &[bool],
+) -> (Vec<Rgb8>, bool) {
+    samples_within(image, width, height, opaque, SMOOTH_TOLERANCE)
+}
+
+fn samples_within(
+    image: &PlanarImage,
+    width: u32,
+    height: u32,
+    opaque: &[bool],
+    tolerance: u32,
+) -> (Vec<Rgb8>, bool) {
     let (width, height) = (width as usize, height as usize);
     let stride = image.width as usize;
     let colors: Vec<Rgb8> = (0..height)
         .flat_map(|y| (0..width).map(move |x| y * stride + x))
         .map(|index| Rgb8::from_unit(image.pixel(index)))
         .collect();
-    let differs = |a: Rgb8, b: Rgb8| -> bool {
-        let total: u32 =
-            a.0.iter()
-                .zip(b.0)
-                .map(|(p, q)| u32::from(p.abs_diff(q)))
-                .sum();
-        total > FLAT_TOLERANCE
+    let difference = |a: Rgb8, b: Rgb8| -> u32 {
+        a.0.iter()
+            .zip(b.0)
+            .map(|(p, q)| u32::from(p.abs_diff(q)))
+            .sum()
     };
     let mut all = Vec::new();
-    let mut flat = Vec::new();
+    let mut flat_count = 0usize;
+    let mut sampled = Vec::new();
     for y in 0..height {
         for x in 0..width {
             let index = y * width + x;
@@ -215,19 +245,25 @@ pub fn palette_samples(
             if y + 1 < height {
                 neighbours[3] = Some(index + width);
             }
-            let is_flat = neighbours
+            let steepest = neighbours
                 .into_iter()
                 .flatten()
-                .all(|n| !opaque[n] || !differs(color, colors[n]));
-            if is_flat {
-                flat.push(color);
+                .filter(|n| opaque[*n])
+                .map(|n| difference(color, colors[n]))
+                .max()
+                .unwrap_or(0);
+            if steepest <= FLAT_TOLERANCE {
+                flat_count += 1;
+            }
+            if steepest <= tolerance {
+                sampled.push(color);
             }
         }
     }
-    if (flat.len() as f64) < MIN_FLAT_SHARE * all.len() as f64 {
+    if (flat_count as f64) < MIN_FLAT_SHARE * all.len() as f64 {
         (all, true)
     } else {
-        (flat, false)
+        (sampled, false)
     }
 }
 
@@ -281,6 +317,36 @@ mod tests {
             samples,
             vec![Rgb8([255, 0, 0]), Rgb8([255, 0, 0]), Rgb8([0, 0, 255])]
         );
+    }
+
+    #[test]
+    fn lossy_samples_keep_smooth_gradients_but_not_edges() {
+        // Greys: flat 100s, a gentle ramp (8 levels a step), then a hard edge to 255.
+        let greys = [100u8, 100, 100, 108, 116, 124, 255, 255];
+        let mut image = PlanarImage::zeros(8, 1);
+        for (x, grey) in greys.iter().enumerate() {
+            for channel in 0..3 {
+                image.data[channel * greys.len() + x] = f32::from(*grey) / 255.0;
+            }
+        }
+        let opaque = [true; 8];
+        let grey = |value: u8| Rgb8([value; 3]);
+        let (strict, noisy) = palette_samples(&image, 8, 1, &opaque);
+        assert_eq!(strict, vec![grey(100), grey(100), grey(255)]);
+        assert!(!noisy);
+        let (lossy, noisy) = lossy_palette_samples(&image, 8, 1, &opaque);
+        assert_eq!(
+            lossy,
+            vec![
+                grey(100),
+                grey(100),
+                grey(100),
+                grey(108),
+                grey(116),
+                grey(255)
+            ]
+        );
+        assert!(!noisy);
     }
 
     #[test]
