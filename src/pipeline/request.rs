@@ -9,7 +9,7 @@
 //!  "alpha": "levels|threshold", "layout": "stacked|cutout", "gap_filler": 0.5}
 //! ```
 //!
-//! Each range is checked by one function ([`check_max_colors`], [`check_strength`],
+//! Each range is checked by one function ([`check_max_colors`], [`check_unit`],
 //! [`check_filter_speckle`], [`check_gap_filler`]), called when the JSON is read (the
 //! deserialiser's error sits at the field's path: `max_colors: 0 is outside 1..=64`) and by
 //! [`JobOptions::check`] for options built in code. `null` is the same as a missing key.
@@ -103,7 +103,7 @@ impl JobOptions {
             check_max_colors(value.into()).map_err(invalid(Phase::Quantize, "max_colors"))?;
         }
         if let Some(value) = self.steering.and_then(|steering| steering.strength) {
-            check_strength(value).map_err(invalid(Phase::Steer, "steering.strength"))?;
+            check_unit(value).map_err(invalid(Phase::Steer, "steering.strength"))?;
         }
         if let Some(value) = self.trace.filter_speckle {
             check_filter_speckle(value.into())
@@ -121,8 +121,9 @@ pub fn check_max_colors(value: i64) -> Result<u8, String> {
     int_in(value, MAX_COLORS_RANGE)
 }
 
-/// `steering.strength` in (0, 1].
-pub fn check_strength<T: Into<f64> + Display + Copy>(value: T) -> Result<T, String> {
+/// A share in (0, 1]: `steering.strength` (and the configuration's shares, `phase2.strength`
+/// among them).
+pub fn check_unit<T: Into<f64> + Display + Copy>(value: T) -> Result<T, String> {
     let number: f64 = value.into();
     if number > 0.0 && number <= 1.0 {
         Ok(value)
@@ -176,7 +177,7 @@ fn max_colors<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u8>, 
 
 fn strength<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f32>, D::Error> {
     checked(deserializer, |value: f64| {
-        check_strength(value).map(|v| v as f32)
+        check_unit(value).map(|v| v as f32)
     })
 }
 
@@ -461,9 +462,9 @@ mod tests {
         assert_eq!(check_max_colors(64), Ok(64));
         assert_eq!(check_max_colors(-1), Err("-1 is outside 1..=64".to_owned()));
         assert_eq!(check_filter_speckle(1024), Ok(1024));
-        assert_eq!(check_strength(1.0f32), Ok(1.0));
-        assert!(check_strength(0.0f64).is_err());
-        assert!(check_strength(f64::NAN).is_err());
+        assert_eq!(check_unit(1.0f32), Ok(1.0));
+        assert!(check_unit(0.0f64).is_err());
+        assert!(check_unit(f64::NAN).is_err());
         assert_eq!(check_gap_filler(GAP_FILLER_MAX), Ok(GAP_FILLER_MAX));
         assert_eq!(
             check_gap_filler(-0.5),

@@ -56,10 +56,9 @@ where
     D: Deserializer<'de>,
 {
     let value = f64::deserialize(deserializer)?;
-    if !(value > 0.0 && value <= 1.0) {
-        return Err(de::Error::custom(format!("{value} is outside (0, 1]")));
-    }
-    Ok(value as f32)
+    request::check_unit(value)
+        .map(|value| value as f32)
+        .map_err(de::Error::custom)
 }
 
 /// Seconds in `(0, MAX]`.
