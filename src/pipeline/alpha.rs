@@ -12,7 +12,9 @@
 //!   pixels that survive a 3×3 morphological opening of the translucent mask, i.e. areas at
 //!   least three pixels across such as drop shadows, glows and translucent overlays, keep
 //!   their alpha quantised to `k/L`. Rim pixels that touch a soft area take its level
-//!   instead of vanishing, so a shape and its shadow stay joined.
+//!   instead of vanishing, so a shape and its shadow stay joined; a rim pixel at least half
+//!   covered next to an opaque pixel is opaque (the 50 % rule holds over a shadow too, and
+//!   no thin translucent ring in the shape's colour is traced around it).
 //! - `alpha: "threshold"` gives opaque shapes only (cutters, printers): the 50 % rule alone.
 
 use serde::{Deserialize, Serialize};
@@ -79,9 +81,15 @@ pub fn classify(
         })
         .collect();
     let soft = opening(&translucent, width, height);
+    let opaque: Vec<bool> = alpha.iter().map(|a| quantised(*a) == top).collect();
     let mut classes = Vec::with_capacity(alpha.len());
     for (index, a) in alpha.iter().enumerate() {
-        let class = if soft[index] {
+        let class = if soft[index] && *a >= 0.5 && touches(&opaque, index, width, height) {
+            // The rim of an opaque shape over a soft shadow: the 50 % rule, as against
+            // transparency (a thin translucent ring in the shape's colour cost bytes and
+            // showed as a halo).
+            top
+        } else if soft[index] {
             quantised(*a).clamp(1, top - 1)
         } else if *a >= 0.5 {
             top
@@ -182,6 +190,25 @@ mod tests {
         assert!(levels.chunks(width).all(|row| row == [2, 2, 2, 2, 2, 8]));
         let threshold = classify(&alpha, width, height, AlphaMode::Threshold, 8);
         assert!(threshold.chunks(width).all(|row| row == [0, 0, 0, 0, 0, 8]));
+    }
+
+    #[test]
+    fn a_rim_between_a_shape_and_its_shadow_follows_the_fifty_percent_rule() {
+        // A soft shadow of 0.3, a rim column of 0.7 (the shape's anti-aliased edge over the
+        // shadow), then the opaque shape: the rim is drawn opaque, not as a 6/8 ring.
+        let rows = ["333337##"; 5];
+        let (alpha, width, height) = grid(&rows);
+        let levels = classify(&alpha, width, height, AlphaMode::Levels, 8);
+        for row in levels.chunks(width) {
+            assert_eq!(row, [2, 2, 2, 2, 2, 8, 8, 8]);
+        }
+        // A rim under one half next to the shadow keeps the shadow's opacity level.
+        let rows = ["333334##"; 5];
+        let (alpha, width, height) = grid(&rows);
+        let levels = classify(&alpha, width, height, AlphaMode::Levels, 8);
+        for row in levels.chunks(width) {
+            assert_eq!(row, [2, 2, 2, 2, 2, 3, 8, 8]);
+        }
     }
 
     #[test]
