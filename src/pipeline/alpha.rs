@@ -9,7 +9,8 @@
 //!   half and not drawn below, so an edge against transparency sits where the input's does
 //!   (counting every alpha above zero as drawn pushed outlines out by up to a pixel).
 //! - **Soft areas keep their opacity** (`alpha: "levels"`, the default). Partly transparent
-//!   pixels that survive a 3×3 morphological opening of the translucent mask, i.e. areas at
+//!   pixels that survive a 3×3 morphological opening of the translucent mask (whose core
+//!   pixels' alpha changes smoothly, so small anti-aliased text is not soft), i.e. areas at
 //!   least three pixels across such as drop shadows, glows and translucent overlays, keep
 //!   their alpha quantised to `k/L`. Rim pixels that touch a soft area take its level
 //!   instead of vanishing, so a shape and its shadow stay joined; a rim pixel at least half
@@ -80,7 +81,7 @@ pub fn classify(
             level > 0 && level < top
         })
         .collect();
-    let soft = opening(&translucent, width, height);
+    let soft = opening(&translucent, alpha, width, height);
     let opaque: Vec<bool> = alpha.iter().map(|a| quantised(*a) == top).collect();
     let mut classes = Vec::with_capacity(alpha.len());
     for (index, a) in alpha.iter().enumerate() {
@@ -111,9 +112,16 @@ fn touches(mask: &[bool], index: usize, width: usize, height: usize) -> bool {
     (y0..=y1).any(|ny| (x0..=x1).any(|nx| mask[ny * width + nx]))
 }
 
-/// A 3×3 erosion followed by a 3×3 dilation. Outside the image counts as set, so an image
-/// that is translucent all over stays soft up to its border.
-fn opening(mask: &[bool], width: usize, height: usize) -> Vec<bool> {
+/// Largest alpha step between a soft area's core pixel and any of its 8 neighbours. Soft
+/// shadows, glows and translucent overlays change slowly (a blurred shadow by well under a
+/// tenth a pixel); the anti-aliased strokes of small text or thin lines jump from nothing to
+/// most of a pixel, and drawn as soft areas they came out as faint blurs.
+const SOFT_MAX_STEP: f32 = 0.25;
+
+/// A 3×3 erosion followed by a 3×3 dilation, where a pixel survives the erosion only if its
+/// alpha is within [`SOFT_MAX_STEP`] of its neighbours'. Outside the image counts as set,
+/// so an image that is translucent all over stays soft up to its border.
+fn opening(mask: &[bool], alpha: &[f32], width: usize, height: usize) -> Vec<bool> {
     let at = |m: &[bool], x: i64, y: i64| -> bool {
         if x < 0 || y < 0 || x >= width as i64 || y >= height as i64 {
             true
@@ -127,8 +135,16 @@ fn opening(mask: &[bool], width: usize, height: usize) -> Vec<bool> {
             if !mask[y as usize * width + x as usize] {
                 continue;
             }
-            eroded[y as usize * width + x as usize] =
-                (-1..=1).all(|dy| (-1..=1).all(|dx| at(mask, x + dx, y + dy)));
+            let here = alpha[y as usize * width + x as usize];
+            let smooth = |x: i64, y: i64| -> bool {
+                x < 0
+                    || y < 0
+                    || x >= width as i64
+                    || y >= height as i64
+                    || (alpha[y as usize * width + x as usize] - here).abs() <= SOFT_MAX_STEP
+            };
+            eroded[y as usize * width + x as usize] = (-1..=1)
+                .all(|dy| (-1..=1).all(|dx| at(mask, x + dx, y + dy) && smooth(x + dx, y + dy)));
         }
     }
     let mut opened = vec![false; mask.len()];
@@ -208,6 +224,18 @@ mod tests {
         let levels = classify(&alpha, width, height, AlphaMode::Levels, 8);
         for row in levels.chunks(width) {
             assert_eq!(row, [2, 2, 2, 2, 2, 3, 8, 8]);
+        }
+    }
+
+    #[test]
+    fn small_anti_aliased_strokes_are_not_soft_areas() {
+        // Thin strokes at 0.7 with faint 0.1 gaps (small text): translucent all over, but
+        // jumping by 0.6 a pixel, so the 50 % rule draws them, not translucent levels.
+        let rows = ["7171717"; 5];
+        let (alpha, width, height) = grid(&rows);
+        let levels = classify(&alpha, width, height, AlphaMode::Levels, 8);
+        for row in levels.chunks(width) {
+            assert_eq!(row, [8, 0, 8, 0, 8, 0, 8]);
         }
     }
 
