@@ -505,6 +505,16 @@ fn the_gap_filler_strokes_shared_edges_under_the_fills() {
     );
     println!("logo: cutout vs stacked {without:.1} dB, with a 0.5 px gap filler {with:.1} dB");
     assert!(with >= without, "{with} < {without}");
+
+    // Under the stacked layout the same strokes lie beneath everything, hidden by shapes
+    // that already overlap: the picture barely changes.
+    let stacked_filled =
+        run_with_filler(&pipeline, &request.image, Layout::Stacked, None, Some(0.5));
+    let (_, paths) = parts(&stacked_filled.svg);
+    assert!(paths[0].0, "{}", stacked_filled.svg);
+    let change = psnr(&stacked.svg, &stacked_filled.svg);
+    println!("logo: stacked with a 0.5 px gap filler vs without {change:.1} dB");
+    assert!(change >= 45.0, "{change}");
 }
 
 /// The same measures on every PNG of a folder (`CUTOUT_ICONS=bench/.work/inputs/flat/clean
