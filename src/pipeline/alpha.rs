@@ -31,20 +31,6 @@ pub enum AlphaMode {
 }
 
 impl AlphaMode {
-    /// Every mode, with its name, in the order the documentation lists them.
-    pub const ALL: [(&'static str, AlphaMode); 2] = [
-        ("levels", AlphaMode::Levels),
-        ("threshold", AlphaMode::Threshold),
-    ];
-
-    /// Parses `levels` or `threshold`.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .find(|(name, _)| *name == value)
-            .map(|(_, mode)| *mode)
-    }
-
     /// `levels` or `threshold`.
     pub fn name(self) -> &'static str {
         match self {
@@ -177,10 +163,8 @@ mod tests {
     }
 
     #[test]
-    fn parses_both_modes_and_nothing_else() {
-        assert_eq!(AlphaMode::parse("levels"), Some(AlphaMode::Levels));
-        assert_eq!(AlphaMode::parse("threshold"), Some(AlphaMode::Threshold));
-        assert_eq!(AlphaMode::parse("Levels"), None);
+    fn names_are_the_job_inputs() {
+        assert_eq!(AlphaMode::Levels.name(), "levels");
         assert_eq!(AlphaMode::Threshold.name(), "threshold");
     }
 

@@ -95,19 +95,6 @@ pub enum TraceMode {
     Auto,
 }
 
-impl TraceMode {
-    /// Parses `spline`, `polygon`, `pixel` or `auto`.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "spline" => Some(Self::Spline),
-            "polygon" => Some(Self::Polygon),
-            "pixel" => Some(Self::Pixel),
-            "auto" => Some(Self::Auto),
-            _ => None,
-        }
-    }
-}
-
 /// How the traced shapes relate to each other.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -123,16 +110,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// Parses `stacked` or `cutout`.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "stacked" => Some(Self::Stacked),
-            "cutout" => Some(Self::Cutout),
-            _ => None,
-        }
-    }
-
-    /// The name `parse` accepts.
+    /// Its name in job input and configuration.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Stacked => "stacked",
