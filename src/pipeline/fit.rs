@@ -178,6 +178,20 @@ const SMOOTH_WINDOW: f64 = 2.0 / 3.0;
 /// Spacing of the resampled run, as a share of the corner reach (half a working pixel).
 const SMOOTH_SPACING: f64 = 1.0 / 6.0;
 
+/// Runs shorter than this many corner reaches are left as traced (short sides of small
+/// shapes are detail, not steps).
+const SMOOTH_MIN_LENGTH: f64 = 2.0;
+
+/// Closed outlines without corners narrower than this many corner reaches are left as
+/// traced.
+const SMOOTH_MIN_SIZE: f64 = 3.0;
+
+/// Farthest a smoothed sample moves, as a share of the corner reach (a quarter of a working
+/// pixel): enough to take a pixel step's corner (a third of a pixel off a 45° edge) most of
+/// the way to the edge, while a small feature the corner test cannot see (the tip of a star
+/// a few pixels wide) keeps its shape.
+const SMOOTH_MAX_SHIFT: f64 = 1.0 / 12.0;
+
 /// The run `samples` resampled evenly along its length and box-filtered over
 /// [`SMOOTH_WINDOW`]. The ends stay where they are (the window shrinks near them, so the
 /// filter stays centred); a `closed` run (its first and last sample the same point, no
@@ -193,8 +207,20 @@ fn smooth_run(samples: &[Point], reach: f64, closed: bool) -> Vec<Point> {
         .map(|pair| distance(pair[0], pair[1]))
         .sum();
     let steps = (total / spacing).round() as usize;
-    if steps < 4 {
+    if steps < 4 || total < reach * SMOOTH_MIN_LENGTH {
         return samples.to_vec();
+    }
+    if closed {
+        // A small shape (a star a few pixels wide, its tips too small for the corner test)
+        // is all detail: left as traced.
+        let (mut low, mut high) = (samples[0], samples[0]);
+        for p in samples {
+            low = (low.0.min(p.0), low.1.min(p.1));
+            high = (high.0.max(p.0), high.1.max(p.1));
+        }
+        if (high.0 - low.0).min(high.1 - low.1) < reach * SMOOTH_MIN_SIZE {
+            return samples.to_vec();
+        }
     }
     // Even resampling: `steps + 1` points, the first and last exactly the run's ends.
     let mut even: Vec<Point> = Vec::with_capacity(steps + 1);
@@ -224,6 +250,15 @@ fn smooth_run(samples: &[Point], reach: f64, closed: bool) -> Vec<Point> {
     }
     let last = even.len() - 1;
     let mut smoothed = even.clone();
+    let limit = reach * SMOOTH_MAX_SHIFT;
+    let clamp = |from: Point, to: Point| -> Point {
+        let shift = distance(from, to);
+        if shift > limit {
+            add(from, scale(sub(to, from), limit / shift))
+        } else {
+            to
+        }
+    };
     if closed {
         // `even[0]` and `even[last]` are one point: filter the `last` distinct points.
         let n = last;
@@ -233,7 +268,7 @@ fn smooth_run(samples: &[Point], reach: f64, closed: bool) -> Vec<Point> {
                 let p = even[(index + n + offset - half) % n];
                 sum = add(sum, p);
             }
-            *out = scale(sum, 1.0 / (2 * half + 1) as f64);
+            *out = clamp(even[index], scale(sum, 1.0 / (2 * half + 1) as f64));
         }
         smoothed[last] = smoothed[0];
     } else {
@@ -243,7 +278,7 @@ fn smooth_run(samples: &[Point], reach: f64, closed: bool) -> Vec<Point> {
             for p in &even[index - reach..=index + reach] {
                 sum = add(sum, *p);
             }
-            *out = scale(sum, 1.0 / (2 * reach + 1) as f64);
+            *out = clamp(even[index], scale(sum, 1.0 / (2 * reach + 1) as f64));
         }
     }
     smoothed
@@ -661,6 +696,44 @@ mod tests {
         assert!(cubics
             .iter()
             .any(|c| c[3] == (0.0, 0.0) || c[0] == (0.0, 0.0)));
+    }
+
+    #[test]
+    fn small_shapes_and_short_runs_are_not_smoothed() {
+        // A closed outline 5 grid pixels wide with corner reach 3 (a small star's outline):
+        // left exactly as traced.
+        let star: Vec<Point> = (0..=20)
+            .map(|i| {
+                let a = f64::from(i) / 20.0 * std::f64::consts::TAU;
+                let r = if i % 2 == 0 { 2.5 } else { 1.2 };
+                (r * a.cos(), r * a.sin())
+            })
+            .collect();
+        assert_eq!(smooth_run(&star, 3.0, true), star);
+        // A short open run: unchanged too.
+        let run = vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (2.0, 1.0), (2.0, 2.0)];
+        assert_eq!(smooth_run(&run, 3.0, false), run);
+        // A long staircase moves towards its diagonal, by at most a quarter pixel.
+        let stairs: Vec<Point> = (0..40)
+            .flat_map(|i| {
+                let i = f64::from(i);
+                [(i, i), (i + 1.0, i)]
+            })
+            .collect();
+        let smoothed = smooth_run(&stairs, 3.0, false);
+        let off = |p: &Point| (p.0 - p.1 - 0.5).abs() / 2f64.sqrt();
+        let worst = |points: &[Point]| {
+            points[4..points.len() - 4]
+                .iter()
+                .map(off)
+                .fold(0.0, f64::max)
+        };
+        assert!(
+            worst(&smoothed) < worst(&stairs) - 0.2,
+            "{} vs {}",
+            worst(&smoothed),
+            worst(&stairs)
+        );
     }
 
     #[test]
