@@ -7,7 +7,9 @@
 //! - **Opacity.** Alpha is interpolated bilinearly and the fine pixel takes, among the opacity
 //!   levels of the (up to) four working pixels around it, the one nearest to the interpolated
 //!   alpha. Between an opaque pixel and a transparent one that is the 50 % rule on the
-//!   interpolated coverage, so the edge lands where coverage crosses one half.
+//!   interpolated coverage, so the edge lands where coverage crosses one half, less a small
+//!   inset (`EDGE_INSET`): stacked layers that share an outer edge each anti-alias it, and
+//!   their coverages add up past one half outside the input's edge.
 //! - **Colour.** The colour is interpolated weighted by alpha (so transparent neighbours do
 //!   not pale it), and the fine pixel takes, among the labels of the working pixels around it
 //!   at the chosen opacity, the palette colour nearest in sRGB. Between two colours A and B an
@@ -21,6 +23,10 @@
 
 use crate::pipeline::model::PlanarImage;
 use crate::pipeline::palette::Palette;
+
+/// How much less coverage a fine pixel next to transparency needs to be left out (see
+/// [`refine`]).
+const EDGE_INSET: f32 = 0.1;
 
 /// A label map with its opacity levels, at some resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +117,14 @@ pub fn refine(coarse: &Coarse<'_>, scale: u32) -> LabelGrid {
                 (y1 * width + x1, wx * wy),
             ];
             let alpha: f32 = sources.iter().map(|(i, w)| coarse.alpha[*i] * w).sum();
+            // Against transparency the edge moves in by EDGE_INSET of coverage: stacked
+            // layers that share an outer edge each draw it anti-aliased, and their partial
+            // coverages add up past one half outside the input's edge.
+            let alpha = if sources.iter().any(|(i, _)| grid.levels[*i] == 0) {
+                alpha - EDGE_INSET
+            } else {
+                alpha
+            };
             // The opacity level among the sources' nearest to the interpolated alpha (ties:
             // the more opaque).
             let mut level = grid.levels[sources[0].0];
@@ -269,6 +283,31 @@ mod tests {
         let fine = refine(&coarse, 2);
         // Fine centres at 0.25 (alpha 0.875), 0.75 (0.625), 1.25 (0.375): the edge lands in
         // the middle of the rim pixel.
+        assert_eq!(&fine.levels[..6], &[8, 8, 8, 0, 0, 0]);
+    }
+
+    #[test]
+    fn edges_against_transparency_are_inset_a_little() {
+        // Opaque, a 0.7-alpha rim, transparent, at 2×: the fine centre at 1.25 interpolates
+        // to 0.525, just over one half; inset by EDGE_INSET it is left out, since stacked
+        // layers sharing this edge would draw it more than half covered.
+        let palette = Palette::from_hex(&["ff0000"]).unwrap();
+        let grid = LabelGrid {
+            width: 3,
+            height: 1,
+            labels: vec![0, 0, 0],
+            levels: vec![8, 8, 0],
+        };
+        let alpha = [1.0, 0.7, 0.0];
+        let plate = image(3, 1, &[[1.0, 0.0, 0.0]; 3]);
+        let coarse = Coarse {
+            grid: &grid,
+            alpha: &alpha,
+            image: &plate,
+            palette: &palette,
+            levels: 8,
+        };
+        let fine = refine(&coarse, 2);
         assert_eq!(&fine.levels[..6], &[8, 8, 8, 0, 0, 0]);
     }
 
