@@ -37,6 +37,7 @@ pub mod fringe;
 pub mod gate;
 mod job;
 pub mod kmeans;
+pub mod masks;
 pub mod mode;
 pub mod model;
 pub mod options;
@@ -224,9 +225,11 @@ impl Pipeline {
             (Some(palette), _) | (None, Some(palette)) => palette.clone(),
             (None, None) => {
                 // Clean artwork learns its colours from the input, so its flat colours
-                // survive exactly whatever phase 1 does.
+                // survive exactly whatever phase 1 does. Lossy artwork learns them from the
+                // plate, smooth gradients included (a JPEG's shadows and shading are no
+                // flatter than its edges, but they are drawn colours).
                 let (pixels, few_flat) = if lossy {
-                    working::palette_samples(&plate, width, height, &drawn)
+                    working::lossy_palette_samples(&plate, width, height, &drawn)
                 } else {
                     (input_samples, input_few_flat)
                 };
