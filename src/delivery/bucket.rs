@@ -215,10 +215,12 @@ impl Bucket {
             (None, None) => match url.host_str().and_then(bucket_from_host) {
                 // RunPod's docs' own form: https://my-bucket.nyc3.digitaloceanspaces.com
                 Some(name) => name,
-                None => return Err(bad(format!(
+                None => {
+                    return Err(bad(format!(
                     "{shown:?} names no bucket: end the URL in it (https://host/bucket) or set {}",
                     fields.bucket
-                ))),
+                )))
+                }
             },
         };
         check_bucket_name(&name)

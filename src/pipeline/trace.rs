@@ -45,6 +45,7 @@ use crate::cancel::CancelToken;
 use crate::pipeline::components::{merge_speckles, Flood};
 use crate::pipeline::cutout;
 use crate::pipeline::fit;
+use crate::pipeline::masks;
 pub use crate::pipeline::mode::{fragmentation, resolve_mode, AUTO_PIXEL_FRAGMENTATION};
 pub use crate::pipeline::options::TraceOptions;
 use crate::pipeline::options::{Layout, TraceMode};
@@ -410,6 +411,14 @@ fn stacked(
         writer: &writer,
         cancel,
         max_bytes: input.max_bytes,
+        inner_art: stack
+            .layers
+            .iter()
+            .any(|layer| matches!(layer, Layer::Translucent { .. }))
+            .then(|| {
+                let opaque: Vec<bool> = grid.keys.iter().map(|&key| grid.is_opaque(key)).collect();
+                masks::erode(&opaque, grid.width, grid.height, grid.scale)
+            }),
     };
     let colors = input.palette.colors();
     let grid_size = (grid.width, grid.height);
@@ -544,6 +553,9 @@ struct LayerJob<'a> {
     writer: &'a PathWriter,
     cancel: &'a CancelToken,
     max_bytes: usize,
+    /// Opaque pixels more than a working pixel inside the opaque art (see `translucent_mask`),
+    /// when there are translucent layers.
+    inner_art: Option<Vec<bool>>,
 }
 
 impl LayerJob<'_> {
@@ -566,7 +578,10 @@ impl LayerJob<'_> {
 
     /// Translucent pixels of `label` at `level` or above, grown by one working pixel (`scale`
     /// grid pixels) into the opaque pixels around them (never into transparency or other
-    /// translucent colours).
+    /// translucent colours). When it is shorter, the outline reaches on under the opaque art
+    /// it touches, kept more than a working pixel inside the art's edges so it never shows
+    /// there: a shadow around the art then costs its outer edge only, not a copy of the
+    /// art's outline per opacity level.
     fn translucent_mask(&self, label: u8, level: u8) -> Vec<bool> {
         let grid = self.grid;
         let top = grid.top;
@@ -596,6 +611,15 @@ impl LayerJob<'_> {
                         mask[index] = true;
                     }
                 }
+            }
+        }
+        if let Some(inner) = &self.inner_art {
+            let mut under = mask.clone();
+            masks::grow_into(&mut under, inner, width, height);
+            if masks::outline_length(&under, width, height)
+                < masks::outline_length(&mask, width, height)
+            {
+                return under;
             }
         }
         mask

@@ -88,6 +88,46 @@ fn a_soft_shadow_becomes_nested_translucent_layers_under_the_shape() {
 }
 
 #[test]
+fn a_shadow_all_around_the_art_reaches_under_it_and_costs_its_outer_edge_only() {
+    // The shadow rings surround the red square: each translucent layer continues under the
+    // square (hidden by it) instead of tracing the square's outline again as a hole.
+    let palette = Palette::from_hex(&["ff0000", "000000"]).unwrap();
+    let (labels, levels) = nested_squares([(0, 8), (1, 4), (1, 2)]);
+    let input = input(&labels, &levels, &palette, 20, 20);
+    let traced = trace(&input, &options(TraceMode::Polygon), &CancelToken::new()).unwrap();
+    let subpaths: Vec<usize> = traced
+        .svg
+        .lines()
+        .filter(|line| line.starts_with("<path"))
+        .map(|line| line.matches(['m', 'M']).count())
+        .collect();
+    // Level 2 and level 4 of black: one outline each; the red square: one.
+    assert_eq!(subpaths, vec![1, 1, 1]);
+    // A shadow only on one side of the art keeps the outline that is shorter: the art's
+    // outline is not traced where the shadow does not reach.
+    let mut one_side = vec![0u8; 400];
+    let mut one_side_levels = vec![0u8; 400];
+    for y in 4..16usize {
+        for x in 4..16usize {
+            one_side_levels[y * 20 + x] = 8;
+        }
+        for x in 16..19usize {
+            (one_side[y * 20 + x], one_side_levels[y * 20 + x]) = (1, 3);
+        }
+    }
+    let strip = self::input(&one_side, &one_side_levels, &palette, 20, 20);
+    let traced = trace(&strip, &options(TraceMode::Polygon), &CancelToken::new()).unwrap();
+    let shadow = traced
+        .svg
+        .lines()
+        .find(|line| line.contains("fill-opacity"))
+        .unwrap();
+    // Its outline: the 3×12 strip plus the working pixel under the square, a rectangle
+    // (doubled to the output size).
+    assert!(shadow.starts_with("<path d=\"m30 8h8v24h-8z\""), "{shadow}");
+}
+
+#[test]
 fn tracing_stops_past_the_byte_limit() {
     let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
     // A checkerboard of 8×8 cells: many shapes.
