@@ -41,7 +41,9 @@ pub fn fit_closed(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
         return Vec::new();
     }
     let corners: Vec<usize> = (0..count)
-        .filter(|&index| turn(&points, index, options.corner_reach) > options.corner_threshold)
+        .filter(|&index| {
+            turn(&points, index, options.corner_reach, true) > options.corner_threshold
+        })
         .collect();
     // Dense samples: the vertices plus points along long edges, so the least-squares fit sees
     // the whole edge and not only its ends.
@@ -102,7 +104,7 @@ pub fn fit_open(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
     }
     let mut corners: Vec<usize> = vec![0];
     corners.extend((1..count - 1).filter(|&index| {
-        turn_open(&points, index, options.corner_reach) > options.corner_threshold
+        turn(&points, index, options.corner_reach, false) > options.corner_threshold
     }));
     corners.push(count - 1);
     let spacing = (options.corner_reach * 0.5).max(0.5);
@@ -127,44 +129,6 @@ pub fn fit_open(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
         fit_cubic(&samples, 0, last, t1, t2, options.tolerance, &mut cubics, 0);
     }
     cubics
-}
-
-/// The turn at interior vertex `index` of an open polyline, like [`turn`] but stopping at
-/// the polyline's ends.
-fn turn_open(points: &[Point], index: usize, reach: f64) -> f64 {
-    let here = points[index];
-    let walk = |forward: bool| -> Point {
-        let mut travelled = 0.0;
-        let mut previous = here;
-        let mut at = index;
-        loop {
-            let next_index = if forward {
-                if at + 1 >= points.len() {
-                    break;
-                }
-                at + 1
-            } else {
-                if at == 0 {
-                    break;
-                }
-                at - 1
-            };
-            at = next_index;
-            travelled += distance(previous, points[at]);
-            previous = points[at];
-            if travelled >= reach {
-                break;
-            }
-        }
-        previous
-    };
-    let (Some(into), Some(out)) = (
-        normalise(sub(here, walk(false))),
-        normalise(sub(walk(true), here)),
-    ) else {
-        return 0.0;
-    };
-    dot(into, out).clamp(-1.0, 1.0).acos()
 }
 
 /// Smoothing of a run between corners, as a share of the corner reach (which is three
@@ -438,22 +402,25 @@ fn chord_parameters(points: &[Point], first: usize, last: usize) -> Vec<f64> {
     u
 }
 
-/// The turn (radians, 0 = straight on) at vertex `index` of the closed polygon, between the
-/// chords to the vertices about `reach` away on either side.
-fn turn(points: &[Point], index: usize, reach: f64) -> f64 {
+/// The turn (radians, 0 = straight on) at vertex `index`, between the chords to the vertices
+/// about `reach` away on either side: a closed polygon wraps around, an open polyline stops
+/// at its ends.
+fn turn(points: &[Point], index: usize, reach: f64, closed: bool) -> f64 {
     let count = points.len();
     let here = points[index];
     let walk = |forward: bool| -> Point {
         let mut travelled = 0.0;
         let mut previous = here;
         for step in 1..count {
-            let next = if forward {
-                points[(index + step) % count]
-            } else {
-                points[(index + count - step) % count]
+            let next = match (closed, forward) {
+                (true, true) => (index + step) % count,
+                (true, false) => (index + count - step) % count,
+                (false, true) if index + step < count => index + step,
+                (false, false) if step <= index => index - step,
+                _ => break,
             };
-            travelled += distance(previous, next);
-            previous = next;
+            travelled += distance(previous, points[next]);
+            previous = points[next];
             if travelled >= reach {
                 break;
             }

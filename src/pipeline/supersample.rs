@@ -261,9 +261,9 @@ mod tests {
         assert!(fine.levels.iter().all(|l| *l == 8));
     }
 
-    #[test]
-    fn an_edge_against_transparency_lands_at_half_coverage() {
-        // Opaque, a 0.5-alpha rim (drawn by the 50 % rule), transparent.
+    /// The first row's fine levels at 2× of a red row: opaque, a rim of `rim_alpha` (drawn by
+    /// the 50 % rule), transparent.
+    fn rim_at_twice(rim_alpha: f32) -> Vec<u8> {
         let palette = Palette::from_hex(&["ff0000"]).unwrap();
         let grid = LabelGrid {
             width: 3,
@@ -271,7 +271,7 @@ mod tests {
             labels: vec![0, 0, 0],
             levels: vec![8, 8, 0],
         };
-        let alpha = [1.0, 0.5, 0.0];
+        let alpha = [1.0, rim_alpha, 0.0];
         let plate = image(3, 1, &[[1.0, 0.0, 0.0]; 3]);
         let coarse = Coarse {
             grid: &grid,
@@ -280,35 +280,22 @@ mod tests {
             palette: &palette,
             levels: 8,
         };
-        let fine = refine(&coarse, 2);
+        refine(&coarse, 2).levels[..6].to_vec()
+    }
+
+    #[test]
+    fn an_edge_against_transparency_lands_at_half_coverage() {
         // Fine centres at 0.25 (alpha 0.875), 0.75 (0.625), 1.25 (0.375): the edge lands in
         // the middle of the rim pixel.
-        assert_eq!(&fine.levels[..6], &[8, 8, 8, 0, 0, 0]);
+        assert_eq!(rim_at_twice(0.5), [8, 8, 8, 0, 0, 0]);
     }
 
     #[test]
     fn edges_against_transparency_are_inset_a_little() {
-        // Opaque, a 0.7-alpha rim, transparent, at 2×: the fine centre at 1.25 interpolates
-        // to 0.525, just over one half; inset by EDGE_INSET it is left out, since stacked
-        // layers sharing this edge would draw it more than half covered.
-        let palette = Palette::from_hex(&["ff0000"]).unwrap();
-        let grid = LabelGrid {
-            width: 3,
-            height: 1,
-            labels: vec![0, 0, 0],
-            levels: vec![8, 8, 0],
-        };
-        let alpha = [1.0, 0.7, 0.0];
-        let plate = image(3, 1, &[[1.0, 0.0, 0.0]; 3]);
-        let coarse = Coarse {
-            grid: &grid,
-            alpha: &alpha,
-            image: &plate,
-            palette: &palette,
-            levels: 8,
-        };
-        let fine = refine(&coarse, 2);
-        assert_eq!(&fine.levels[..6], &[8, 8, 8, 0, 0, 0]);
+        // A 0.7 rim: the fine centre at 1.25 interpolates to 0.525, just over one half; inset
+        // by EDGE_INSET it is left out, since stacked layers sharing this edge would draw it
+        // more than half covered.
+        assert_eq!(rim_at_twice(0.7), [8, 8, 8, 0, 0, 0]);
     }
 
     #[test]
