@@ -326,6 +326,121 @@ pub fn merge_near_duplicates(labels: &mut [u8], drawn: &[bool], palette: &Palett
     changed
 }
 
+/// A drawn pixel is a detail pixel when it is at least this far (OKLab) from every palette
+/// colour and from every blend of two of them: about five just-noticeable differences. A
+/// JPEG's 8-colour gradient bands stay within about half of this of their nearest colour,
+/// and anti-aliased edges lie on the blend of the colours either side.
+pub const DETAIL_DISTANCE: f32 = 0.1;
+
+/// Detail pixels must number at least this share of the drawn pixels (and
+/// [`DETAIL_MIN_PIXELS`]) before they get a colour of their own.
+const DETAIL_SHARE: f64 = 0.0004;
+
+/// The fewest detail pixels that get a colour of their own.
+const DETAIL_MIN_PIXELS: usize = 6;
+
+/// Colours added (or swapped in) for details, at most.
+const DETAIL_COLORS: usize = 2;
+
+/// Distance from `lab` to the nearest point of the segment between `a` and `b`.
+fn segment_distance(lab: [f32; 3], a: [f32; 3], b: [f32; 3]) -> f32 {
+    let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let ap = [lab[0] - a[0], lab[1] - a[1], lab[2] - a[2]];
+    let length2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2];
+    let t = if length2 > 0.0 {
+        ((ap[0] * ab[0] + ap[1] * ab[1] + ap[2] * ab[2]) / length2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    distance(lab, [a[0] + t * ab[0], a[1] + t * ab[1], a[2] + t * ab[2]])
+}
+
+/// Small features a weighted k-means leaves without a colour: the eyes and mouth of a
+/// 128 px emoji are a few dozen pixels, and k-means spends its colours on the bands of the
+/// gradients around them (which cover thousands), so the face traces blank. `pixels` are all
+/// drawn pixels (the clean plate's for lossy input). Pixels far from every palette colour and
+/// from every blend of two ([`DETAIL_DISTANCE`]) that are numerous enough
+/// ([`DETAIL_SHARE`], [`DETAIL_MIN_PIXELS`]) get a colour: added while the palette is under
+/// `max_colors`, else swapped for the colour whose pixels lose least by moving to their next
+/// nearest colour. At most [`DETAIL_COLORS`] rounds; deterministic.
+pub fn with_detail_colors(
+    palette: Palette,
+    pixels: &[Rgb8],
+    max_colors: u8,
+    sample: usize,
+) -> Palette {
+    let stride = pixels.len().div_ceil(sample.max(1)).max(1);
+    let sampled: Vec<[f32; 3]> = pixels
+        .iter()
+        .step_by(stride)
+        .map(|color| srgb_to_oklab(color.to_unit()))
+        .collect();
+    let needed = ((sampled.len() as f64 * DETAIL_SHARE).ceil() as usize).max(DETAIL_MIN_PIXELS);
+    let mut palette = palette;
+    for _ in 0..DETAIL_COLORS {
+        let labs: Vec<[f32; 3]> = palette
+            .colors()
+            .iter()
+            .map(|color| srgb_to_oklab(color.to_unit()))
+            .collect();
+        let far = |lab: [f32; 3]| {
+            labs.iter().all(|c| distance(lab, *c) >= DETAIL_DISTANCE)
+                && (0..labs.len()).all(|i| {
+                    (i + 1..labs.len())
+                        .all(|j| segment_distance(lab, labs[i], labs[j]) >= DETAIL_DISTANCE)
+                })
+        };
+        let outliers: Vec<Rgb8> = sampled
+            .iter()
+            .filter(|lab| far(**lab))
+            .map(|lab| Rgb8::from_unit(oklab_to_srgb(*lab)))
+            .collect();
+        if outliers.len() < needed {
+            break;
+        }
+        let points = histogram(&outliers, outliers.len());
+        let detail = if points.len() == 1 {
+            points[0].color
+        } else {
+            match cluster(&points, 1, 8, 0.0, &CancelToken::new()) {
+                Ok(colors) if !colors.is_empty() => colors[0],
+                _ => break,
+            }
+        };
+        let mut colors = palette.colors().to_vec();
+        if colors.contains(&detail) {
+            break;
+        }
+        if colors.len() >= usize::from(max_colors) {
+            // The colour whose pixels lose least (squared distance) moving to their next
+            // nearest colour; ties to the later (smaller) colour.
+            let mut cost = vec![0f64; labs.len()];
+            for lab in &sampled {
+                let mut order: Vec<(f32, usize)> = labs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (distance2(*c, *lab), i))
+                    .collect();
+                order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                if order.len() > 1 {
+                    cost[order[0].1] += f64::from(order[1].0 - order[0].0);
+                }
+            }
+            let cheapest = (0..cost.len())
+                .rev()
+                .min_by(|a, b| cost[*a].total_cmp(&cost[*b]))
+                .unwrap_or(colors.len() - 1);
+            colors.remove(cheapest);
+        }
+        colors.push(detail);
+        match Palette::from_colors(colors) {
+            Ok(next) => palette = next,
+            Err(_) => break,
+        }
+    }
+    palette
+}
+
 fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
@@ -441,5 +556,66 @@ mod tests {
         labels.extend([1u8; 500]);
         let drawn = vec![true; labels.len()];
         assert_eq!(merge_near_duplicates(&mut labels, &drawn, &palette), 0);
+    }
+
+    /// A skin gradient of many shades (60,000 pixels) and a pair of dark eyes (30).
+    fn face_with_eyes() -> Vec<Rgb8> {
+        let mut pixels: Vec<Rgb8> = (0..60_000u32)
+            .map(|i| {
+                let t = (i % 120) as u8;
+                Rgb8([250 - t, 210 - t, 180 - t])
+            })
+            .collect();
+        pixels.extend(vec![Rgb8([40, 20, 30]); 30]);
+        pixels
+    }
+
+    fn nearest_distance(palette: &Palette, color: Rgb8) -> f32 {
+        let lab = srgb_to_oklab(color.to_unit());
+        palette
+            .colors()
+            .iter()
+            .map(|c| distance(srgb_to_oklab(c.to_unit()), lab))
+            .fold(f32::INFINITY, f32::min)
+    }
+
+    #[test]
+    fn small_dark_features_get_a_colour_of_their_own() {
+        let pixels = face_with_eyes();
+        let eyes = Rgb8([40, 20, 30]);
+        let clustered = Palette::automatic(&pixels, &options(3), &CancelToken::new()).unwrap();
+        assert!(
+            nearest_distance(&clustered, eyes) > DETAIL_DISTANCE,
+            "the clustering alone spends every colour on the gradient: {clustered:?}"
+        );
+        let detailed = with_detail_colors(clustered.clone(), &pixels, 3, 65536);
+        assert_eq!(detailed.len(), 3, "the palette stays within max_colors");
+        assert!(nearest_distance(&detailed, eyes) < JND, "{detailed:?}");
+        // With room to spare, the detail colour is added and every other colour kept.
+        let added = with_detail_colors(clustered.clone(), &pixels, 8, 65536);
+        assert_eq!(added.len(), clustered.len() + 1);
+        assert!(clustered
+            .colors()
+            .iter()
+            .all(|c| added.colors().contains(c)));
+    }
+
+    #[test]
+    fn anti_aliased_blends_and_a_few_stray_pixels_get_no_colour() {
+        let (red, blue) = (Rgb8([220, 30, 40]), Rgb8([30, 60, 220]));
+        let mut pixels = vec![red; 5000];
+        pixels.extend(vec![blue; 5000]);
+        // Edge pixels: blends of red and blue at several coverages.
+        for t in 1..10u16 {
+            let mix = |a: u8, b: u8| ((u16::from(a) * (10 - t) + u16::from(b) * t) / 10) as u8;
+            pixels.extend(vec![Rgb8([mix(220, 30), mix(30, 60), mix(40, 220)]); 40]);
+        }
+        // Five green pixels: too few to be a feature.
+        pixels.extend(vec![Rgb8([20, 200, 40]); 5]);
+        let palette = Palette::from_colors(vec![red, blue]).unwrap();
+        assert_eq!(
+            with_detail_colors(palette.clone(), &pixels, 8, 65536),
+            palette
+        );
     }
 }

@@ -247,6 +247,19 @@ impl Pipeline {
                     sample: settings.phase3.kmeans_sample,
                 };
                 match Palette::automatic(&pixels, &auto, cancel) {
+                    // Small features the clustering left without a colour (clean input: in a JPEG the
+                    // far pixels are mostly its ringing).
+                    Ok(palette) if !lossy => kmeans::with_detail_colors(
+                        palette,
+                        &working::drawn_pixels(
+                            if lossy { &plate } else { &working.padded },
+                            width,
+                            height,
+                            &drawn,
+                        ),
+                        options.max_colors,
+                        settings.phase3.kmeans_sample,
+                    ),
                     Ok(palette) => palette,
                     Err(AutoPaletteError::Cancelled) => {
                         return Err(PipelineError::cancelled(Phase::Quantize))

@@ -202,6 +202,17 @@ pub fn lossy_palette_samples(
     samples_within(image, width, height, opaque, SMOOTH_TOLERANCE)
 }
 
+/// Every drawn pixel of the unpadded area of `image`, in raster order.
+pub fn drawn_pixels(image: &PlanarImage, width: u32, height: u32, opaque: &[bool]) -> Vec<Rgb8> {
+    let (width, height) = (width as usize, height as usize);
+    let stride = image.width as usize;
+    (0..height)
+        .flat_map(|y| (0..width).map(move |x| (y, x)))
+        .filter(|(y, x)| opaque[y * width + x])
+        .map(|(y, x)| Rgb8::from_unit(image.pixel(y * stride + x)))
+        .collect()
+}
+
 fn samples_within(
     image: &PlanarImage,
     width: u32,
