@@ -456,3 +456,42 @@ fn a_request_can_turn_steering_off() {
     let output = run(&pipeline, &request).unwrap();
     assert_eq!(output.metadata.steering.attempts, 0);
 }
+
+/// 64×64 of 2×1 blocks in four colours picked by a fixed LCG: fragmented like a photo.
+fn photo_like_image() -> DecodedImage {
+    let colors = [[230, 40, 40], [40, 40, 230], [40, 200, 60], [240, 220, 60]];
+    let mut state = 12345u32;
+    let mut blocks = Vec::new();
+    for _ in 0..32 * 64 {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        blocks.push(colors[(state >> 16) as usize % 4]);
+    }
+    let rgba = (0..64 * 64)
+        .flat_map(|i| {
+            let [r, g, b] = blocks[(i / 64) * 32 + (i % 64) / 2];
+            [r, g, b, 255]
+        })
+        .collect();
+    DecodedImage::from_rgba(64, 64, rgba).unwrap()
+}
+
+fn subpaths(svg: &str) -> usize {
+    svg.matches(['M', 'm']).count()
+}
+
+#[test]
+fn a_photos_small_regions_are_kept_unless_the_request_sets_the_speckle_size() {
+    let pipeline = pipeline();
+    let default = run(&pipeline, &Request::new(photo_like_image())).unwrap();
+    let mut request = Request::new(photo_like_image());
+    request.options.trace.filter_speckle = Some(4);
+    let filtered = run(&pipeline, &request).unwrap();
+    // Two-pixel regions survive by default (the speckle filter is off on photos) and are
+    // merged away when the request asks for a speckle size of 4.
+    assert!(
+        subpaths(&default.svg) > 2 * subpaths(&filtered.svg),
+        "default {} subpaths, filter_speckle 4: {}",
+        subpaths(&default.svg),
+        subpaths(&filtered.svg)
+    );
+}
