@@ -417,6 +417,21 @@ impl Pipeline {
             scale,
         );
         drop(coarse);
+        // The fine map's band edges between near colours (a gradient's) are ragged at the fine
+        // scale, and each notch traced as a tiny curve: smoothing them kept every set's PSNR
+        // and cut glossy icons' bytes by 5 % (quick benchmark). Edges between far colours stay.
+        let mut fine = fine;
+        if scale > 1 {
+            let opaque_fine: Vec<bool> = fine.levels.iter().map(|level| *level >= top).collect();
+            fringe::majority_filter(
+                &mut fine.labels,
+                &opaque_fine,
+                fine.width,
+                fine.height,
+                FINE_PASSES,
+                Some((palette_lab.as_slice(), NEAR_COLORS)),
+            );
+        }
         run.check(Phase::Trace)?;
         let input = TraceInput {
             width: fine.width as u32,
@@ -638,6 +653,8 @@ struct SteerOutcome {
     report: SteeringReport,
 }
 
+/// Majority passes over the supersampled label map, near colours only.
+const FINE_PASSES: usize = 2;
 /// Passes of the 3×3 majority filter over the labels.
 const MAJORITY_PASSES: usize = 2;
 
