@@ -546,6 +546,11 @@ fn trace_layers(
     Ok(data)
 }
 
+/// A translucent layer's fit tolerance, times `fit_tolerance`: its outlines are where a soft
+/// shadow or glow crosses an opacity level, so placing them a little less exactly costs a
+/// fraction of one level's contrast.
+const TRANSLUCENT_TOLERANCE: f64 = 3.0;
+
 /// What every layer shares.
 struct LayerJob<'a> {
     grid: &'a KeyGrid,
@@ -567,11 +572,12 @@ impl LayerJob<'_> {
                     let own = self.ranks[index];
                     own != usize::MAX && own >= rank
                 },
+                1.0,
                 flood,
             ),
             Layer::Translucent { label, level, .. } => {
                 let mask = self.translucent_mask(label, level);
-                self.trace_mask(&|index: usize| mask[index], flood)
+                self.trace_mask(&|index: usize| mask[index], TRANSLUCENT_TOLERANCE, flood)
             }
         }
     }
@@ -626,9 +632,11 @@ impl LayerJob<'_> {
     }
 
     /// Path data of every 4-connected component of the pixels where `inside` holds.
+    /// `tolerance` multiplies the fit tolerance.
     fn trace_mask(
         &self,
         inside: &dyn Fn(usize) -> bool,
+        tolerance: f64,
         flood: &mut Flood,
     ) -> Result<String, TraceError> {
         flood.clear();
@@ -656,7 +664,7 @@ impl LayerJob<'_> {
                 );
             }
             let offset = PointI32::new(component.left as i32, component.top as i32);
-            self.trace_component(image, offset, &mut data);
+            self.trace_component(image, offset, tolerance, &mut data);
         }
         if data.len() > self.max_bytes {
             return Err(TraceError::TooLarge {
@@ -667,11 +675,17 @@ impl LayerJob<'_> {
     }
 
     /// Outer outline plus one reversed outline per hole, appended as path data.
-    fn trace_component(&self, mut image: BinaryImage, offset: PointI32, data: &mut PathData) {
+    fn trace_component(
+        &self,
+        mut image: BinaryImage,
+        offset: PointI32,
+        tolerance: f64,
+        data: &mut PathData,
+    ) {
         let holes = find_holes(&mut image);
-        self.trace_outline(&image, offset, true, data);
+        self.trace_outline(&image, offset, true, tolerance, data);
         for (hole, hole_offset) in holes {
-            self.trace_outline(&hole, offset + hole_offset, false, data);
+            self.trace_outline(&hole, offset + hole_offset, false, tolerance, data);
         }
     }
 
@@ -680,6 +694,7 @@ impl LayerJob<'_> {
         image: &BinaryImage,
         offset: PointI32,
         outer: bool,
+        tolerance: f64,
         data: &mut PathData,
     ) {
         let options = &self.grid.options;
@@ -702,7 +717,7 @@ impl LayerJob<'_> {
                 let cubics = fit::fit_closed(
                     &points,
                     &fit::FitOptions {
-                        tolerance: options.fit_tolerance * scale,
+                        tolerance: options.fit_tolerance * scale * tolerance,
                         corner_threshold: options.corner_threshold.to_radians(),
                         corner_reach: CORNER_REACH * scale,
                     },
