@@ -548,8 +548,9 @@ fn trace_layers(
 
 /// A translucent layer's fit tolerance, times `fit_tolerance`: its outlines are where a soft
 /// shadow or glow crosses an opacity level, so placing them a little less exactly costs a
-/// fraction of one level's contrast.
-const TRANSLUCENT_TOLERANCE: f64 = 3.0;
+/// fraction of one level's contrast. (Kept under 2: the outer edge of a shadow must stay
+/// within a pixel of the cutout layout's, tests/cutout.rs.)
+const TRANSLUCENT_TOLERANCE: f64 = 1.5;
 
 /// What every layer shares.
 struct LayerJob<'a> {
