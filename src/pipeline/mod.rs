@@ -337,7 +337,7 @@ impl Pipeline {
             .iter()
             .map(|color| palette::srgb_to_oklab(color.to_unit()))
             .collect();
-        // Not on photos (few flat pixels, traced as exact pixel outlines): there neighbouring
+        // Not on photos (few flat pixels): there neighbouring
         // near colours are the detail.
         if !input_few_flat {
             fringe::majority_filter(
@@ -381,11 +381,13 @@ impl Pipeline {
         let fragmentation = mode::fragmentation(&coarse_view, width as usize, height as usize);
         trace_options.mode = mode::resolve(trace_options.mode, fragmentation);
         // A photo's small regions are its detail (the speckle filter cost photos 0.5 dB
-        // and SSIM), unless the request sets the speckle size itself.
-        if fragmentation > mode::PHOTO_FRAGMENTATION
-            && request.options.trace.filter_speckle.is_none()
-        {
-            trace_options.filter_speckle = 1;
+        // and SSIM), unless the request sets the speckle size itself; its sub-pixel labels
+        // stop at 2× (see `mode::PHOTO_FRAGMENTATION`).
+        if fragmentation > mode::PHOTO_FRAGMENTATION {
+            if request.options.trace.filter_speckle.is_none() {
+                trace_options.filter_speckle = 1;
+            }
+            trace_options.supersample = trace_options.supersample.min(mode::PHOTO_SUPERSAMPLE);
         }
         drop(coarse_view);
         // Exact pixel outlines (photos) gain nothing from sub-pixel labels and would only

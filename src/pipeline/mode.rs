@@ -1,19 +1,10 @@
 //! `trace.mode = "auto"`: how fragmented a quantised label map is, and the mode that
-//! follows (exact pixel outlines for photos, splines for artwork).
+//! follows (polygons for photos, splines for artwork).
 
 use crate::pipeline::options::TraceMode;
 
 /// The label of a pixel that is not drawn.
 const TRANSPARENT: u8 = u8::MAX;
-
-/// Region-boundary pixels per pixel of image side (boundary count over the square root of
-/// the opaque area) above which `auto` traces exact pixel outlines. The measure does not
-/// depend on scale for artwork, whose boundaries are outlines that grow with the side: the
-/// benchmark's Twemoji at 48 to 512 px measure 0.6 to 13 once quantised, JPEG-compressed ones
-/// 14 to 34 (at 16 to 64 colours). Photos, whose quantised regions are fragmented everywhere,
-/// measure 64 to 137 at 300 to 640 px, and there curve fitting costs most fidelity
-/// (bench/quality.md, "Photos in pixel mode").
-pub const AUTO_PIXEL_FRAGMENTATION: f64 = 40.0;
 
 /// Opaque pixels whose right or lower neighbour is opaque with another label, divided by the
 /// square root of the opaque pixel count. `grid` holds a label per pixel, `u8::MAX` for
@@ -42,11 +33,19 @@ pub fn fragmentation(grid: &[u8], width: usize, height: usize) -> f64 {
     }
 }
 
-/// Fragmentation above which a label map is a photo's rather than artwork's: the speckle
-/// filter is off (its small regions are detail, not noise). The benchmark's artwork sets
-/// (clean, JPEG at quality 30 and 2x downscaled; 8 colours) measure 0 to 29, its photos
-/// 19 to 139, most above 36.
+/// Fragmentation above which a label map is a photo's rather than artwork's: `auto` traces
+/// polygons, the speckle filter is off (small regions are detail, not noise) and sub-pixel
+/// labels stop at [`PHOTO_SUPERSAMPLE`]. The measure (region-boundary pixels over the square
+/// root of the drawn area) does not depend on scale for artwork, whose boundaries are outlines
+/// that grow with the side: the benchmark's artwork sets (clean, JPEG at quality 30 and 2×
+/// downscaled; 8 colours) measure 0 to 29, its photos 19 to 139, most above 36. On the
+/// photos (bench/quality.md), polygons at 2× sub-pixel labels gave +0.7 dB over VTracer at a
+/// third of its bytes; exact pixel outlines -0.2 dB at 0.7×, splines +0.8 dB at 0.8×.
 pub const PHOTO_FRAGMENTATION: f64 = 32.0;
+
+/// The most sub-pixel label refinement a photo gets (see [`PHOTO_FRAGMENTATION`]): 4× cost
+/// photos 1.7× the bytes for 0.2 dB.
+pub const PHOTO_SUPERSAMPLE: u32 = 2;
 
 /// The mode `auto` resolves to for a label map (`u8::MAX` where nothing is drawn).
 pub fn resolve_mode(mode: TraceMode, grid: &[u8], width: usize, height: usize) -> TraceMode {
@@ -58,8 +57,8 @@ pub fn resolve(mode: TraceMode, fragmentation: f64) -> TraceMode {
     if mode != TraceMode::Auto {
         return mode;
     }
-    if fragmentation > AUTO_PIXEL_FRAGMENTATION {
-        TraceMode::Pixel
+    if fragmentation > PHOTO_FRAGMENTATION {
+        TraceMode::Polygon
     } else {
         TraceMode::Spline
     }
@@ -81,7 +80,7 @@ mod tests {
         assert!(fragmentation(&blocks, 64, 64) < PHOTO_FRAGMENTATION);
         assert!(fragmentation(&noise, 64, 64) > PHOTO_FRAGMENTATION);
         assert_eq!(resolve(TraceMode::Auto, 0.0), TraceMode::Spline);
-        assert_eq!(resolve(TraceMode::Auto, 1000.0), TraceMode::Pixel);
+        assert_eq!(resolve(TraceMode::Auto, 1000.0), TraceMode::Polygon);
         assert_eq!(resolve(TraceMode::Polygon, 1000.0), TraceMode::Polygon);
     }
 }

@@ -46,7 +46,7 @@ use crate::pipeline::components::{merge_speckles, Flood};
 use crate::pipeline::cutout;
 use crate::pipeline::fit;
 use crate::pipeline::masks;
-pub use crate::pipeline::mode::{fragmentation, resolve_mode, AUTO_PIXEL_FRAGMENTATION};
+pub use crate::pipeline::mode::{fragmentation, resolve_mode, PHOTO_FRAGMENTATION};
 pub use crate::pipeline::options::TraceOptions;
 use crate::pipeline::options::{Layout, TraceMode};
 use crate::pipeline::palette::Palette;

@@ -145,7 +145,7 @@ fn tracing_stops_past_the_byte_limit() {
 }
 
 #[test]
-fn auto_mode_traces_artwork_as_splines_and_fragmented_labels_as_pixels() {
+fn auto_mode_traces_artwork_as_splines_and_fragmented_labels_as_polygons() {
     // Artwork: a square on a background. Fragmentation is its outline over its side.
     let (width, height) = (40usize, 40usize);
     let square: Vec<u8> = (0..width * height)
@@ -167,7 +167,7 @@ fn auto_mode_traces_artwork_as_splines_and_fragmented_labels_as_pixels() {
             (state % 3) as u8
         })
         .collect();
-    assert!(fragmentation(&noisy, 160, 160) > AUTO_PIXEL_FRAGMENTATION);
+    assert!(fragmentation(&noisy, 160, 160) > PHOTO_FRAGMENTATION);
     let mut options = options(TraceMode::Auto);
     options.filter_speckle = 0;
     let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
@@ -175,7 +175,7 @@ fn auto_mode_traces_artwork_as_splines_and_fragmented_labels_as_pixels() {
     let mut input = input(&noisy, &levels, &palette, 160, 160);
     (input.output_width, input.output_height) = (160, 160);
     let traced = trace(&input, &options, &CancelToken::new()).unwrap();
-    assert_eq!(traced.mode, TraceMode::Pixel);
+    assert_eq!(traced.mode, TraceMode::Polygon);
 }
 
 #[test]
