@@ -568,19 +568,32 @@ impl LayerJob<'_> {
     /// Path data of every component of one layer's mask.
     fn trace_layer(&self, layer: Layer, flood: &mut Flood) -> Result<String, TraceError> {
         match layer {
-            Layer::Opaque { rank, .. } => self.trace_mask(
-                &|index: usize| {
-                    let own = self.ranks[index];
-                    own != usize::MAX && own >= rank
-                },
-                1.0,
-                flood,
-            ),
+            Layer::Opaque { rank, .. } => {
+                let mask = self.opaque_mask(rank);
+                self.trace_mask(&|index: usize| mask[index], 1.0, flood)
+            }
             Layer::Translucent { label, level, .. } => {
                 let mask = self.translucent_mask(label, level);
                 self.trace_mask(&|index: usize| mask[index], TRANSLUCENT_TOLERANCE, flood)
             }
         }
+    }
+
+    /// The pixels of rank `rank`, grown into the 4-connected regions of later ranks they
+    /// touch: a layer reaches under the shapes stacked on it, so no seam opens between them,
+    /// but not under later shapes that it never touches. (Reaching under those too, as every
+    /// later rank once did, traced their outlines again in this layer's colour, and where the
+    /// two fits differed by a fraction of a pixel this colour showed as a hairline: a yellow
+    /// line round a chef's white hat, far from the yellow face.)
+    fn opaque_mask(&self, rank: usize) -> Vec<bool> {
+        let mut mask: Vec<bool> = self.ranks.iter().map(|own| *own == rank).collect();
+        let later: Vec<bool> = self
+            .ranks
+            .iter()
+            .map(|own| *own != usize::MAX && *own > rank)
+            .collect();
+        masks::grow_into(&mut mask, &later, self.grid.width, self.grid.height);
+        mask
     }
 
     /// Translucent pixels of `label` at `level` or above, grown by one working pixel (`scale`
