@@ -65,6 +65,34 @@ pub fn grow_into(mask: &mut [bool], allowed: &[bool], width: usize, height: usiz
     }
 }
 
+/// Grows `mask` (in place) by up to `steps` 4-neighbour steps into the pixels of `allowed`.
+pub fn grow_steps(mask: &mut [bool], allowed: &[bool], width: usize, height: usize, steps: usize) {
+    debug_assert_eq!(mask.len(), allowed.len());
+    let mut front: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+    for _ in 0..steps {
+        let mut next = Vec::new();
+        for &index in &front {
+            let (x, y) = (index % width, index / width);
+            let neighbours = [
+                (x > 0).then(|| index - 1),
+                (x + 1 < width).then(|| index + 1),
+                (y > 0).then(|| index - width),
+                (y + 1 < height).then(|| index + width),
+            ];
+            for neighbour in neighbours.into_iter().flatten() {
+                if allowed[neighbour] && !mask[neighbour] {
+                    mask[neighbour] = true;
+                    next.push(neighbour);
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        front = next;
+    }
+}
+
 /// Pixel edges between a pixel of `mask` and one outside it (or the grid's border): the
 /// length of the mask's outline, holes included, in grid pixels.
 pub fn outline_length(mask: &[bool], width: usize, height: usize) -> usize {
@@ -122,5 +150,18 @@ mod tests {
         assert_eq!(outline_length(&block, w, h), 12);
         let (ring, w, h) = grid(&["###", "#.#", "###"]);
         assert_eq!(outline_length(&ring, w, h), 16);
+    }
+
+    #[test]
+    fn grow_steps_reaches_a_fixed_distance_into_allowed_pixels_only() {
+        let (mut mask, width, height) = grid(&["#......", "#......", "#......"]);
+        let (allowed, _, _) = grid(&["######.", "###.###", "#######"]);
+        grow_steps(&mut mask, &allowed, width, height, 2);
+        let (expected, _, _) = grid(&["###....", "###....", "###...."]);
+        assert_eq!(mask, expected);
+        // More steps than the allowed region holds stop at its edge (and behind the gap).
+        grow_steps(&mut mask, &allowed, width, height, 10);
+        let (expected, _, _) = grid(&["######.", "###.###", "#######"]);
+        assert_eq!(mask, expected);
     }
 }

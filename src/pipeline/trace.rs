@@ -1,11 +1,14 @@
 //! Phase 4, image tracing: a label map and its palette in, SVG out.
 //!
 //! **Stacked layers, so there are no gaps.** Labels are ranked by area, largest first. Layer
-//! `r` is the mask of every opaque pixel whose label ranks `r` or later, filled with the
-//! colour of rank `r`; later layers paint over earlier ones. Each layer's shape therefore
-//! covers everything drawn above it, and the curve fitting of one layer can never open a
-//! sliver between two regions: whatever it misses, the layer below still covers. Fully
-//! transparent pixels belong to no mask and get no paths.
+//! `r` is the mask of the opaque pixels of rank `r`, reaching one working pixel under the
+//! later shapes it touches (or under the whole of them when that outline is shorter), filled
+//! with the colour of rank `r`; later layers paint over earlier ones. Where two shapes meet,
+//! the earlier one therefore runs on under the later one, and the curve fitting of the later
+//! one can never open a sliver between them. It does not reach under later shapes it never
+//! touches: their outlines would be fitted twice, and the earlier colour would show as a
+//! hairline wherever the two fits differ. Fully transparent pixels belong to no mask and get
+//! no paths.
 //!
 //! **Translucent layers** (opacity levels between 0 and `L`, see `alpha`) are painted first,
 //! one nested layer per level present per colour with a `fill-opacity` that makes the stack
@@ -154,7 +157,8 @@ enum Layer {
     /// `(level − below) / (L − below)`, so that nested layers of one colour add up to
     /// `level / L`.
     Translucent { label: u8, level: u8, below: u8 },
-    /// Opaque pixels whose label ranks `rank` or later (by area, largest first).
+    /// Opaque pixels of the label ranked `rank` (by area, largest first), reaching under the
+    /// later shapes they touch (`LayerJob::opaque_mask`).
     Opaque { rank: usize, label: u8 },
 }
 
@@ -579,12 +583,15 @@ impl LayerJob<'_> {
         }
     }
 
-    /// The pixels of rank `rank`, grown into the 4-connected regions of later ranks they
-    /// touch: a layer reaches under the shapes stacked on it, so no seam opens between them,
-    /// but not under later shapes that it never touches. (Reaching under those too, as every
-    /// later rank once did, traced their outlines again in this layer's colour, and where the
-    /// two fits differed by a fraction of a pixel this colour showed as a hairline: a yellow
-    /// line round a chef's white hat, far from the yellow face.)
+    /// The pixels of rank `rank`, reaching under the later shapes (ranks stacked on it) that
+    /// it touches, so no seam opens between them: one working pixel under them
+    /// ([`masks::grow_steps`]), or under the whole of those shapes when that outline is
+    /// shorter (a shape with holes filled by later ones). Not under later shapes it never
+    /// touches: reaching under every later rank, as this once did, traced their outlines
+    /// again in this layer's colour, and where two fits of one edge differed by a fraction of
+    /// a pixel this colour showed as a hairline (a yellow line round a chef's white hat, far
+    /// from the yellow face). Quick benchmark against that: +0.4 to +2.3 dB on every artwork
+    /// set at 0.6 to 0.9 times the bytes.
     fn opaque_mask(&self, rank: usize) -> Vec<bool> {
         let mut mask: Vec<bool> = self.ranks.iter().map(|own| *own == rank).collect();
         let later: Vec<bool> = self
@@ -592,7 +599,14 @@ impl LayerJob<'_> {
             .iter()
             .map(|own| *own != usize::MAX && *own > rank)
             .collect();
-        masks::grow_into(&mut mask, &later, self.grid.width, self.grid.height);
+        let (width, height) = (self.grid.width, self.grid.height);
+        let mut near = mask.clone();
+        masks::grow_steps(&mut near, &later, width, height, self.grid.scale);
+        masks::grow_into(&mut mask, &later, width, height);
+        if masks::outline_length(&near, width, height) < masks::outline_length(&mask, width, height)
+        {
+            return near;
+        }
         mask
     }
 

@@ -392,3 +392,35 @@ fn concurrent_jobs_share_the_pool_and_trace_exactly_what_one_job_alone_does() {
     // The pool exists now and is sized once for the process: it cannot be sized again.
     assert!(init_thread_pool(1).is_err());
 }
+
+#[test]
+fn a_stacked_layer_reaches_under_the_shapes_it_touches_only() {
+    // Red background; a green square (second largest) and, far from it, a small blue square
+    // inside the red, plus a blue square sitting on the green one.
+    let (width, height) = (40usize, 40usize);
+    let labels: Vec<u8> = (0..width * height)
+        .map(|i| {
+            let (x, y) = (i % width, i / width);
+            if (28..34).contains(&x) && (28..34).contains(&y) {
+                2
+            } else if (8..12).contains(&x) && (8..12).contains(&y) {
+                2
+            } else if (4..20).contains(&x) && (4..20).contains(&y) {
+                1
+            } else {
+                0
+            }
+        })
+        .collect();
+    let traced = run(&labels, &[true; 1600], 40, 40, TraceMode::Polygon);
+    let group = |id: &str| {
+        let start = traced.svg.find(&format!("<g id=\"{id}\"")).unwrap();
+        let end = start + traced.svg[start..].find("</g>").unwrap();
+        traced.svg[start..end].to_owned()
+    };
+    let subpaths = |id: &str| group(id).matches(['M', 'm']).count();
+    // The green layer runs on under the blue square it holds (its outline is the green
+    // square's, one subpath) and not under the far blue square (no second subpath there).
+    assert_eq!(subpaths("ink-00ff00"), 1, "{}", group("ink-00ff00"));
+    assert_eq!(subpaths("ink-0000ff"), 2, "{}", group("ink-0000ff"));
+}
