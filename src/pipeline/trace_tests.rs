@@ -401,9 +401,9 @@ fn a_stacked_layer_reaches_under_the_shapes_it_touches_only() {
     let labels: Vec<u8> = (0..width * height)
         .map(|i| {
             let (x, y) = (i % width, i / width);
-            if (28..34).contains(&x) && (28..34).contains(&y) {
-                2
-            } else if (8..12).contains(&x) && (8..12).contains(&y) {
+            let far_blue = (28..34).contains(&x) && (28..34).contains(&y);
+            let blue_on_green = (8..12).contains(&x) && (8..12).contains(&y);
+            if far_blue || blue_on_green {
                 2
             } else if (4..20).contains(&x) && (4..20).contains(&y) {
                 1
