@@ -31,6 +31,21 @@ pub struct FitOptions {
 /// end). The cubics are returned in order, each starting where the previous ended, the last
 /// ending at the first's start.
 pub fn fit_closed(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
+    fit_closed_with(points, options, &|_| 1.0)
+}
+
+/// [`fit_closed`] with the tolerance multiplied, at each point of the outline, by
+/// `slack(point)` (taken as at least 1): image tracing gives more slack where a misplaced
+/// edge costs little (hidden under a later shape, or between near colours).
+pub fn fit_closed_with(
+    points: &[Point],
+    options: &FitOptions,
+    slack: &dyn Fn(Point) -> f64,
+) -> Vec<Cubic> {
+    let budget = Budget {
+        tolerance: options.tolerance,
+        slack,
+    };
     let mut points: Vec<Point> = points.to_vec();
     points.dedup();
     while points.len() > 1 && points.first() == points.last() {
@@ -86,7 +101,7 @@ pub fn fit_closed(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
             )
         };
         let last = samples.len() - 1;
-        fit_cubic(&samples, 0, last, t1, t2, options.tolerance, &mut cubics, 0);
+        fit_cubic(&samples, 0, last, t1, t2, &budget, &mut cubics, 0);
     }
     cubics
 }
@@ -126,7 +141,11 @@ pub fn fit_open(points: &[Point], options: &FitOptions) -> Vec<Cubic> {
         let t1 = end_tangent(&samples, true, options.corner_reach);
         let t2 = end_tangent(&samples, false, options.corner_reach);
         let last = samples.len() - 1;
-        fit_cubic(&samples, 0, last, t1, t2, options.tolerance, &mut cubics, 0);
+        let budget = Budget {
+            tolerance: options.tolerance,
+            slack: &|_| 1.0,
+        };
+        fit_cubic(&samples, 0, last, t1, t2, &budget, &mut cubics, 0);
     }
     cubics
 }
@@ -248,6 +267,12 @@ fn smooth_run(samples: &[Point], reach: f64, closed: bool) -> Vec<Point> {
     smoothed
 }
 
+/// How far a fitted curve may stray: `tolerance` times `slack` at each sample.
+struct Budget<'a> {
+    tolerance: f64,
+    slack: &'a dyn Fn(Point) -> f64,
+}
+
 /// Recursion depth after which a stubborn span is split without further fitting.
 const MAX_DEPTH: u32 = 24;
 
@@ -258,7 +283,7 @@ fn fit_cubic(
     last: usize,
     t1: Point,
     t2: Point,
-    tolerance: f64,
+    budget: &Budget<'_>,
     out: &mut Vec<Cubic>,
     depth: u32,
 ) {
@@ -271,8 +296,8 @@ fn fit_cubic(
     }
     let mut u = chord_parameters(points, first, last);
     let mut cubic = generate(points, first, last, &u, t1, t2);
-    let (mut error, mut split) = max_error(points, first, last, &cubic, &u);
-    let tolerance2 = tolerance * tolerance;
+    let (mut error, mut split) = max_error(points, first, last, &cubic, &u, budget.slack);
+    let tolerance2 = budget.tolerance * budget.tolerance;
     if error <= tolerance2 {
         out.push(cubic);
         return;
@@ -281,7 +306,7 @@ fn fit_cubic(
         for _ in 0..4 {
             reparameterise(points, first, last, &cubic, &mut u);
             cubic = generate(points, first, last, &u, t1, t2);
-            (error, split) = max_error(points, first, last, &cubic, &u);
+            (error, split) = max_error(points, first, last, &cubic, &u, budget.slack);
             if error <= tolerance2 {
                 out.push(cubic);
                 return;
@@ -293,14 +318,14 @@ fn fit_cubic(
         let after = points[split + 1];
         normalise(sub(before, after)).unwrap_or(t2)
     };
-    fit_cubic(points, first, split, t1, tangent, tolerance, out, depth + 1);
+    fit_cubic(points, first, split, t1, tangent, budget, out, depth + 1);
     fit_cubic(
         points,
         split,
         last,
         scale(tangent, -1.0),
         t2,
-        tolerance,
+        budget,
         out,
         depth + 1,
     );
@@ -351,18 +376,21 @@ fn generate(points: &[Point], first: usize, last: usize, u: &[f64], t1: Point, t
     ]
 }
 
-/// Largest squared distance from a sample to the curve at its parameter, and its index
-/// (never an end).
+/// Largest squared distance from a sample to the curve at its parameter, over the sample's
+/// squared slack, and its index (never an end).
 fn max_error(
     points: &[Point],
     first: usize,
     last: usize,
     cubic: &Cubic,
     u: &[f64],
+    slack: &dyn Fn(Point) -> f64,
 ) -> (f64, usize) {
     let mut worst = (0.0, (first + last) / 2);
     for index in first + 1..last {
-        let error = squared(sub(evaluate(cubic, u[index - first]), points[index]));
+        let allowed = slack(points[index]).max(1.0);
+        let error =
+            squared(sub(evaluate(cubic, u[index - first]), points[index])) / (allowed * allowed);
         if error > worst.0 {
             worst = (error, index);
         }
@@ -707,5 +735,33 @@ mod tests {
     fn degenerate_outlines_give_nothing() {
         assert!(fit_closed(&[(0.0, 0.0), (1.0, 0.0)], &options()).is_empty());
         assert!(fit_closed(&[(0.0, 0.0); 5], &options()).is_empty());
+    }
+
+    #[test]
+    fn slack_loosens_the_fit_where_it_is_given_only() {
+        // A wavy circle: waves of 0.5 px, more than the tolerance (0.25), far less than 6 times it.
+        let points: Vec<Point> = (0..400)
+            .map(|i| {
+                let a = f64::from(i) / 400.0 * std::f64::consts::TAU;
+                let r = 40.0 + 0.5 * (a * 24.0).sin();
+                (50.0 + r * a.cos(), 50.0 + r * a.sin())
+            })
+            .collect();
+        let tight = fit_closed(&points, &options());
+        // Slack below 1 counts as 1: the same fit.
+        assert_eq!(fit_closed_with(&points, &options(), &|_| 0.5), tight);
+        let loose = fit_closed_with(&points, &options(), &|_| 6.0);
+        assert!(
+            loose.len() * 2 <= tight.len(),
+            "{} vs {}",
+            loose.len(),
+            tight.len()
+        );
+        assert!(deviation(&points, &loose) <= 6.0 * 0.25 + 0.02);
+        // Slack on the left half only: the right half keeps the tight fit's detail.
+        let half = fit_closed_with(&points, &options(), &|p| if p.0 < 50.0 { 6.0 } else { 1.0 });
+        assert!(half.len() > loose.len() && half.len() < tight.len());
+        let right: Vec<Point> = points.iter().copied().filter(|p| p.0 > 55.0).collect();
+        assert!(deviation(&right, &half) <= 0.25 + 0.02);
     }
 }

@@ -52,7 +52,7 @@ use crate::pipeline::masks;
 pub use crate::pipeline::mode::{fragmentation, resolve_mode, PHOTO_FRAGMENTATION};
 pub use crate::pipeline::options::TraceOptions;
 use crate::pipeline::options::{Layout, TraceMode};
-use crate::pipeline::palette::Palette;
+use crate::pipeline::palette::{srgb_to_oklab, Palette};
 use crate::pipeline::svg::{self, InkGroup, InkRole, Paint, PathData, PathWriter, SvgPath};
 
 /// The label of a transparent pixel inside this module (palettes have at most 64 colours).
@@ -423,6 +423,12 @@ fn stacked(
                 let opaque: Vec<bool> = grid.keys.iter().map(|&key| grid.is_opaque(key)).collect();
                 masks::erode(&opaque, grid.width, grid.height, grid.scale)
             }),
+        labs: input
+            .palette
+            .colors()
+            .iter()
+            .map(|color| srgb_to_oklab(color.to_unit()))
+            .collect(),
     };
     let colors = input.palette.colors();
     let grid_size = (grid.width, grid.height);
@@ -556,6 +562,18 @@ fn trace_layers(
 /// within a pixel of the cutout layout's, tests/cutout.rs.)
 const TRANSLUCENT_TOLERANCE: f64 = 1.5;
 
+/// Fit slack of an outline running under a later shape ([`LayerJob::edge_slack`]): it
+/// reaches a working pixel under it, so the fit may stray most of that and stay hidden.
+const HIDDEN_EDGE_SLACK: f64 = 2.0;
+
+/// Edges between colours closer than this (OKLab, about five just-noticeable differences)
+/// get a looser fit ([`LayerJob::edge_slack`]): the tolerance grows as this over the
+/// contrast, up to [`MAX_EDGE_SLACK`].
+const LOOSE_EDGE_CONTRAST: f32 = 0.15;
+
+/// The most an edge's fit tolerance grows between near colours.
+const MAX_EDGE_SLACK: f64 = 4.0;
+
 /// What every layer shares.
 struct LayerJob<'a> {
     grid: &'a KeyGrid,
@@ -566,19 +584,29 @@ struct LayerJob<'a> {
     /// Opaque pixels more than a working pixel inside the opaque art (see `translucent_mask`),
     /// when there are translucent layers.
     inner_art: Option<Vec<bool>>,
+    /// The palette in OKLab, by label.
+    labs: Vec<[f32; 3]>,
 }
 
 impl LayerJob<'_> {
     /// Path data of every component of one layer's mask.
     fn trace_layer(&self, layer: Layer, flood: &mut Flood) -> Result<String, TraceError> {
         match layer {
-            Layer::Opaque { rank, .. } => {
+            Layer::Opaque { rank, label } => {
                 let mask = self.opaque_mask(rank);
-                self.trace_mask(&|index: usize| mask[index], 1.0, flood)
+                self.trace_mask(
+                    &|index: usize| mask[index],
+                    &|point| self.edge_slack(rank, label, &mask, point),
+                    flood,
+                )
             }
             Layer::Translucent { label, level, .. } => {
                 let mask = self.translucent_mask(label, level);
-                self.trace_mask(&|index: usize| mask[index], TRANSLUCENT_TOLERANCE, flood)
+                self.trace_mask(
+                    &|index: usize| mask[index],
+                    &|_| TRANSLUCENT_TOLERANCE,
+                    flood,
+                )
             }
         }
     }
@@ -608,6 +636,54 @@ impl LayerJob<'_> {
             return near;
         }
         mask
+    }
+
+    /// How much the fit tolerance may grow at `point` (grid coordinates) on the outline of
+    /// the opaque layer `rank` (colour `label`, pixels `mask`), from the pixels just outside
+    /// the mask there, taking the strictest: a later shape (the outline runs under it, hidden)
+    /// allows [`HIDDEN_EDGE_SLACK`]; a lower layer's colour allows more the closer it is to
+    /// this one (misplacing an edge costs its contrast times the area moved: the bands of a
+    /// quantised gradient may be fitted loosely, up to [`MAX_EDGE_SLACK`]); transparency or a
+    /// translucent layer allows none.
+    fn edge_slack(&self, rank: usize, label: u8, mask: &[bool], point: fit::Point) -> f64 {
+        let grid = self.grid;
+        let (x, y) = (point.0.round() as i64, point.1.round() as i64);
+        let own = self.labs[usize::from(label)];
+        let mut slack = f64::INFINITY;
+        for ny in y - 2..y + 2 {
+            for nx in x - 2..x + 2 {
+                if nx < 0 || ny < 0 || nx >= grid.width as i64 || ny >= grid.height as i64 {
+                    continue;
+                }
+                let index = ny as usize * grid.width + nx as usize;
+                if mask[index] {
+                    continue;
+                }
+                let other = self.ranks[index];
+                let allowed = if other == usize::MAX {
+                    1.0
+                } else if other > rank {
+                    HIDDEN_EDGE_SLACK
+                } else {
+                    let lab = self.labs[usize::from((grid.keys[index] & 0xff) as u8)];
+                    let contrast = ((own[0] - lab[0]).powi(2)
+                        + (own[1] - lab[1]).powi(2)
+                        + (own[2] - lab[2]).powi(2))
+                    .sqrt();
+                    if contrast > 0.0 {
+                        f64::from(LOOSE_EDGE_CONTRAST / contrast).clamp(1.0, MAX_EDGE_SLACK)
+                    } else {
+                        MAX_EDGE_SLACK
+                    }
+                };
+                slack = slack.min(allowed);
+            }
+        }
+        if slack.is_finite() {
+            slack
+        } else {
+            1.0
+        }
     }
 
     /// Translucent pixels of `label` at `level` or above, grown by one working pixel (`scale`
@@ -660,11 +736,11 @@ impl LayerJob<'_> {
     }
 
     /// Path data of every 4-connected component of the pixels where `inside` holds.
-    /// `tolerance` multiplies the fit tolerance.
+    /// `slack` multiplies the fit tolerance at each point of an outline.
     fn trace_mask(
         &self,
         inside: &dyn Fn(usize) -> bool,
-        tolerance: f64,
+        slack: &dyn Fn(fit::Point) -> f64,
         flood: &mut Flood,
     ) -> Result<String, TraceError> {
         flood.clear();
@@ -692,7 +768,7 @@ impl LayerJob<'_> {
                 );
             }
             let offset = PointI32::new(component.left as i32, component.top as i32);
-            self.trace_component(image, offset, tolerance, &mut data);
+            self.trace_component(image, offset, slack, &mut data);
         }
         if data.len() > self.max_bytes {
             return Err(TraceError::TooLarge {
@@ -707,13 +783,13 @@ impl LayerJob<'_> {
         &self,
         mut image: BinaryImage,
         offset: PointI32,
-        tolerance: f64,
+        slack: &dyn Fn(fit::Point) -> f64,
         data: &mut PathData,
     ) {
         let holes = find_holes(&mut image);
-        self.trace_outline(&image, offset, true, tolerance, data);
+        self.trace_outline(&image, offset, true, slack, data);
         for (hole, hole_offset) in holes {
-            self.trace_outline(&hole, offset + hole_offset, false, tolerance, data);
+            self.trace_outline(&hole, offset + hole_offset, false, slack, data);
         }
     }
 
@@ -722,7 +798,7 @@ impl LayerJob<'_> {
         image: &BinaryImage,
         offset: PointI32,
         outer: bool,
-        tolerance: f64,
+        slack: &dyn Fn(fit::Point) -> f64,
         data: &mut PathData,
     ) {
         let options = &self.grid.options;
@@ -742,13 +818,14 @@ impl LayerJob<'_> {
             // `Auto` is resolved before any layer is traced.
             TraceMode::Spline | TraceMode::Auto => {
                 let scale = self.grid.scale as f64;
-                let cubics = fit::fit_closed(
+                let cubics = fit::fit_closed_with(
                     &points,
                     &fit::FitOptions {
-                        tolerance: options.fit_tolerance * scale * tolerance,
+                        tolerance: options.fit_tolerance * scale,
                         corner_threshold: options.corner_threshold.to_radians(),
                         corner_reach: CORNER_REACH * scale,
                     },
+                    slack,
                 );
                 self.writer.cubics(&cubics, data);
             }
