@@ -1033,8 +1033,10 @@ def write_report(page, summary, groups, settings_for, grids, full, limit, sets):
             "median PSNR.")
         add("")
         add("Ceiling: the median PSNR of the clean render (on white) with every pixel replaced by its nearest "
-            "palette colour in RGB, the most any picture drawn in palette colours only can score (all 40 "
-            "images of the set); the +1 dB target needs VTracer best + 1 below it.")
+            "palette colour in RGB (all 40 images of the set): no picture whose every pixel is a palette "
+            "colour scores more. Anti-aliased edges and translucent shapes blend palette colours, which can "
+            "add a little (outline's soft shadows); flags are opaque with straight edges, so +1 dB over "
+            "VTracer best is out of reach when it exceeds this.")
         add("")
         add("| set | ΔPSNR dB | ΔSSIM | bytes ratio | SSIM win (W/L) | PSNR gemini3 / VT rgba / flat / rgbapal / flatpal | ceiling PSNR | conformance gemini3 (mean, all 100 %) | conformance VTracer best | VTracer best |")
         add("|---|---|---|---|---|---|---|---|---|---|")
