@@ -390,8 +390,8 @@ impl Pipeline {
             trace_options.supersample = trace_options.supersample.min(mode::PHOTO_SUPERSAMPLE);
         }
         drop(coarse_view);
-        // Exact pixel outlines (photos) gain nothing from sub-pixel labels and would only
-        // grow: they stay at the working resolution.
+        // Exact pixel outlines gain nothing from sub-pixel labels and would only grow: they
+        // stay at the working resolution.
         let scale = if trace_options.mode == TraceMode::Pixel {
             1
         } else {

@@ -87,11 +87,10 @@ pub enum TraceMode {
     Spline,
     /// Straight segments.
     Polygon,
-    /// Exact pixel outlines, no simplification: the most faithful mode for photos, whose
-    /// fragmented regions lose most to curve fitting.
+    /// Exact pixel outlines, no simplification (every step of the label map kept).
     Pixel,
-    /// Chosen per image from the label map: `pixel` when its regions are fragmented (a
-    /// photo), else `spline`.
+    /// Chosen per image from the label map: `polygon` when its regions are fragmented (a
+    /// photo, see `mode::PHOTO_FRAGMENTATION`), else `spline`.
     Auto,
 }
 
