@@ -19,7 +19,7 @@
 
 use crate::pipeline::components::{neighbours, Flood};
 use crate::pipeline::model::PlanarImage;
-use crate::pipeline::palette::srgb_to_oklab;
+use crate::pipeline::palette::{nearest_on_segment, oklab_distance as distance, srgb_to_oklab};
 
 /// A region is thin when its interior pixels (all four neighbours in the region) are at most
 /// this share of it: a one- or two-pixel band has none.
@@ -225,14 +225,12 @@ fn blend_target(color: [f32; 3], sides: &[(Option<u8>, [f32; 3], u32)]) -> Optio
             (distance(color, *side) < 0.02).then_some(label)
         }
         [(label_a, a, _), (label_b, b, _), ..] => {
-            let ab = sub(*b, *a);
-            let length2 = dot(ab, ab);
-            if length2 < 1e-6 {
+            let length = distance(*a, *b);
+            if length < 1e-3 {
                 return None;
             }
-            let t = (dot(sub(color, *a), ab) / length2).clamp(0.0, 1.0);
-            let closest = [a[0] + ab[0] * t, a[1] + ab[1] * t, a[2] + ab[2] * t];
-            if distance(color, closest) > BLEND_TOLERANCE * length2.sqrt() {
+            let (closest, t) = nearest_on_segment(color, *a, *b);
+            if distance(color, closest) > BLEND_TOLERANCE * length {
                 return None;
             }
             // Transparency is never a destination: the pixel goes to the drawn side.
@@ -310,18 +308,6 @@ impl Regions {
         let region = self.id[index];
         (region != u32::MAX).then(|| self.mean[region as usize])
     }
-}
-
-fn sub(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-
-fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
-    dot(sub(a, b), sub(a, b)).sqrt()
 }
 
 #[cfg(test)]

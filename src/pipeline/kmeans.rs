@@ -10,7 +10,10 @@
 use std::collections::HashMap;
 
 use crate::cancel::CancelToken;
-use crate::pipeline::palette::{oklab_to_srgb, srgb_to_oklab, Palette, Rgb8, MAX_COLORS};
+use crate::pipeline::palette::{
+    nearest_on_segment, oklab_distance as distance, oklab_to_srgb, srgb_to_oklab, Palette, Rgb8,
+    MAX_COLORS,
+};
 
 /// What an automatic palette is built from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -342,19 +345,6 @@ const DETAIL_MIN_PIXELS: usize = 6;
 /// Colours added (or swapped in) for details, at most.
 const DETAIL_COLORS: usize = 2;
 
-/// Distance from `lab` to the nearest point of the segment between `a` and `b`.
-fn segment_distance(lab: [f32; 3], a: [f32; 3], b: [f32; 3]) -> f32 {
-    let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-    let ap = [lab[0] - a[0], lab[1] - a[1], lab[2] - a[2]];
-    let length2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2];
-    let t = if length2 > 0.0 {
-        ((ap[0] * ab[0] + ap[1] * ab[1] + ap[2] * ab[2]) / length2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    distance(lab, [a[0] + t * ab[0], a[1] + t * ab[1], a[2] + t * ab[2]])
-}
-
 /// Small features a weighted k-means leaves without a colour: the eyes and mouth of a
 /// 128 px emoji are a few dozen pixels, and k-means spends its colours on the bands of the
 /// gradients around them (which cover thousands), so the face traces blank. `pixels` are all
@@ -386,8 +376,10 @@ pub fn with_detail_colors(
         let far = |lab: [f32; 3]| {
             labs.iter().all(|c| distance(lab, *c) >= DETAIL_DISTANCE)
                 && (0..labs.len()).all(|i| {
-                    (i + 1..labs.len())
-                        .all(|j| segment_distance(lab, labs[i], labs[j]) >= DETAIL_DISTANCE)
+                    (i + 1..labs.len()).all(|j| {
+                        distance(lab, nearest_on_segment(lab, labs[i], labs[j]).0)
+                            >= DETAIL_DISTANCE
+                    })
                 })
         };
         let outliers: Vec<Rgb8> = sampled
@@ -439,10 +431,6 @@ pub fn with_detail_colors(
         }
     }
     palette
-}
-
-fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 //! erosion by a square, growing a mask into allowed pixels, and the length of a mask's
 //! outline. Row-major `width × height` grids; pixels outside the grid count as `false`.
 
-use std::collections::VecDeque;
-
 /// The pixels of `mask` whose whole `(2·radius + 1)²` square neighbourhood is in `mask`
 /// (outside the grid counts as out). Separable: a horizontal then a vertical pass.
 pub fn erode(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<bool> {
@@ -40,29 +38,7 @@ pub fn erode(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<b
 
 /// Grows `mask` (in place) into the 4-connected pixels of `allowed` that it touches.
 pub fn grow_into(mask: &mut [bool], allowed: &[bool], width: usize, height: usize) {
-    debug_assert_eq!(mask.len(), allowed.len());
-    let mut queue: VecDeque<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
-    while let Some(index) = queue.pop_front() {
-        let (x, y) = (index % width, index / width);
-        let mut visit = |next: usize| {
-            if allowed[next] && !mask[next] {
-                mask[next] = true;
-                queue.push_back(next);
-            }
-        };
-        if x > 0 {
-            visit(index - 1);
-        }
-        if x + 1 < width {
-            visit(index + 1);
-        }
-        if y > 0 {
-            visit(index - width);
-        }
-        if y + 1 < height {
-            visit(index + width);
-        }
-    }
+    grow_steps(mask, allowed, width, height, usize::MAX);
 }
 
 /// Grows `mask` (in place) by up to `steps` 4-neighbour steps into the pixels of `allowed`.

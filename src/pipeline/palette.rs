@@ -160,6 +160,27 @@ pub fn srgb_to_oklab(rgb: [f32; 3]) -> [f32; 3] {
     ]
 }
 
+/// Euclidean distance of two OKLab colours (a just-noticeable difference is about 0.02).
+pub fn oklab_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+}
+
+/// The point of the segment from `a` to `b` nearest `p`, and its position along the segment
+/// in [0, 1] (0 when the segment is a point): where an anti-aliased blend of `a` and `b`
+/// would lie.
+pub fn nearest_on_segment(p: [f32; 3], a: [f32; 3], b: [f32; 3]) -> ([f32; 3], f32) {
+    let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let length2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2];
+    let t = if length2 > 0.0 {
+        (((p[0] - a[0]) * ab[0] + (p[1] - a[1]) * ab[1] + (p[2] - a[2]) * ab[2]) / length2)
+            .clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    ([a[0] + ab[0] * t, a[1] + ab[1] * t, a[2] + ab[2] * t], t)
+}
+
 /// OKLab to sRGB in [0, 1] (the inverse of [`srgb_to_oklab`]), clamped to the sRGB gamut.
 pub fn oklab_to_srgb(lab: [f32; 3]) -> [f32; 3] {
     let [l, a, b] = lab;

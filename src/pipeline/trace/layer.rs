@@ -11,6 +11,7 @@ use crate::pipeline::components::Flood;
 use crate::pipeline::fit;
 use crate::pipeline::masks;
 use crate::pipeline::options::TraceMode;
+use crate::pipeline::palette::oklab_distance;
 use crate::pipeline::svg::{PathData, PathWriter};
 
 /// A translucent layer's fit tolerance, times `fit_tolerance`: its outlines are where a soft
@@ -127,10 +128,7 @@ impl LayerJob<'_> {
                     HIDDEN_EDGE_SLACK
                 } else {
                     let lab = self.labs[usize::from((grid.keys[index] & 0xff) as u8)];
-                    let contrast = ((own[0] - lab[0]).powi(2)
-                        + (own[1] - lab[1]).powi(2)
-                        + (own[2] - lab[2]).powi(2))
-                    .sqrt();
+                    let contrast = oklab_distance(own, lab);
                     if contrast > 0.0 {
                         f64::from(LOOSE_EDGE_CONTRAST / contrast).clamp(1.0, MAX_EDGE_SLACK)
                     } else {
