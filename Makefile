@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run install test test-ui onnxruntime onnxruntime-gpu models train-clean build release check lint fmt clippy bench bench-worker bench-quality bench-startup clean-ort
+.PHONY: run install test test-deps test-ui onnxruntime onnxruntime-gpu models train-clean build release check lint fmt clippy bench bench-worker bench-quality bench-startup clean-ort
 
 # ONNX Runtime 1.31 CPU library from the onnxruntime wheel into .ort/lib (idempotent).
 onnxruntime:
@@ -41,7 +41,12 @@ run: onnxruntime
 check: onnxruntime
 	$(CARGO) run --release -- check
 
-test: onnxruntime
+# Debian's poppler-utils and ghostscript (the format tests read PDF and EPS back with them),
+# installed with apt-get when missing and this user may (scripts/test-deps.sh).
+test-deps:
+	bash scripts/test-deps.sh
+
+test: onnxruntime test-deps
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
