@@ -317,3 +317,64 @@ async fn a_job_bucket_on_a_private_address_needs_the_override() {
     );
     assert!(bucket.resolve(true).await.is_ok());
 }
+
+/// A loopback "S3" that answers every request with `status` and a large XML error body.
+async fn broken_server(status: &'static str) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 65536];
+                let _ = stream.read(&mut buffer).await;
+                let body = format!(
+                    "<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code><Message>{}</Message></Error>",
+                    "We encountered an internal error.\r\nPlease try again. ".repeat(400)
+                );
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nLocation: http://169.254.169.254/\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_jobs_broken_endpoint_is_the_jobs_input_with_a_bounded_message() {
+    for status in ["500 Internal Server Error", "302 Found"] {
+        let address = broken_server(status).await;
+        let endpoint = format!("http://{address}/{BUCKET}");
+        let bucket = bucket(&endpoint, None, ACCESS_KEY, SECRET);
+        let options = DeliveryOptions {
+            upload_retries: 0,
+            ..DeliveryOptions::default()
+        };
+        let error = uploader(&bucket, options)
+            .await
+            .deliver(
+                "job-b",
+                vec![file("output.svg", "image/svg+xml", b"<svg/>")],
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(error.is_job_input(BucketOrigin::Job), "{status}: {error:?}");
+        assert!(!error.is_job_input(BucketOrigin::Environment), "{status}");
+        let message = error.to_string();
+        assert!(
+            message.len() < 800,
+            "{status}: {} bytes: {message}",
+            message.len()
+        );
+        assert!(
+            !message.contains('\r') && !message.contains('\n'),
+            "{message:?}"
+        );
+        assert!(message.contains("job-b/output.svg"), "{message}");
+    }
+}

@@ -19,12 +19,17 @@
 //!
 //! Limits ([`ApiLimits`]), so no client can exhaust the process:
 //! - the job store is bounded by count ([`WorkerConfig::registry_bound`]) and by bytes
-//!   ([`ApiLimits::store_bytes`]: request bodies of queued and running jobs plus kept results);
-//!   finished jobs are evicted oldest first for room, and when only queued or running jobs are
-//!   left a new job is answered 429 with the reason;
-//! - finished jobs expire [`ApiLimits::result_ttl`] after they finish (30 min, as RunPod);
-//! - request bodies are capped at [`WorkerConfig::api_body_limit`] (413), requests time out
-//!   after [`WorkerConfig::api_request_timeout`] (408);
+//!   ([`ApiLimits::store_bytes`]: request bodies of queued and running jobs, bodies still
+//!   arriving, and kept results); a job that does not fit is answered 429 with the reason;
+//! - finished jobs are kept until [`ApiLimits::result_ttl`] after they finish (30 min, as
+//!   RunPod) and never evicted before;
+//! - request bodies are capped at [`WorkerConfig::api_body_limit`] (413, at once from a
+//!   `Content-Length` over it), must arrive within [`ApiLimits::body_read_timeout`] (408), and
+//!   must be `application/json` (415); requests time out after
+//!   [`WorkerConfig::api_request_timeout`] (408);
+//! - a job's slot is given back only when its handler's work has really ended (a job past its
+//!   deadline is reported `TIMED_OUT` at once, but counts as running in `/health` and holds
+//!   its slot until its blocking work stops);
 //! - connections: a request head must arrive within [`ApiLimits::header_read_timeout`], an idle
 //!   connection is closed after [`ApiLimits::idle_timeout`], and at most
 //!   [`ApiLimits::max_connections`] are open: past that the oldest idle one is closed, or, when
@@ -32,7 +37,9 @@
 //!
 //! With [`ApiOptions::api_key`] every API route requires `Authorization: Bearer KEY` or the raw
 //! key (401 otherwise); [`ApiOptions::extra`] routes (a playground page) are served without
-//! it. No `Server` header is sent. Unlike RunPod's Python dev server, `/run` really runs the job.
+//! it. Without a key, no web page may drive the API: a request whose `Origin` is not the
+//! server's own (same scheme-less host and port as `Host`) is refused 403, and so is a `Host`
+//! that is not `localhost` or an IP address (DNS rebinding); no CORS headers are ever sent. No `Server` header is sent. Unlike RunPod's Python dev server, `/run` really runs the job.
 
 mod listen;
 mod store;
@@ -44,7 +51,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -136,7 +142,7 @@ impl ApiJob {
         let millis = |from: Instant, to: Instant| (to - from).as_millis() as u64;
         let now = Instant::now();
         let mut body = Map::new();
-        body.insert("id".into(), Value::String(self.id.to_string()));
+        body.insert("id".into(), Value::String(self.id.as_str().to_owned()));
         body.insert("status".into(), Value::String(state.status.as_str().into()));
         body.insert(
             "delayTime".into(),
@@ -210,6 +216,9 @@ pub struct ApiLimits {
     pub max_connections: usize,
     /// Extra connections answered (`/health`, else 503) when every served one is busy. Default 32.
     pub max_overflow: usize,
+    /// Time a client has to send a whole `/run` or `/runsync` body once its head arrived
+    /// (408 after it). Default 30 s.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ApiLimits {
@@ -221,6 +230,7 @@ impl Default for ApiLimits {
             idle_timeout: Duration::from_secs(60),
             max_connections: 256,
             max_overflow: 32,
+            body_read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -256,6 +266,7 @@ struct ApiState<H> {
     slots: Arc<Semaphore>,
     concurrency: usize,
     max_connections: usize,
+    body_read_timeout: Duration,
 }
 
 /// Every error the local API answers, mapped to a status in one place.
@@ -267,6 +278,10 @@ enum ApiError {
     Unauthorized,
     OverCapacity(usize),
     NoRoute(String),
+    TooLarge { limit: usize },
+    BodyTimeout(Duration),
+    NotJson(String),
+    Forbidden(String),
 }
 
 impl IntoResponse for ApiError {
@@ -284,6 +299,22 @@ impl IntoResponse for ApiError {
                 format!("too many open connections (the cap is {max}); retry shortly"),
             ),
             ApiError::NoRoute(path) => (StatusCode::NOT_FOUND, format!("no route for {path}")),
+            ApiError::TooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body is over the limit of {limit} bytes"),
+            ),
+            ApiError::BodyTimeout(timeout) => (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body did not arrive within {} s",
+                    timeout.as_secs_f64()
+                ),
+            ),
+            ApiError::NotJson(given) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Type must be application/json, not {given:?}"),
+            ),
+            ApiError::Forbidden(reason) => (StatusCode::FORBIDDEN, reason),
         };
         let retry = matches!(
             status,
@@ -340,6 +371,7 @@ pub async fn serve_with<H: Handler>(
         slots: Arc::new(Semaphore::new(concurrency)),
         concurrency,
         max_connections: limits.max_connections,
+        body_read_timeout: limits.body_read_timeout,
         config,
     });
     let key: Option<Arc<str>> = options.api_key.as_deref().map(Arc::from);
@@ -447,7 +479,18 @@ fn overflow_router<H: Handler>(state: &Arc<ApiState<H>>, key: Option<Arc<str>>) 
 
 fn with_key(router: Router, key: Option<Arc<str>>) -> Router {
     let Some(key) = key else {
-        return router;
+        return router.layer(axum::middleware::from_fn(
+            |request: Request, next: Next| async move {
+                // `/health` says nothing a page could misuse, and always answers.
+                if request.uri().path().ends_with("/health") {
+                    return next.run(request).await;
+                }
+                match browser_guard(request.headers()) {
+                    Ok(()) => next.run(request).await,
+                    Err(error) => error.into_response(),
+                }
+            },
+        ));
     };
     router.layer(axum::middleware::from_fn(
         move |request: Request, next: Next| {
@@ -461,6 +504,53 @@ fn with_key(router: Router, key: Option<Arc<str>>) -> Router {
             }
         },
     ))
+}
+
+/// A keyless API must not be driven by a web page: a foreign `Origin` (a cross-site form or
+/// `fetch`, which a browser sends without asking) and a `Host` that is a DNS name other than
+/// `localhost` (DNS rebinding: a foreign name resolving to 127.0.0.1) are refused.
+fn browser_guard(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .map(|value| value.to_str().unwrap_or("").trim().to_ascii_lowercase());
+    if let Some(host) = &host {
+        if !is_local_host_header(host) {
+            return Err(ApiError::Forbidden(format!(
+                "Host {host:?} is not localhost or an IP address; a keyless local API answers \
+                 only those (start it with an API key to serve other names)"
+            )));
+        }
+    }
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
+        let own = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .zip(host.as_deref())
+            .is_some_and(|(origin_host, host)| origin_host == host);
+        if !own {
+            return Err(ApiError::Forbidden(format!(
+                "Origin {origin:?} is not this server's own; a keyless local API refuses web pages \
+                 of other origins (start it with an API key to allow scripted clients)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `localhost` or an IP literal, with an optional port (`127.0.0.1:8000`, `[::1]:8000`).
+fn is_local_host_header(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inside, tail)) if tail.is_empty() || tail.starts_with(':') => inside,
+            _ => return false,
+        }
+    } else {
+        host.rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+            .map_or(host, |(name, _)| name)
+    };
+    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// `Authorization: Bearer KEY` or the raw key, as RunPod accepts; compared in constant time.
@@ -491,14 +581,97 @@ async fn no_route(uri: axum::http::Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
 }
 
-async fn over_capacity<H: Handler>(
-    State(state): State<Arc<ApiState<H>>>,
-    body: axum::body::Body,
-) -> ApiError {
-    // Read a small body before answering, so closing the connection does not reset it under
-    // the client before it reads the 503.
-    let _ = axum::body::to_bytes(body, 64 * 1024).await;
+async fn over_capacity<H: Handler>(State(state): State<Arc<ApiState<H>>>) -> ApiError {
+    // Answered at once, without reading the body: the overflow lane never waits on a client
+    // (the 503 carries `Connection: close`).
     ApiError::OverCapacity(state.max_connections)
+}
+
+/// A request body charged to the store while it arrives; the charge is given back on drop
+/// unless it became a job's ([`submit`]).
+struct ChargedBody<'a, T: Clone> {
+    store: &'a Store<T>,
+    bytes: Vec<u8>,
+    charged: usize,
+}
+
+impl<T: Clone> Drop for ChargedBody<'_, T> {
+    fn drop(&mut self) {
+        self.store.release_incoming(self.charged);
+    }
+}
+
+/// Reads a job body: `application/json` only (415), at most `api_body_limit` bytes (413, at
+/// once from its `Content-Length`), within `body_read_timeout` (408), every byte charged to
+/// the store's budget as it arrives (429 when there is no room).
+async fn read_job_body<H>(
+    state: &ApiState<H>,
+    request: Request,
+) -> Result<ChargedBody<'_, Arc<ApiJob>>, ApiError> {
+    let limit = state.config.api_body_limit;
+    let (parts, body) = request.into_parts();
+    let content_type = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let is_json = content_type.as_deref().is_some_and(|value| {
+        value
+            .split(';')
+            .next()
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !is_json {
+        return Err(ApiError::NotJson(content_type.unwrap_or_default()));
+    }
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim().parse::<u64>());
+    let mut charged = ChargedBody {
+        store: &state.store,
+        bytes: Vec::new(),
+        charged: 0,
+    };
+    if let Some(declared) = declared {
+        let declared = declared
+            .map_err(|_| ApiError::BadRequest("Content-Length is not a number".to_owned()))?;
+        if declared > limit as u64 {
+            return Err(ApiError::TooLarge { limit });
+        }
+        // The whole declared body is charged up front: a stalled upload holds what it claims.
+        let declared = declared as usize;
+        state
+            .store
+            .charge_incoming(declared)
+            .map_err(ApiError::Full)?;
+        charged.charged = declared;
+        charged.bytes.reserve_exact(declared);
+    }
+    let read = async {
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+            let chunk = chunk.map_err(|error| {
+                ApiError::BadRequest(format!("request body could not be read: {error}"))
+            })?;
+            let total = charged.bytes.len() + chunk.len();
+            if total > limit {
+                return Err(ApiError::TooLarge { limit });
+            }
+            if total > charged.charged {
+                let more = total - charged.charged;
+                state.store.charge_incoming(more).map_err(ApiError::Full)?;
+                charged.charged += more;
+            }
+            charged.bytes.extend_from_slice(&chunk);
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(state.body_read_timeout, read).await {
+        Ok(Ok(())) => Ok(charged),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(ApiError::BodyTimeout(state.body_read_timeout)),
+    }
 }
 
 /// Parses a `/run` body: an object with an `input` key.
@@ -524,7 +697,7 @@ fn parse_request(body: &[u8], id: JobId) -> Result<Job, ApiError> {
 fn submit<H: Handler>(
     state: &Arc<ApiState<H>>,
     job: Job,
-    body_bytes: usize,
+    mut body: ChargedBody<'_, Arc<ApiJob>>,
 ) -> Result<Arc<ApiJob>, ApiError> {
     let api_job = Arc::new(ApiJob {
         id: job.id.clone(),
@@ -541,9 +714,11 @@ fn submit<H: Handler>(
         cancel: CancellationToken::new(),
         done: CancellationToken::new(),
     });
+    // The arriving charge becomes the job's (or is given back when the insert is refused).
+    let charged = std::mem::take(&mut body.charged);
     state
         .store
-        .insert(job.id.clone(), Arc::clone(&api_job), body_bytes)
+        .insert_incoming(job.id.clone(), Arc::clone(&api_job), charged)
         .map_err(ApiError::Full)?;
     tokio::spawn(run_job(Arc::clone(state), job, Arc::clone(&api_job)));
     Ok(api_job)
@@ -634,15 +809,20 @@ async fn run_job<H: Handler>(state: Arc<ApiState<H>>, job: Job, api_job: Arc<Api
         }
     }
     retire(&state, &api_job);
+    // The client already has the final status; the slot (`_permit`) is held until the job's
+    // work has really stopped (for at most the grace period, past which it is stuck), so a job
+    // past its deadline still counts as running.
+    crate::worker::ended_or_outlived(&shared, state.config.deadline_grace).await;
 }
 
 async fn run<H: Handler>(
     State(state): State<Arc<ApiState<H>>>,
-    body: Bytes,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
+    let body = read_job_body(&state, request).await?;
     let id = JobId::new(uuid::Uuid::new_v4().to_string());
-    let job = parse_request(&body, id)?;
-    let api_job = submit(&state, job, body.len())?;
+    let job = parse_request(&body.bytes, id)?;
+    let api_job = submit(&state, job, body)?;
     Ok(Json(
         json!({"id": api_job.id.as_str(), "status": "IN_QUEUE"}),
     ))
@@ -656,15 +836,16 @@ struct SyncParams {
 async fn runsync<H: Handler>(
     State(state): State<Arc<ApiState<H>>>,
     Query(params): Query<SyncParams>,
-    body: Bytes,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
+    let body = read_job_body(&state, request).await?;
     let wait = params
         .wait
         .map(|millis| Duration::from_millis(millis.clamp(1000, 300_000)))
         .unwrap_or(DEFAULT_SYNC_WAIT);
     let id = JobId::new(format!("sync-{}", uuid::Uuid::new_v4()));
-    let job = parse_request(&body, id)?;
-    let api_job = submit(&state, job, body.len())?;
+    let job = parse_request(&body.bytes, id)?;
+    let api_job = submit(&state, job, body)?;
     let _ = tokio::time::timeout(wait, api_job.done.cancelled()).await;
     Ok(Json(api_job.status_body()))
 }
@@ -744,7 +925,10 @@ async fn health<H: Handler>(State(state): State<Arc<ApiState<H>>>) -> Json<Value
         };
         counts[index] += 1;
     }
-    let running = counts[1];
+    // Slots held: jobs in progress, and jobs already answered (a deadline) whose work has not
+    // stopped yet.
+    let running = (counts[1])
+        .max((state.concurrency as u64).saturating_sub(state.slots.available_permits() as u64));
     Json(json!({
         "jobs": {
             "inQueue": counts[0],

@@ -117,6 +117,9 @@ pub(crate) struct JobShared {
     pub(crate) reporter: Arc<dyn Reporter>,
     pub(crate) aggregate: bool,
     pub(crate) span: tracing::Span,
+    /// Cancelled once every clone of the job's context has been dropped: the handler and all
+    /// the blocking work it started ([`JobContext::spawn_blocking`]) have really ended.
+    pub(crate) ended: CancellationToken,
 }
 
 impl JobShared {
@@ -181,6 +184,7 @@ impl JobContext {
         let ring = Arc::new(Mutex::new(ring));
         logging::register_ring(&id, &ring);
         let span = tracing::error_span!("runpod_job", job_id = %id);
+        let gone = CancellationToken::new();
         let shared = Arc::new(JobShared {
             id,
             token: parent.child_token(),
@@ -190,8 +194,8 @@ impl JobContext {
             reporter,
             aggregate,
             span,
+            ended: gone.clone(),
         });
-        let gone = CancellationToken::new();
         let context = JobContext {
             shared: Arc::clone(&shared),
             _alive: Arc::new(AliveGuard { gone: gone.clone() }),

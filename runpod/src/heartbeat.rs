@@ -13,7 +13,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Error;
-use crate::http::ping_url;
+use crate::http::ping_urls;
 use crate::job::JobId;
 use crate::registry::JobRegistry;
 
@@ -97,23 +97,25 @@ async fn ping_loop<T: Clone>(
             _ = ticker.tick() => {}
         }
         let ids: Vec<JobId> = held.in_flight_ids();
-        let url = ping_url(&base, &ids);
-        let request = client
-            .get(&url)
-            .header(reqwest::header::AUTHORIZATION, api_key.as_str())
-            .header(reqwest::header::USER_AGENT, crate::http::USER_AGENT_VALUE)
-            .send();
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => return,
-            answer = request => match answer {
-                Ok(response) if response.status().is_success() => {
-                    tracing::trace!(jobs = ids.len(), "heartbeat sent");
+        // A long id list goes out as several pings, each URL bounded (http::MAX_PING_IDS_BYTES).
+        for url in ping_urls(&base, &ids) {
+            let request = client
+                .get(&url)
+                .header(reqwest::header::AUTHORIZATION, api_key.as_str())
+                .header(reqwest::header::USER_AGENT, crate::http::USER_AGENT_VALUE)
+                .send();
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return,
+                answer = request => match answer {
+                    Ok(response) if response.status().is_success() => {
+                        tracing::trace!(jobs = ids.len(), "heartbeat sent");
+                    }
+                    Ok(response) => {
+                        tracing::warn!(status = response.status().as_u16(), "heartbeat refused");
+                    }
+                    Err(error) => tracing::warn!("heartbeat failed: {error}"),
                 }
-                Ok(response) => {
-                    tracing::warn!(status = response.status().as_u16(), "heartbeat refused");
-                }
-                Err(error) => tracing::warn!("heartbeat failed: {error}"),
             }
         }
     }

@@ -154,6 +154,34 @@ impl Urls {
     }
 }
 
+/// Most bytes of the encoded `job_id` list in one ping: URLs stay far under the 8 KiB that
+/// HTTP servers commonly refuse (the queue answered 400 past it). More ids are split over
+/// several pings of one heartbeat ([`ping_urls`]), so every held id is still reported.
+pub(crate) const MAX_PING_IDS_BYTES: usize = 2048;
+
+/// The ping URLs of one heartbeat: one per group of ids whose encoded list fits
+/// [`MAX_PING_IDS_BYTES`] (one id longer than that is sent alone); one URL without `job_id`
+/// when no job is held.
+pub(crate) fn ping_urls(base: &str, ids: &[JobId]) -> Vec<String> {
+    let mut urls = Vec::new();
+    let mut group: Vec<JobId> = Vec::new();
+    let mut group_bytes = 0usize;
+    for id in ids {
+        let bytes = encode_component(id.as_str()).len() + 3;
+        if !group.is_empty() && group_bytes + bytes > MAX_PING_IDS_BYTES {
+            urls.push(ping_url(base, &group));
+            group.clear();
+            group_bytes = 0;
+        }
+        group.push(id.clone());
+        group_bytes += bytes;
+    }
+    if !group.is_empty() || urls.is_empty() {
+        urls.push(ping_url(base, &group));
+    }
+    urls
+}
+
 pub(crate) fn ping_url(base: &str, ids: &[JobId]) -> String {
     let mut params = String::new();
     if !ids.is_empty() {
@@ -539,6 +567,31 @@ async fn send_unhealthy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pings_split_long_id_lists_and_keep_every_id() {
+        let ids: Vec<JobId> = (0..400)
+            .map(|index| JobId::from(format!("job-{index:04}-{}", "x".repeat(30)).as_str()))
+            .collect();
+        let urls = ping_urls("https://api.example/ping/w1", &ids);
+        assert!(urls.len() > 1, "{} ids in one URL", ids.len());
+        let mut seen = Vec::new();
+        for url in &urls {
+            assert!(url.len() < MAX_PING_IDS_BYTES + 200, "{} bytes", url.len());
+            let list = url
+                .split("job_id=")
+                .nth(1)
+                .and_then(|rest| rest.split('&').next())
+                .expect("job_id");
+            seen.extend(list.split("%2C").map(str::to_owned));
+        }
+        let expected: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+        assert_eq!(seen, expected);
+        assert_eq!(
+            ping_urls("https://api.example/ping/w1", &[]),
+            vec![ping_url("https://api.example/ping/w1", &[])]
+        );
+    }
 
     fn env(list: &[(&str, &str)]) -> RunpodEnv {
         RunpodEnv::from_vars(list.iter().map(|(k, v)| (k.to_string(), v.to_string())))

@@ -29,9 +29,22 @@ impl JobId {
     }
 }
 
+/// For logs: control characters (CR, LF, ESC, ...) are escaped (`\r`, `\n`, `\u{1b}`), so
+/// an id cannot forge log lines or terminal sequences. The id itself ([`JobId::as_str`]) is
+/// what goes on the wire.
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        if !self.0.chars().any(char::is_control) {
+            return f.write_str(&self.0);
+        }
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -158,6 +171,16 @@ pub(crate) fn decode_stop(body: &[u8]) -> Vec<JobId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_shown_in_logs_with_control_characters_escaped() {
+        let id = JobId::from("abc\r\n{\"level\":\"ERROR\"}\u{1b}[31m");
+        let shown = id.to_string();
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert_eq!(shown, "abc\\r\\n{\"level\":\"ERROR\"}\\u{1b}[31m");
+        assert_eq!(id.as_str(), "abc\r\n{\"level\":\"ERROR\"}\u{1b}[31m");
+        assert_eq!(JobId::from("plain-id").to_string(), "plain-id");
+    }
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -234,7 +234,8 @@ async fn take_loop<H: Handler>(
         }
         concurrency = worker.config.concurrency.next(concurrency).get();
         start_waiting(worker, jobs, waiting, concurrency);
-        let held = worker.held.in_flight();
+        // Jobs whose result is owed, and jobs answered but still stopping, both hold a slot.
+        let held = worker.held.in_flight().max(jobs.len());
         if held >= concurrency || !waiting.jobs.is_empty() || worker.outbox.is_stalled() {
             or_shutdown! {
                 _ = worker.slot_freed.notified() => {}
@@ -355,6 +356,8 @@ async fn run_job<H: Handler>(worker: &Arc<Worker<H>>, job: Job, stop: Cancellati
     let result = match outcome {
         Outcome::Stopped => {
             tracing::info!(job_id = %shared.id, "job stopped; no result is posted");
+            // The slot is free only once the job's work has really stopped (or outlived grace).
+            ended_or_outlived(&shared, config.deadline_grace).await;
             return false;
         }
         Outcome::Finished(result) => result,
@@ -387,7 +390,19 @@ async fn run_job<H: Handler>(worker: &Arc<Worker<H>>, job: Job, stop: Cancellati
         retry_for: deadline_length + config.result_retry_grace,
         stop,
     });
+    // The result is on its way; the slot stays taken until the job's work has really stopped
+    // (a job past its deadline may still be finishing blocking work that ignored its
+    // cancellation for a moment), so the next job does not run on top of it.
+    ended_or_outlived(&shared, config.deadline_grace).await;
     true
+}
+
+/// Waits until every clone of the job's context is gone (its handler and blocking work have
+/// ended), for at most `grace`: work that outlives that is stuck, the worker has been marked
+/// for refresh (`exec::abandon`), and the slot goes to the next job, whose result carries
+/// `stopPod`.
+pub(crate) async fn ended_or_outlived(shared: &crate::context::JobShared, grace: Duration) {
+    let _ = tokio::time::timeout(grace, shared.ended.cancelled()).await;
 }
 
 async fn stop_poll_loop<H: Handler>(worker: Arc<Worker<H>>) {

@@ -21,6 +21,7 @@ fn quiet_limits() -> ApiLimits {
         idle_timeout: Duration::from_secs(3600),
         max_connections: 64,
         max_overflow: 8,
+        body_read_timeout: Duration::from_secs(3600),
     }
 }
 
@@ -63,31 +64,55 @@ async fn queued_inputs_over_the_byte_budget_are_answered_429_with_the_reason() {
         api.get(&format!("/status/{first_id}")).await.1["status"],
         "COMPLETED"
     );
+    // The first job's result (its 6 kB echo) is kept until its TTL: the same big job is still
+    // refused, a smaller one fits.
     let (status, body) = api.post("/run", json!({"input": {"pad": pad}})).await;
+    assert_eq!(status, 429, "{body}");
+    let (status, body) = api
+        .post("/run", json!({"input": {"pad": "z".repeat(1000)}}))
+        .await;
     assert_eq!(status, 200, "{body}");
     api.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kept_results_count_against_the_byte_budget_and_the_oldest_go_first() {
+async fn kept_results_count_against_the_byte_budget_and_are_never_evicted_before_their_ttl() {
     let (handler, _control) = test_handler();
     let limits = ApiLimits {
         store_bytes: 10_000,
+        result_ttl: Duration::from_secs(1800),
         ..quiet_limits()
     };
-    let api = Api::start(handler, config(), options(limits)).await;
+    let clock = ApiClock::default();
+    let options = ApiOptions {
+        limits,
+        clock: clock.clone(),
+        ..ApiOptions::default()
+    };
+    let api = Api::start(handler, config(), options).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
         let (_, body) = api.post("/runsync", json!({"input": {"big": 4000}})).await;
         assert_eq!(body["status"], "COMPLETED");
         ids.push(body["id"].as_str().expect("id").to_owned());
     }
-    // Three 4 kB results do not fit in 10 kB: the oldest was evicted for the third.
+    // Three 4 kB results pass the 10 kB budget: all are kept (their clients are owed them),
+    // and the next submission is refused until some expire.
+    for id in &ids {
+        let (status, body) = api.get(&format!("/status/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["output"].as_str().map(str::len), Some(4000));
+    }
+    let (status, body) = api.post("/run", json!({"input": 1})).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .expect("reason")
+        .contains("byte budget"));
+    clock.advance(Duration::from_secs(1800));
     assert_eq!(api.get(&format!("/status/{}", ids[0])).await.0, 404);
-    assert_eq!(api.get(&format!("/status/{}", ids[1])).await.0, 200);
-    let (status, body) = api.get(&format!("/status/{}", ids[2])).await;
-    assert_eq!(status, 200);
-    assert_eq!(body["output"].as_str().map(str::len), Some(4000));
+    let (status, body) = api.post("/runsync", json!({"input": 1})).await;
+    assert_eq!(status, 200, "{body}");
     api.stop().await;
 }
 

@@ -274,19 +274,24 @@ async fn the_job_store_is_bounded_and_answers_429_when_full_of_running_jobs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finished_jobs_are_evicted_oldest_first_from_the_store() {
+async fn finished_jobs_are_kept_until_their_ttl_and_new_ones_get_429() {
     let (handler, _control) = test_handler();
     let mut config = config();
     config.registry_bound = NonZeroUsize::new(2).expect("non-zero");
     let api = Api::start(handler, config).await;
     let mut ids = Vec::new();
-    for index in 0..3 {
+    for index in 0..2 {
         let (_, body) = api.post("/runsync", json!({"input": index})).await;
         ids.push(body["id"].as_str().expect("id").to_owned());
     }
-    assert_eq!(api.get(&format!("/status/{}", ids[0])).await.0, 404);
+    let (status, body) = api.post("/runsync", json!({"input": 2})).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["error"].as_str().expect("reason").contains("TTL"),
+        "{body}"
+    );
+    assert_eq!(api.get(&format!("/status/{}", ids[0])).await.0, 200);
     assert_eq!(api.get(&format!("/status/{}", ids[1])).await.0, 200);
-    assert_eq!(api.get(&format!("/status/{}", ids[2])).await.0, 200);
     api.stop().await;
 }
 

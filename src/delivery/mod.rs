@@ -222,7 +222,23 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         }
         source = cause.source();
     }
-    text
+    bounded(&text)
+}
+
+/// Most characters of a server's answer quoted in an error (an S3 error body can be any size).
+const MAX_QUOTED_CHARS: usize = 300;
+
+/// `text` on one line (control characters as spaces), cut at [`MAX_QUOTED_CHARS`] with `…`.
+fn bounded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_QUOTED_CHARS + 4));
+    for (index, c) in text.chars().enumerate() {
+        if index == MAX_QUOTED_CHARS {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
 }
 
 /// The settings that hold a bucket's credentials.
@@ -248,14 +264,15 @@ impl DeliveryError {
     pub fn is_job_input(&self, origin: BucketOrigin) -> bool {
         match self {
             DeliveryError::Address { .. } => true,
-            DeliveryError::Credentials { .. } | DeliveryError::NoSuchBucket { .. } => {
-                origin == BucketOrigin::Job
-            }
+            // A job's own endpoint that refuses, fails (5xx, redirects, closed ports) or
+            // hangs is the job's input to fix, not a fault of this worker.
+            DeliveryError::Credentials { .. }
+            | DeliveryError::NoSuchBucket { .. }
+            | DeliveryError::Upload { .. }
+            | DeliveryError::Timeout { .. } => origin == BucketOrigin::Job,
             DeliveryError::Expiry { .. }
             | DeliveryError::Client { .. }
-            | DeliveryError::Upload { .. }
             | DeliveryError::Presign { .. }
-            | DeliveryError::Timeout { .. }
             | DeliveryError::Cancelled { .. } => false,
         }
     }

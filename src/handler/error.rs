@@ -99,6 +99,16 @@ pub enum JobError {
         /// The limit.
         limit: usize,
     },
+    /// An uploaded output would pass `output.max_file_bytes`; its encoder stopped there.
+    #[error("formats: the {format} output would be over output.max_file_bytes = {limit} (at least {at_least} bytes); shrink it with fewer colours (max_colors or a smaller palette), a larger trace.filter_speckle, or trace.mode = \"polygon\"")]
+    FileTooLarge {
+        /// The format.
+        format: Format,
+        /// What it had reached when it stopped.
+        at_least: usize,
+        /// The cap.
+        limit: usize,
+    },
     /// The SVG grew past `output.max_inline_bytes` while tracing, and no bucket is configured.
     #[error("{source}; or {BUCKET_HINT}")]
     SvgPastInlineLimit {
@@ -135,9 +145,9 @@ impl JobError {
             }
             JobError::Pipeline(error) => pipeline_error_type(&error.kind),
             JobError::Encode { source, .. } => output_error_type(source),
-            JobError::OutputTooLarge { .. } | JobError::SvgPastInlineLimit { .. } => {
-                ErrorType::OutputTooLarge
-            }
+            JobError::OutputTooLarge { .. }
+            | JobError::FileTooLarge { .. }
+            | JobError::SvgPastInlineLimit { .. } => ErrorType::OutputTooLarge,
             JobError::Delivery { origin, source } => delivery_error_type(source, *origin),
             JobError::Stopped { .. } | JobError::Metadata(_) => ErrorType::Internal,
         }
@@ -159,7 +169,8 @@ fn pipeline_error_type(kind: &PipelineErrorKind) -> ErrorType {
 fn output_error_type(error: &OutputError) -> ErrorType {
     match error {
         // The rendering of this image would be too large: the client's image to shrink.
-        OutputError::TooLarge { .. } => ErrorType::OutputTooLarge,
+        OutputError::TooLarge { .. } | OutputError::OverLimit { .. } => ErrorType::OutputTooLarge,
+        OutputError::Cancelled { .. } => ErrorType::DeadlineExceeded,
         // Names and options are checked when the request is parsed; reaching the encoder
         // with one is the worker's fault, as is an SVG of ours that a format cannot carry.
         OutputError::UnknownFormat { .. }

@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 use crate::cancel::CancelToken;
 use crate::delivery::{Bucket, DeliveryOptions, OutputFile, Uploader};
 use crate::download::{download, DownloadPolicy};
-use crate::output::{encode, Format, OutputOptions};
+use crate::output::{encode_limited, EncodeLimits, Format, OutputError, OutputOptions};
 use crate::pipeline::decode::probe;
 use crate::pipeline::{
     decode, DecodeLimits, Phase, Pipeline, PipelineError, PipelineErrorKind, Progress, Request,
@@ -122,6 +122,7 @@ impl VectorizeHandler {
         &self,
         bytes: Vec<u8>,
         limits: DecodeLimits,
+        outputs: &OutputCaps<'_>,
         ctx: &runpod::JobContext,
     ) -> Result<(Vec<u8>, memory::MemoryReservation), JobError> {
         let (bytes, header) = ctx
@@ -136,13 +137,22 @@ impl VectorizeHandler {
             })?;
         let header = header?;
         let settings = self.pipeline.settings();
+        // The pipeline's peak, and then the encoders' (their SVG and outputs are capped, so
+        // this bounds them whatever the traced geometry turns out to be).
         let estimate = job_estimate(
             header.width,
             header.height,
             bytes.len() as u64,
             settings.working_size,
             settings.pad_multiple,
-        );
+        )
+        .saturating_add(crate::output::encode_memory_estimate(
+            outputs.formats,
+            header.width,
+            header.height,
+            outputs.max_svg_bytes,
+            outputs.max_file_bytes,
+        ));
         let (width, height) = (header.width, header.height);
         let reservation = match self.memory.try_reserve(estimate) {
             Err(never) => {
@@ -248,7 +258,21 @@ impl VectorizeHandler {
             max_bytes: self.config.input.max_image_bytes,
             max_pixels: self.config.input.max_pixels,
         };
-        let (bytes, reservation) = self.reserve_memory(bytes, limits, ctx).await?;
+        let max_inline_bytes = self.config.output.max_inline_bytes;
+        // Every output is capped: inline by the inline limit, uploaded ones by max_file_bytes.
+        let (max_svg_bytes, max_file_bytes) = match delivery {
+            Delivery::Inline => (max_inline_bytes, max_inline_bytes),
+            Delivery::Bucket(_) => {
+                let cap = self.config.output.max_file_bytes;
+                (cap, cap)
+            }
+        };
+        let caps = OutputCaps {
+            formats: &request.formats,
+            max_svg_bytes,
+            max_file_bytes,
+        };
+        let (bytes, reservation) = self.reserve_memory(bytes, limits, &caps, ctx).await?;
 
         let cancel = CancelToken::new();
         let bridge = {
@@ -261,12 +285,7 @@ impl VectorizeHandler {
         };
         let pipeline = Arc::clone(&self.pipeline);
         let progress_ctx = ctx.clone();
-        let max_inline_bytes = self.config.output.max_inline_bytes;
-        // Inline results are bounded while tracing; uploaded ones only by the image's size.
-        let max_svg_bytes = match delivery {
-            Delivery::Inline => Some(max_inline_bytes),
-            Delivery::Bucket(_) => None,
-        };
+        let inline = matches!(delivery, Delivery::Inline);
         let formats = request.formats;
         let options = request.options;
         let encoding = self.encoding.clone();
@@ -279,7 +298,7 @@ impl VectorizeHandler {
                 let pipeline_request = Request {
                     image,
                     options,
-                    max_svg_bytes,
+                    max_svg_bytes: Some(max_svg_bytes),
                 };
                 let mut on_progress = |progress: Progress| {
                     tracing::info!(phase = %progress.phase, percent = progress.percent, "{}", progress.message);
@@ -294,7 +313,11 @@ impl VectorizeHandler {
                 let body = if formats == [Format::Svg] {
                     Body::Svg(output.svg)
                 } else {
-                    Body::Files(encode_all(&output.svg, &formats, &encoding, &cancel)?)
+                    let caps = EncodeCaps {
+                        inline,
+                        max_bytes: max_file_bytes,
+                    };
+                    Body::Files(encode_all(&output.svg, &formats, &encoding, caps, &cancel)?)
                 };
                 Ok::<_, JobError>((output.metadata, body))
             })
@@ -306,9 +329,10 @@ impl VectorizeHandler {
                 source,
             })?
             .map_err(|error| match error {
-                // Only inline results are bounded while tracing: say how to lift the bound.
+                // Inline: say how to lift the bound (a bucket); uploads: the file cap's error.
                 JobError::Pipeline(source)
-                    if matches!(source.kind, PipelineErrorKind::OutputTooLarge { .. }) =>
+                    if inline
+                        && matches!(source.kind, PipelineErrorKind::OutputTooLarge { .. }) =>
                 {
                     JobError::SvgPastInlineLimit { source }
                 }
@@ -384,23 +408,80 @@ impl VectorizeHandler {
     }
 }
 
+/// What a job's outputs may be: its formats, and the caps of its SVG and of each file.
+struct OutputCaps<'a> {
+    formats: &'a [Format],
+    max_svg_bytes: usize,
+    max_file_bytes: usize,
+}
+
+/// How [`encode_all`] bounds each output.
+#[derive(Debug, Clone, Copy)]
+struct EncodeCaps {
+    /// Inline: the outputs share `max_bytes` (binary ones as base64); else each file has it.
+    inline: bool,
+    max_bytes: usize,
+}
+
 /// Every format asked for, in order; the SVG is the pipeline's own text (not re-parsed).
+/// Each encoder runs under the bytes left to it and the job's cancellation, so an output
+/// that passes its cap stops there (`OutputTooLarge` naming the format and the limit).
 fn encode_all(
     svg: &str,
     formats: &[Format],
     options: &OutputOptions,
+    caps: EncodeCaps,
     cancel: &CancelToken,
 ) -> Result<Vec<(Format, Vec<u8>)>, JobError> {
     let mut files = Vec::with_capacity(formats.len());
+    let mut inline_left = caps.max_bytes;
     for &format in formats {
         if cancel.is_cancelled() {
             return Err(PipelineError::new(Phase::Trace, PipelineErrorKind::Cancelled).into());
         }
-        let bytes = match format {
-            Format::Svg => svg.as_bytes().to_vec(),
-            format => encode(svg, format, options)
-                .map_err(|source| JobError::Encode { format, source })?,
+        let max_bytes = match (caps.inline, format.is_binary()) {
+            (false, _) => caps.max_bytes,
+            (true, false) => inline_left,
+            // Inline binary outputs are base64: 4 characters per 3 bytes.
+            (true, true) => inline_left / 4 * 3,
         };
+        let limits = EncodeLimits {
+            max_bytes,
+            cancel: Some(cancel),
+        };
+        let bytes = match encode_limited(svg, format, options, &limits) {
+            Ok(bytes) => bytes,
+            Err(OutputError::OverLimit { at_least, .. }) if caps.inline => {
+                let mut sizes: Vec<String> = files
+                    .iter()
+                    .map(|(format, bytes): &(Format, Vec<u8>)| format!("{format} {}", bytes.len()))
+                    .collect();
+                sizes.push(format!("{format} at least {at_least}"));
+                return Err(JobError::OutputTooLarge {
+                    what: format!("the inline outputs ({}) are", sizes.join(", ")),
+                    bytes: caps.max_bytes - inline_left + at_least,
+                    limit: caps.max_bytes,
+                });
+            }
+            Err(OutputError::OverLimit {
+                at_least, limit, ..
+            }) => {
+                return Err(JobError::FileTooLarge {
+                    format,
+                    at_least,
+                    limit,
+                })
+            }
+            Err(source) => return Err(JobError::Encode { format, source }),
+        };
+        if caps.inline {
+            let inlined = if format.is_binary() {
+                bytes.len().div_ceil(3) * 4
+            } else {
+                bytes.len()
+            };
+            inline_left = inline_left.saturating_sub(inlined);
+        }
         files.push((format, bytes));
     }
     Ok(files)

@@ -22,7 +22,9 @@ use dxf::tables::Layer;
 use dxf::{Color, LwPolylineVertex};
 
 use super::geometry::{rings, Drawing, Paint, Point};
-use super::{Format, OutputError, OutputOptions};
+use super::{
+    EncodeLimits, Format, OutputError, OutputOptions, DXF_MIN_ENTITY_BYTES, DXF_MIN_VERTEX_BYTES,
+};
 
 /// The layer name of an ink.
 pub(crate) fn layer_name(color: [u8; 3]) -> String {
@@ -30,7 +32,11 @@ pub(crate) fn layer_name(color: [u8; 3]) -> String {
 }
 
 /// The DXF text of `drawing`.
-pub(crate) fn write(drawing: &Drawing, options: &OutputOptions) -> Result<Vec<u8>, OutputError> {
+pub(crate) fn write(
+    drawing: &Drawing,
+    options: &OutputOptions,
+    limits: &EncodeLimits<'_>,
+) -> Result<Vec<u8>, OutputError> {
     let mm_per_px = 25.4 / options.dxf_dpi;
     let height = drawing.height;
     let to_mm = |p: Point| Point {
@@ -51,7 +57,12 @@ pub(crate) fn write(drawing: &Drawing, options: &OutputOptions) -> Result<Vec<u8
     out.header.maximum_drawing_limits = corner;
 
     let mut layers: Vec<[u8; 3]> = Vec::new();
+    // The least the entities held so far will write: stop building them once that passes the
+    // limit (they take several times those bytes in memory).
+    let mut at_least = 0usize;
     for shape in &drawing.shapes {
+        limits.check_cancel(Format::Dxf)?;
+        limits.check_size(Format::Dxf, at_least)?;
         if !matches!(shape.paint, Paint::Fill { .. }) {
             continue;
         }
@@ -66,6 +77,9 @@ pub(crate) fn write(drawing: &Drawing, options: &OutputOptions) -> Result<Vec<u8
             });
         }
         for ring in rings(&shape.segments, to_mm, tolerance) {
+            at_least = at_least
+                .saturating_add(DXF_MIN_ENTITY_BYTES)
+                .saturating_add(ring.len().saturating_mul(DXF_MIN_VERTEX_BYTES));
             let mut polyline = LwPolyline::default();
             polyline.set_is_closed(true);
             polyline.vertices = ring
@@ -86,12 +100,43 @@ pub(crate) fn write(drawing: &Drawing, options: &OutputOptions) -> Result<Vec<u8
             out.add_entity(entity);
         }
     }
-    let mut bytes = Vec::new();
-    out.save(&mut bytes).map_err(|error| OutputError::Encode {
-        format: Format::Dxf,
-        message: error.to_string(),
-    })?;
-    Ok(bytes)
+    limits.check_size(Format::Dxf, at_least)?;
+    let mut writer = LimitedWriter {
+        bytes: Vec::new(),
+        limit: limits.max_bytes,
+    };
+    match out.save(&mut writer) {
+        Ok(()) => Ok(writer.bytes),
+        Err(_) if writer.bytes.len() > limits.max_bytes => Err(OutputError::OverLimit {
+            format: Format::Dxf,
+            limit: limits.max_bytes,
+            at_least: writer.bytes.len(),
+        }),
+        Err(error) => Err(OutputError::Encode {
+            format: Format::Dxf,
+            message: error.to_string(),
+        }),
+    }
+}
+
+/// A `Vec` that refuses writes once it holds more than `limit` bytes.
+struct LimitedWriter {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for LimitedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() > self.limit {
+            return Err(std::io::Error::other("output limit passed"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The header variables that would make every file different (creation and update dates,

@@ -17,21 +17,24 @@ use std::fmt::Write;
 use crate::pipeline::svg::decimal;
 
 use super::geometry::{hex, Area, Drawing, Paint, Segment, Shape, StrokeStyle};
-use super::OutputError;
+use super::{EncodeLimits, Format, OutputError};
 
 /// Points per SVG pixel (96 px per inch).
 const PT_PER_PX: f64 = 0.75;
 
 /// The EPS text of `drawing`.
-pub(crate) fn write(drawing: &Drawing) -> Result<Vec<u8>, OutputError> {
+pub(crate) fn write(drawing: &Drawing, limits: &EncodeLimits<'_>) -> Result<Vec<u8>, OutputError> {
     let width_pt = drawing.width * PT_PER_PX;
     let height_pt = drawing.height * PT_PER_PX;
     let box_width = width_pt.ceil();
     let box_height = height_pt.ceil();
     let mut out = String::with_capacity(4096 + drawing.shapes.len() * 256);
-    // `write!` into a String cannot fail; the results are ignored through this helper.
+    // `write!` into a String cannot fail; the results are ignored through this helper, which
+    // also keeps the count the loop below checks against the limit.
+    let written = std::cell::Cell::new(0usize);
     let mut put = |text: std::fmt::Arguments<'_>| {
         let _ = out.write_fmt(text);
+        written.set(out.len());
     };
     put(format_args!("%!PS-Adobe-3.0 EPSF-3.0\n"));
     put(format_args!("%%Creator: gemini3\n"));
@@ -75,6 +78,8 @@ pub(crate) fn write(drawing: &Drawing) -> Result<Vec<u8>, OutputError> {
     ));
     let mut painted: Vec<Painted<'_>> = Vec::with_capacity(drawing.shapes.len());
     for shape in &drawing.shapes {
+        limits.check_cancel(Format::Eps)?;
+        limits.check_size(Format::Eps, written.get())?;
         let bounds = Bounds::of(shape);
         let color = shape.color.map(f64::from);
         if shape.opacity >= 1.0 {

@@ -32,11 +32,23 @@
 //!
 //! Nothing here panics on bad input: an unparsable SVG, an unknown format name or an
 //! unsupported construct (gradients, images, clips in EPS/DXF) is an [`OutputError`].
+//!
+//! **Bounded.** Every encoding runs under [`EncodeLimits`]: its output's byte limit and the
+//! job's cancellation. Before the SVG is even parsed, a lower bound of the output's size is
+//! counted from the SVG text ([`SvgStats`]: one closed polyline per subpath, one vertex per
+//! segment) and an output that must pass the limit is refused at once; while encoding, DXF
+//! and EPS stop as soon as what they wrote (or, for DXF, the entities they hold) passes it,
+//! PNG is rendered in bands of rows, and every encoder checks the cancellation between
+//! shapes or bands, so a job past its deadline stops within one shape or band. The memory
+//! an encoding may use is then bounded by the SVG's size and the limit, which is what the
+//! handler reserves before the job runs ([`encode_memory_estimate`]).
 
 mod cad;
 mod eps;
 mod geometry;
 pub mod png;
+
+use crate::cancel::CancelToken;
 
 use std::fmt;
 use std::path::Path;
@@ -225,24 +237,195 @@ pub enum OutputError {
     /// The encoder itself failed.
     #[error("{format} encoding failed: {message}")]
     Encode { format: Format, message: String },
+    /// The output would pass (or did pass) its byte limit; encoding stopped there.
+    #[error(
+        "the {format} output would be over its limit of {limit} bytes (at least {at_least} bytes)"
+    )]
+    OverLimit {
+        format: Format,
+        limit: usize,
+        at_least: usize,
+    },
+    /// The job was cancelled (its deadline passed) while encoding.
+    #[error("{format} encoding was cancelled")]
+    Cancelled { format: Format },
 }
 
-/// Encodes the pipeline's `svg` as `format`.
+/// What one encoding may use: the most bytes of its output and the job's cancellation.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeLimits<'a> {
+    /// The output's byte limit (inline: what is left of `output.max_inline_bytes`; bucket:
+    /// `output.max_file_bytes`).
+    pub max_bytes: usize,
+    /// Checked between shapes, rows or bands.
+    pub cancel: Option<&'a CancelToken>,
+}
+
+impl EncodeLimits<'_> {
+    /// No cancellation and no practical limit (the CLI, tests).
+    pub const UNBOUNDED: EncodeLimits<'static> = EncodeLimits {
+        max_bytes: usize::MAX,
+        cancel: None,
+    };
+
+    /// `Cancelled` once the job was cancelled.
+    pub(crate) fn check_cancel(&self, format: Format) -> Result<(), OutputError> {
+        match self.cancel {
+            Some(cancel) if cancel.is_cancelled() => Err(OutputError::Cancelled { format }),
+            _ => Ok(()),
+        }
+    }
+
+    /// `OverLimit` once `bytes` (written, or surely to be written) pass the limit.
+    pub(crate) fn check_size(&self, format: Format, bytes: usize) -> Result<(), OutputError> {
+        if bytes > self.max_bytes {
+            Err(OutputError::OverLimit {
+                format,
+                limit: self.max_bytes,
+                at_least: bytes,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Counts of an SVG's path data, read from its text without parsing it: the lower bounds
+/// of what each format must write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SvgStats {
+    /// Subpaths (`M`/`m` commands): each is at least one closed polyline or path.
+    pub subpaths: usize,
+    /// Path segments (every other command letter inside `d` attributes): at least one vertex
+    /// or operator each.
+    pub segments: usize,
+}
+
+impl SvgStats {
+    /// Scans the `d="…"` attributes of `svg`.
+    pub fn of(svg: &str) -> SvgStats {
+        let mut stats = SvgStats::default();
+        let mut rest = svg;
+        while let Some(start) = rest.find(" d=\"") {
+            let data = &rest[start + 4..];
+            let end = data.find('"').unwrap_or(data.len());
+            for byte in data[..end].bytes() {
+                match byte {
+                    b'M' | b'm' => stats.subpaths += 1,
+                    b'L' | b'l' | b'H' | b'h' | b'V' | b'v' | b'C' | b'c' | b'S' | b's' | b'Q'
+                    | b'q' | b'T' | b't' | b'A' | b'a' => stats.segments += 1,
+                    _ => {}
+                }
+            }
+            rest = &data[end..];
+        }
+        stats
+    }
+
+    /// The fewest bytes `format` can write for these paths (subpaths and segments only;
+    /// headers, colours and curve flattening come on top).
+    pub fn min_output_bytes(&self, format: Format) -> usize {
+        let (per_subpath, per_segment) = match format {
+            // An LWPOLYLINE entity's group codes (handle, layer, colours, flags) and one
+            // `10`/`20` vertex pair per segment.
+            Format::Dxf => (DXF_MIN_ENTITY_BYTES, DXF_MIN_VERTEX_BYTES),
+            // `x y m` ... `h f`, and `x y l` per segment.
+            Format::Eps => (12, 8),
+            // Compressed or not, svg2pdf and PNG give no useful lower bound.
+            Format::Svg | Format::Pdf | Format::Png => (0, 0),
+        };
+        self.subpaths
+            .saturating_mul(per_subpath)
+            .saturating_add(self.segments.saturating_mul(per_segment))
+    }
+}
+
+/// Bytes of one DXF `LWPOLYLINE` without its vertices, at least (measured: 230 to 260).
+pub(crate) const DXF_MIN_ENTITY_BYTES: usize = 200;
+/// Bytes of one DXF vertex (`10\nX\n20\nY\n`), at least.
+pub(crate) const DXF_MIN_VERTEX_BYTES: usize = 16;
+
+/// Memory one job's encoders may use beyond the pipeline's, in bytes, for an SVG of at most
+/// `max_svg_bytes` drawn at `width × height`, each output at most `max_output_bytes`:
+/// the usvg tree ([`TREE_BYTES_PER_SVG_BYTE`]), each format's own working memory, and the
+/// outputs themselves. See bench/hardening.md for the calibration.
+pub fn encode_memory_estimate(
+    formats: &[Format],
+    width: u32,
+    height: u32,
+    max_svg_bytes: usize,
+    max_output_bytes: usize,
+) -> u64 {
+    let svg = max_svg_bytes as u64;
+    let out = max_output_bytes as u64;
+    let pixels = u64::from(width) * u64::from(height);
+    let mut total = 0u64;
+    let mut parsed = false;
+    for format in formats {
+        let own = match format {
+            Format::Svg => 0,
+            // The PDF writer's object graph is a few times the SVG; then its output.
+            Format::Pdf => svg.saturating_mul(4).saturating_add(out),
+            // Our geometry (f64 segments) and the PostScript text.
+            Format::Eps => svg.saturating_mul(4).saturating_add(out),
+            // Our geometry, the dxf crate's entities (stopped at the limit: about 3x the
+            // bytes they write) and the file.
+            Format::Dxf => svg.saturating_mul(4).saturating_add(out.saturating_mul(4)),
+            // The RGBA pixmap, the PNG encoder's filtered rows, the file.
+            Format::Png => pixels.saturating_mul(8).saturating_add(out),
+        };
+        if *format != Format::Svg {
+            parsed = true;
+        }
+        total = total.saturating_add(own);
+    }
+    if parsed {
+        total = total.saturating_add(svg.saturating_mul(TREE_BYTES_PER_SVG_BYTE));
+    }
+    total
+}
+
+/// usvg's tree of a pipeline SVG, per byte of SVG text, at most (bench/hardening.md).
+pub const TREE_BYTES_PER_SVG_BYTE: u64 = 12;
+
+/// Encodes the pipeline's `svg` as `format`, without limits (the CLI's one-shot use).
 pub fn encode(svg: &str, format: Format, options: &OutputOptions) -> Result<Vec<u8>, OutputError> {
+    encode_limited(svg, format, options, &EncodeLimits::UNBOUNDED)
+}
+
+/// Encodes the pipeline's `svg` as `format` under `limits`: refused before parsing when the
+/// SVG's paths alone must pass the byte limit, stopped as soon as the output passes it, and
+/// stopped between shapes or bands when the job is cancelled.
+pub fn encode_limited(
+    svg: &str,
+    format: Format,
+    options: &OutputOptions,
+    limits: &EncodeLimits<'_>,
+) -> Result<Vec<u8>, OutputError> {
     options.validate()?;
+    limits.check_cancel(format)?;
     if format == Format::Svg {
+        limits.check_size(format, svg.len())?;
         // Checked like the others, so a caller learns of a broken SVG whatever it asked for.
         parse(svg)?;
         return Ok(svg.as_bytes().to_vec());
     }
+    limits.check_size(format, SvgStats::of(svg).min_output_bytes(format))?;
     let tree = parse(svg)?;
-    match format {
-        Format::Svg => Ok(svg.as_bytes().to_vec()),
-        Format::Pdf => pdf(&tree),
-        Format::Eps => eps::write(&geometry::Drawing::from_tree(&tree, Format::Eps)?),
-        Format::Dxf => cad::write(&geometry::Drawing::from_tree(&tree, Format::Dxf)?, options),
-        Format::Png => png::encode_tree(&tree, options.png_max_pixels),
-    }
+    limits.check_cancel(format)?;
+    let bytes = match format {
+        Format::Svg => svg.as_bytes().to_vec(),
+        Format::Pdf => pdf(&tree)?,
+        Format::Eps => eps::write(&geometry::Drawing::from_tree(&tree, Format::Eps)?, limits)?,
+        Format::Dxf => cad::write(
+            &geometry::Drawing::from_tree(&tree, Format::Dxf)?,
+            options,
+            limits,
+        )?,
+        Format::Png => png::encode_tree(&tree, options.png_max_pixels, limits)?,
+    };
+    limits.check_size(format, bytes.len())?;
+    Ok(bytes)
 }
 
 /// Parses an SVG with usvg, without reading any file the SVG names.

@@ -231,7 +231,7 @@ pub enum PipelineErrorKind {
         attempts: u32,
     },
     /// The SVG grew past the output limit; tracing stopped there.
-    #[error("the SVG grew past {limit} bytes (output.max_inline_bytes); shrink it with fewer colours (max_colors or a smaller palette), a larger trace.filter_speckle, or trace.mode \"polygon\"")]
+    #[error("the SVG grew past {limit} bytes (output.max_inline_bytes, or output.max_file_bytes with a bucket); shrink it with fewer colours (max_colors or a smaller palette), a larger trace.filter_speckle, or trace.mode \"polygon\"")]
     OutputTooLarge {
         /// The limit in bytes.
         limit: usize,

@@ -131,6 +131,9 @@ pub struct OutputLimits {
     /// Largest inline SVG, bytes.
     #[serde(deserialize_with = "fields::int::<_, usize, 1, 20_000_000>")]
     pub max_inline_bytes: usize,
+    /// Largest uploaded output file (each format, the SVG included), bytes.
+    #[serde(deserialize_with = "fields::int::<_, usize, 1, 2_000_000_000>")]
+    pub max_file_bytes: usize,
     /// How long the presigned URL of an uploaded output stays valid (SigV4 allows 7 days).
     #[serde(
         rename = "presign_expiry_s",

@@ -1,12 +1,14 @@
 //! The local API's job store: bounded by count and by bytes, with finished jobs expiring.
 //!
 //! Every entry holds a byte charge: the size of its request body while it waits or runs, then
-//! the size of its result once finished. An insert that would pass the count bound or the byte
-//! budget first evicts finished entries, oldest-finished first; when only in-flight entries
-//! are left it is refused with a [`StoreFull`] that says which bound was hit. A finished
-//! entry expires `ttl` after it finished (RunPod keeps `/run` results 30 minutes); expired
-//! entries are dropped on every access, so their memory goes without any traffic-independent
-//! timer being needed for correctness (the server also sweeps once a minute).
+//! the size of its result once finished. Request bodies still arriving are charged too
+//! ([`Store::charge_incoming`]), chunk by chunk, so a flood of slow uploads cannot hold more
+//! than the budget. A finished entry is kept until `ttl` after it finished (RunPod keeps
+//! `/run` results 30 minutes) and is **never evicted before then**: an insert or an incoming
+//! body that would pass the count bound or the byte budget is refused with a [`StoreFull`] that
+//! says which bound was hit (the API answers 429), whatever holds the room. Expired entries
+//! are dropped on every access, so their memory goes without any traffic-independent timer
+//! being needed for correctness (the server also sweeps once a minute).
 //!
 //! A `std::sync::Mutex` guards it: critical sections are short and never `.await`.
 
@@ -40,19 +42,24 @@ impl ApiClock {
 /// Why an insert was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreFull {
-    /// Every slot holds a job that is queued or running.
-    #[error("job store is full: {bound} jobs queued or running; retry when some finish")]
+    /// Every slot holds a job that is queued or running, or a result within its TTL.
+    #[error(
+        "job store is full: {bound} jobs queued, running or kept until their TTL; retry when \
+         some finish or expire"
+    )]
     Count {
         /// The count bound.
         bound: usize,
     },
-    /// The bytes of queued and running inputs plus kept results leave no room.
+    /// The bytes of queued and running inputs, bodies still arriving and kept results leave
+    /// no room.
     #[error(
-        "job store is over its byte budget: {held} bytes held by queued and running jobs, \
-         {wanted} more asked, budget {budget} bytes; retry when some finish"
+        "job store is over its byte budget: {held} bytes held by queued, running and arriving \
+         jobs and kept results, {wanted} more asked, budget {budget} bytes; retry when some \
+         finish or expire"
     )]
     Bytes {
-        /// Bytes held by in-flight entries (finished ones were evicted first).
+        /// Bytes held now.
         held: usize,
         /// The refused entry's charge.
         wanted: usize,
@@ -74,6 +81,8 @@ struct Inner<T> {
     /// stale pairs (evicted or replaced ids) are skipped.
     finished: VecDeque<(JobId, u64)>,
     bytes: usize,
+    /// Bytes of request bodies still arriving (not yet entries).
+    incoming: usize,
     next_generation: u64,
 }
 
@@ -103,6 +112,7 @@ impl<T: Clone> Store<T> {
                 entries: HashMap::new(),
                 finished: VecDeque::new(),
                 bytes: 0,
+                incoming: 0,
                 next_generation: 0,
             }),
             bounds,
@@ -134,51 +144,55 @@ impl<T: Clone> Store<T> {
         }
     }
 
-    /// Evicts the oldest finished entry other than `keep`; returns whether it did.
-    fn evict_oldest(inner: &mut Inner<T>, keep: Option<&JobId>) -> bool {
-        let mut index = 0;
-        while index < inner.finished.len() {
-            let (id, generation) = inner.finished[index].clone();
-            let current = inner
-                .entries
-                .get(&id)
-                .map(|slot| slot.generation == generation && slot.finished_at.is_some())
-                .unwrap_or(false);
-            if !current {
-                inner.finished.remove(index);
-                continue;
-            }
-            if Some(&id) == keep {
-                index += 1;
-                continue;
-            }
-            inner.finished.remove(index);
-            remove_slot(inner, &id);
-            return true;
+    /// Charges `more` bytes of a request body still arriving; refused when the budget (held
+    /// entries plus every arriving body) has no room. Give it back with
+    /// [`Store::release_incoming`], or turn it into an entry with [`Store::insert_incoming`].
+    pub fn charge_incoming(&self, more: usize) -> Result<(), StoreFull> {
+        let mut inner = self.lock();
+        self.expire(&mut inner);
+        let held = inner.bytes.saturating_add(inner.incoming);
+        if held.saturating_add(more) > self.bounds.max_bytes {
+            return Err(StoreFull::Bytes {
+                held,
+                wanted: more,
+                budget: self.bounds.max_bytes,
+            });
         }
-        false
+        inner.incoming += more;
+        Ok(())
     }
 
-    /// Adds an in-flight entry charged `bytes`, evicting finished entries for room.
+    /// Gives back `bytes` charged by [`Store::charge_incoming`].
+    pub fn release_incoming(&self, bytes: usize) {
+        let mut inner = self.lock();
+        inner.incoming = inner.incoming.saturating_sub(bytes);
+    }
+
+    /// [`Store::insert`] of a body whose `bytes` were charged as arriving: the charge moves to
+    /// the entry (and is given back if the insert is refused).
+    pub fn insert_incoming(&self, id: JobId, value: T, bytes: usize) -> Result<(), StoreFull> {
+        self.release_incoming(bytes);
+        self.insert(id, value, bytes)
+    }
+
+    /// Adds an in-flight entry charged `bytes`; refused when the count bound or the byte
+    /// budget has no room (finished entries are kept until their TTL, never evicted for room).
     pub fn insert(&self, id: JobId, value: T, bytes: usize) -> Result<(), StoreFull> {
         let mut inner = self.lock();
         self.expire(&mut inner);
         remove_slot(&mut inner, &id);
-        while inner.entries.len() >= self.bounds.max_jobs {
-            if !Self::evict_oldest(&mut inner, None) {
-                return Err(StoreFull::Count {
-                    bound: self.bounds.max_jobs,
-                });
-            }
+        if inner.entries.len() >= self.bounds.max_jobs {
+            return Err(StoreFull::Count {
+                bound: self.bounds.max_jobs,
+            });
         }
-        while inner.bytes.saturating_add(bytes) > self.bounds.max_bytes {
-            if !Self::evict_oldest(&mut inner, None) {
-                return Err(StoreFull::Bytes {
-                    held: inner.bytes,
-                    wanted: bytes,
-                    budget: self.bounds.max_bytes,
-                });
-            }
+        let held = inner.bytes.saturating_add(inner.incoming);
+        if held.saturating_add(bytes) > self.bounds.max_bytes {
+            return Err(StoreFull::Bytes {
+                held,
+                wanted: bytes,
+                budget: self.bounds.max_bytes,
+            });
         }
         let generation = inner.next_generation;
         inner.next_generation += 1;
@@ -195,9 +209,9 @@ impl<T: Clone> Store<T> {
         Ok(())
     }
 
-    /// Marks an entry finished and re-charges it `result_bytes` (its input is gone). While
-    /// the store is over budget, older finished entries are evicted; this one is kept even
-    /// then, since its client is owed the result.
+    /// Marks an entry finished and re-charges it `result_bytes` (its input is gone). The result
+    /// is kept until its TTL even when that puts the store over budget (its client is owed
+    /// it; results are bounded by the handler's result limit): new submissions wait meanwhile.
     pub fn finish(&self, id: &JobId, result_bytes: usize) {
         let mut inner = self.lock();
         let now = self.clock.now();
@@ -212,10 +226,13 @@ impl<T: Clone> Store<T> {
         let generation = slot.generation;
         inner.bytes = inner.bytes - old + result_bytes;
         inner.finished.push_back((id.clone(), generation));
-        while inner.bytes > self.bounds.max_bytes {
-            if !Self::evict_oldest(&mut inner, Some(id)) {
-                break;
-            }
+        if inner.bytes > self.bounds.max_bytes {
+            tracing::warn!(
+                job_id = %id,
+                held = inner.bytes,
+                budget = self.bounds.max_bytes,
+                "local API: kept results are over the store's byte budget; new jobs get 429 until some expire"
+            );
         }
     }
 
@@ -287,8 +304,8 @@ mod tests {
     }
 
     #[test]
-    fn inputs_over_the_byte_budget_are_refused_while_jobs_are_in_flight() {
-        let (store, _) = store(10, 100);
+    fn inputs_over_the_byte_budget_are_refused_and_results_are_kept_until_their_ttl() {
+        let (store, clock) = store(10, 100);
         store.insert(id("a"), 1, 60).expect("room");
         assert_eq!(
             store.insert(id("b"), 2, 50),
@@ -303,9 +320,52 @@ mod tests {
         store
             .insert(id("b"), 2, 50)
             .expect("room once a's input is gone");
-        store.insert(id("c"), 3, 45).expect("evicts a's result");
+        // a's result is not evicted for c: c is refused instead, a stays readable.
+        assert_eq!(
+            store.insert(id("c"), 3, 45),
+            Err(StoreFull::Bytes {
+                held: 60,
+                wanted: 45,
+                budget: 100
+            })
+        );
+        assert_eq!(store.get(&id("a")), Some(1));
+        clock.advance(Duration::from_secs(60));
+        store
+            .insert(id("c"), 3, 45)
+            .expect("room once a's result expired");
         assert_eq!(store.get(&id("a")), None);
         assert_eq!(store.bytes(), 95);
+    }
+
+    #[test]
+    fn arriving_bodies_count_against_the_budget() {
+        let (store, _) = store(10, 100);
+        store.insert(id("a"), 1, 40).expect("room");
+        store.charge_incoming(30).expect("room for 30 arriving");
+        assert_eq!(
+            store.charge_incoming(31),
+            Err(StoreFull::Bytes {
+                held: 70,
+                wanted: 31,
+                budget: 100
+            })
+        );
+        assert_eq!(
+            store.insert(id("b"), 2, 31),
+            Err(StoreFull::Bytes {
+                held: 70,
+                wanted: 31,
+                budget: 100
+            })
+        );
+        store
+            .insert_incoming(id("c"), 3, 30)
+            .expect("the arriving body becomes an entry");
+        assert_eq!(store.bytes(), 70);
+        store.charge_incoming(30).expect("room");
+        store.release_incoming(30);
+        store.charge_incoming(30).expect("room again once released");
     }
 
     #[test]
@@ -333,14 +393,15 @@ mod tests {
     }
 
     #[test]
-    fn a_big_result_evicts_older_results_but_is_kept_itself() {
+    fn a_big_result_is_kept_and_older_results_too() {
         let (store, _) = store(10, 100);
         store.insert(id("a"), 1, 10).expect("room");
         store.finish(&id("a"), 40);
         store.insert(id("b"), 2, 10).expect("room");
         store.finish(&id("b"), 90);
-        assert_eq!(store.get(&id("a")), None);
+        assert_eq!(store.get(&id("a")), Some(1));
         assert_eq!(store.get(&id("b")), Some(2));
-        assert_eq!(store.bytes(), 90);
+        assert_eq!(store.bytes(), 130);
+        assert!(store.insert(id("c"), 3, 1).is_err());
     }
 }

@@ -118,8 +118,13 @@ impl Handler for TestHandler {
             .lock()
             .expect("lock")
             .insert(id.clone(), ctx.cancellation());
-        let _ = self.seen.send(Seen::Started(id.clone()));
         let input = &job.input;
+        // Registered before the test hears of the job, so a release sent as soon as it has
+        // cannot be missed.
+        let released = self.release.notified();
+        tokio::pin!(released);
+        released.as_mut().enable();
+        let _ = self.seen.send(Seen::Started(id.clone()));
         if let Some(line) = input.get("log").and_then(Value::as_str) {
             ctx.log(line);
         }
@@ -144,7 +149,7 @@ impl Handler for TestHandler {
                 let _ = self.seen.send(Seen::Cancelled(id));
                 return Ok(Value::from("cancelled"));
             }
-            Some("release") => self.release.notified().await,
+            Some("release") => released.await,
             Some("stuck") => {
                 let receiver = self
                     .stuck_release
