@@ -61,10 +61,23 @@ fn handler_with(
     bucket: Option<Bucket>,
     max_inline_bytes: Option<usize>,
 ) -> Arc<VectorizeHandler> {
+    handler_caps(allow_private, bucket, max_inline_bytes, None)
+}
+
+/// [`handler_with`], and another cap of uploaded files.
+fn handler_caps(
+    allow_private: bool,
+    bucket: Option<Bucket>,
+    max_inline_bytes: Option<usize>,
+    max_file_bytes: Option<usize>,
+) -> Arc<VectorizeHandler> {
     let settings = handler_settings();
     let mut output = settings.output;
     if let Some(limit) = max_inline_bytes {
         output.max_inline_bytes = limit;
+    }
+    if let Some(limit) = max_file_bytes {
+        output.max_file_bytes = limit;
     }
     Arc::new(VectorizeHandler::new(
         pipeline(),
@@ -691,5 +704,72 @@ async fn an_upload_to_a_stalled_bucket_ends_at_the_job_deadline_and_the_next_job
         .queue
         .push("job-after", json!({"image": b64(&logo_png())}));
     assert!(worker.result("job-after").await["output"]["svg"].is_string());
+    worker.finish().await;
+}
+
+/// A `side`² checkerboard of single black and white pixels: a few hundred bytes of PNG whose
+/// pixel-mode trace is one square per pixel.
+fn checkerboard_png(side: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(side, side, |x, y| {
+        if (x + y) % 2 == 0 {
+            image::Rgb([0, 0, 0])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    });
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_uploaded_output_past_max_file_bytes_stops_there_naming_the_format_and_the_limit() {
+    // Issue 21, finding 1: a checkerboard in pixel mode made a 191 MB DXF, built whole and
+    // uploaded with no cap. Now every uploaded file has one.
+    let server = s3::S3Server::start().await;
+    let worker = Worker::start(
+        handler_caps(true, None, None, Some(1_000_000)),
+        config(1),
+    );
+    worker.queue.push_job(json!({
+        "id": "job-checker",
+        "input": {"image": b64(&checkerboard_png(256)), "formats": ["dxf"],
+                  "trace": {"mode": "pixel"}, "max_colors": 2},
+        "s3Config": s3_config(&server),
+    }));
+    let report = error_report(&worker.result("job-checker").await);
+    assert_eq!(report["error_type"], "OutputTooLarge", "{report}");
+    let message = report["error_message"].as_str().unwrap();
+    for fragment in ["dxf output", "output.max_file_bytes = 1000000", "at least"] {
+        assert!(message.contains(fragment), "{fragment}: {message}");
+    }
+    assert!(
+        server.stored("job-checker/output.dxf").is_none(),
+        "nothing was uploaded"
+    );
+    // The worker takes the next job normally.
+    worker
+        .queue
+        .push("job-after", json!({"image": b64(&logo_png())}));
+    assert!(worker.result("job-after").await["output"]["svg"].is_string());
+    worker.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_inline_output_past_the_inline_limit_is_refused_before_it_is_built() {
+    let worker = Worker::start(handler_caps(false, None, Some(2_000_000), None), config(1));
+    worker.queue.push(
+        "job-checker",
+        json!({"image": b64(&checkerboard_png(256)), "formats": ["svg", "dxf"],
+               "trace": {"mode": "pixel"}, "max_colors": 2}),
+    );
+    let report = error_report(&worker.result("job-checker").await);
+    assert_eq!(report["error_type"], "OutputTooLarge", "{report}");
+    let message = report["error_message"].as_str().unwrap();
+    for fragment in ["the inline outputs (svg", "dxf at least", "BUCKET_ENDPOINT_URL"] {
+        assert!(message.contains(fragment), "{fragment}: {message}");
+    }
     worker.finish().await;
 }

@@ -143,3 +143,82 @@ fn extreme_svgs_give_bytes_or_errors() {
         }
     }
 }
+
+#[test]
+fn a_cancelled_job_stops_every_encoder() {
+    let cancel = crate::cancel::CancelToken::new();
+    cancel.cancel();
+    let limits = EncodeLimits {
+        max_bytes: usize::MAX,
+        cancel: Some(&cancel),
+    };
+    for format in Format::ALL {
+        let error = encode_limited(SQUARES, format, &OutputOptions::default(), &limits)
+            .unwrap_err();
+        assert!(
+            matches!(error, OutputError::Cancelled { format: f } if f == format),
+            "{format}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn outputs_stop_at_their_byte_limit_and_name_the_format() {
+    for format in [Format::Svg, Format::Pdf, Format::Eps, Format::Dxf, Format::Png] {
+        let full = encode(SQUARES, format, &OutputOptions::default()).unwrap();
+        let limits = EncodeLimits {
+            max_bytes: full.len() - 1,
+            cancel: None,
+        };
+        let error = encode_limited(SQUARES, format, &OutputOptions::default(), &limits)
+            .unwrap_err();
+        match error {
+            OutputError::OverLimit {
+                format: f,
+                limit,
+                at_least,
+            } => {
+                assert_eq!(f, format);
+                assert_eq!(limit, full.len() - 1);
+                assert!(at_least > limit, "{format}: {at_least}");
+            }
+            other => panic!("{format}: {other:?}"),
+        }
+        let exact = EncodeLimits {
+            max_bytes: full.len(),
+            cancel: None,
+        };
+        assert_eq!(
+            encode_limited(SQUARES, format, &OutputOptions::default(), &exact).unwrap(),
+            full,
+            "{format}: the limit changes nothing below it"
+        );
+    }
+}
+
+#[test]
+fn path_counts_give_a_lower_bound_before_parsing() {
+    // 1000 one-pixel squares: at least 1000 DXF entities.
+    let mut d = String::new();
+    for index in 0..1000 {
+        d.push_str(&format!("M{} 0h1v1h-1z", index * 2));
+    }
+    let svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="1"><path fill="#000000" d="{d}"/></svg>"##
+    );
+    let stats = SvgStats::of(&svg);
+    assert_eq!(stats.subpaths, 1000);
+    assert_eq!(stats.segments, 3000);
+    let dxf = encode(&svg, Format::Dxf, &OutputOptions::default()).unwrap();
+    assert!(stats.min_output_bytes(Format::Dxf) <= dxf.len());
+    let eps = encode(&svg, Format::Eps, &OutputOptions::default()).unwrap();
+    assert!(stats.min_output_bytes(Format::Eps) <= eps.len());
+    let limits = EncodeLimits {
+        max_bytes: stats.min_output_bytes(Format::Dxf) - 1,
+        cancel: None,
+    };
+    assert!(matches!(
+        encode_limited(&svg, Format::Dxf, &OutputOptions::default(), &limits),
+        Err(OutputError::OverLimit { format: Format::Dxf, .. })
+    ));
+}
