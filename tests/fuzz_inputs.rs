@@ -26,7 +26,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 use serde_json::{Map, Value};
 
-use gemini3::handler::request::{parse, requested_deadline};
+use gemini3::handler::request::{parse, parse_s3_config, requested_deadline};
 use gemini3::pipeline::palette::Palette;
 use gemini3::pipeline::{decode, DecodeLimits, PipelineErrorKind};
 
@@ -290,6 +290,19 @@ const KEYS: &[&str] = &[
     "alpha",
     "deadline_s",
     "return_logs",
+    "formats",
+    "layout",
+    "gap_filler",
+    "primitives",
+];
+
+/// The keys of a job's `s3Config` (job level, beside `input`).
+const S3_KEYS: &[&str] = &[
+    "endpointUrl",
+    "accessId",
+    "accessSecret",
+    "bucketName",
+    "region",
 ];
 
 fn key() -> impl Strategy<Value = String> {
@@ -330,6 +343,7 @@ fn leaf() -> impl Strategy<Value = Value> {
         ".{0,16}".prop_map(Value::from),
         "#?[0-9a-fA-FgG]{0,8}".prop_map(Value::from),
         "(auto|spline|polygon|pixel|levels|threshold|AUTO| auto)".prop_map(Value::from),
+        "(svg|pdf|eps|dxf|png|SVG| pdf|stacked|cutout|Cutout)".prop_map(Value::from),
         image_string().prop_map(Value::from),
         "(https?|ftp|file)://[a-z0-9.:@\\[\\]]{0,20}/[a-z]{0,4}".prop_map(Value::from),
     ]
@@ -352,8 +366,39 @@ fn job_input() -> impl Strategy<Value = Value> {
         .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>()))
 }
 
+/// `s3Config` objects with its keys (and others), each holding a value of any type.
+fn s3_config() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        4 => proptest::sample::select(S3_KEYS).prop_map(str::to_owned),
+        1 => ".{0,12}",
+    ];
+    let value = prop_oneof![
+        3 => json_value(),
+        2 => "(https?|ftp|s3)://[a-z0-9.:@\\[\\]-]{0,24}(/[a-z0-9]{0,8}){0,2}".prop_map(Value::from),
+    ];
+    prop_oneof![
+        4 => proptest::collection::vec((key, value), 0..6)
+            .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+        1 => json_value(),
+    ]
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn s3_config_parser_never_panics_and_names_the_field(input in s3_config()) {
+        if let Err(error) = parse_s3_config(&input) {
+            assert!(error.field.starts_with("s3Config"), "{error}");
+            assert!(!error.message.is_empty(), "{error}");
+            // The secret is never echoed.
+            if let Some(secret) = input.get("accessSecret").and_then(Value::as_str) {
+                if secret.len() >= 12 {
+                    assert!(!error.to_string().contains(secret), "{error}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn job_input_parser_never_panics_on_any_json(input in json_value()) {

@@ -719,7 +719,10 @@ fn checkerboard_png(side: u32) -> Vec<u8> {
     });
     let mut bytes = Vec::new();
     image::DynamicImage::ImageRgb8(image)
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
         .unwrap();
     bytes
 }
@@ -729,10 +732,7 @@ async fn an_uploaded_output_past_max_file_bytes_stops_there_naming_the_format_an
     // Issue 21, finding 1: a checkerboard in pixel mode made a 191 MB DXF, built whole and
     // uploaded with no cap. Now every uploaded file has one.
     let server = s3::S3Server::start().await;
-    let worker = Worker::start(
-        handler_caps(true, None, None, Some(1_000_000)),
-        config(1),
-    );
+    let worker = Worker::start(handler_caps(true, None, None, Some(1_000_000)), config(1));
     worker.queue.push_job(json!({
         "id": "job-checker",
         "input": {"image": b64(&checkerboard_png(256)), "formats": ["dxf"],
@@ -768,7 +768,11 @@ async fn an_inline_output_past_the_inline_limit_is_refused_before_it_is_built() 
     let report = error_report(&worker.result("job-checker").await);
     assert_eq!(report["error_type"], "OutputTooLarge", "{report}");
     let message = report["error_message"].as_str().unwrap();
-    for fragment in ["the inline outputs (svg", "dxf at least", "BUCKET_ENDPOINT_URL"] {
+    for fragment in [
+        "the inline outputs (svg",
+        "dxf at least",
+        "BUCKET_ENDPOINT_URL",
+    ] {
         assert!(message.contains(fragment), "{fragment}: {message}");
     }
     worker.finish().await;

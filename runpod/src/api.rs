@@ -210,7 +210,9 @@ pub struct ApiLimits {
     pub result_ttl: Duration,
     /// Time a client has to send a whole request head. Default 10 s.
     pub header_read_timeout: Duration,
-    /// A connection without a request in flight this long is closed. Default 60 s.
+    /// A connection without a request in flight this long is closed. Default 60 s. (A
+    /// keep-alive connection closes sooner, after `header_read_timeout`: hyper starts that
+    /// timer as soon as it waits for the next request head.)
     pub idle_timeout: Duration,
     /// Connections served at once. Default 256.
     pub max_connections: usize,

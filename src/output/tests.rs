@@ -153,8 +153,8 @@ fn a_cancelled_job_stops_every_encoder() {
         cancel: Some(&cancel),
     };
     for format in Format::ALL {
-        let error = encode_limited(SQUARES, format, &OutputOptions::default(), &limits)
-            .unwrap_err();
+        let error =
+            encode_limited(SQUARES, format, &OutputOptions::default(), &limits).unwrap_err();
         assert!(
             matches!(error, OutputError::Cancelled { format: f } if f == format),
             "{format}: {error:?}"
@@ -164,14 +164,20 @@ fn a_cancelled_job_stops_every_encoder() {
 
 #[test]
 fn outputs_stop_at_their_byte_limit_and_name_the_format() {
-    for format in [Format::Svg, Format::Pdf, Format::Eps, Format::Dxf, Format::Png] {
+    for format in [
+        Format::Svg,
+        Format::Pdf,
+        Format::Eps,
+        Format::Dxf,
+        Format::Png,
+    ] {
         let full = encode(SQUARES, format, &OutputOptions::default()).unwrap();
         let limits = EncodeLimits {
             max_bytes: full.len() - 1,
             cancel: None,
         };
-        let error = encode_limited(SQUARES, format, &OutputOptions::default(), &limits)
-            .unwrap_err();
+        let error =
+            encode_limited(SQUARES, format, &OutputOptions::default(), &limits).unwrap_err();
         match error {
             OutputError::OverLimit {
                 format: f,
@@ -219,6 +225,9 @@ fn path_counts_give_a_lower_bound_before_parsing() {
     };
     assert!(matches!(
         encode_limited(&svg, Format::Dxf, &OutputOptions::default(), &limits),
-        Err(OutputError::OverLimit { format: Format::Dxf, .. })
+        Err(OutputError::OverLimit {
+            format: Format::Dxf,
+            ..
+        })
     ));
 }
