@@ -5,7 +5,12 @@
 #   bash bench/adversarial.sh batch [MB]      peak RSS of `gemini3 serve` at concurrency 4 over
 #                                             a mixed adversarial batch, budget MB (default:
 #                                             handler.toml's); MIX=burst: 8 real 40 MP images
-#                                             then 4 noise images
+#                                             then 4 noise images; MIX=formats: every output
+#                                             format on pixel-mode checkerboards, noise, gap
+#                                             fillers (issue 21)
+#   bash bench/adversarial.sh deadline        CPU seconds `serve` spends after answering a job
+#                                             TIMED_OUT (a 2048² noise PNG with a wide gap
+#                                             filler, deadline_s 3)
 #
 # Both run on the CPU provider with target/release/gemini3 (built here if missing) and the
 # ONNX Runtime in .ort/lib (`make onnxruntime`).
@@ -88,8 +93,46 @@ print(a.get("status"), "|", err if err else len(out.get("svg", "")))')"
         "jobs without an answer: $lost"
 }
 
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+deadline() {
+    local port=${PORT:-18124}
+    python3 - "$work/job.json" <<'PY'
+import base64, json, sys
+sys.path.insert(0, "bench")
+from adversarial_inputs import noise
+image = base64.b64encode(noise(2048, 2048, 7)).decode()
+json.dump({"input": {"image": image, "gap_filler": 20, "formats": ["png", "dxf", "eps"],
+                     "deadline_s": 3}}, open(sys.argv[1], "w"))
+PY
+    "$BIN" serve --port "$port" >"$work/serve.log" 2>&1 &
+    local server=$!
+    local url="http://127.0.0.1:$port"
+    until curl -sf "$url/health" >/dev/null; do sleep 0.5; done
+    local hz
+    hz=$(getconf CLK_TCK)
+    local before
+    before=$(cpu_ticks "$server")
+    local answer
+    answer=$(curl -sf -H 'content-type: application/json' --data-binary "@$work/job.json"         "$url/runsync?wait=60000")
+    local at_answer
+    at_answer=$(cpu_ticks "$server")
+    local health
+    health=$(curl -sf "$url/health")
+    sleep 10
+    local after
+    after=$(cpu_ticks "$server")
+    kill -TERM "$server"
+    wait "$server" || true
+    echo "status: $(printf '%s' "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
+    echo "health at the answer: $health"
+    echo "CPU until the answer: $(( (at_answer - before) * 1000 / hz )) ms;" \
+        "CPU in the 10 s after it: $(( (after - at_answer) * 1000 / hz )) ms"
+}
+
 case "${1:-}" in
 calibrate) calibrate ;;
 batch) batch "${2:-}" ;;
+deadline) deadline ;;
 *) sed -n '2,11p' "$0"; exit 2 ;;
 esac

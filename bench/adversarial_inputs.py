@@ -63,6 +63,22 @@ def noise(width, height, seed):
     return png(width, height, rows())
 
 
+def checkerboard(width, height):
+    """Single black and white pixels: a few hundred bytes of PNG, one square per pixel when
+    traced in pixel mode (issue 21: a 191 MB DXF)."""
+    even = b"\x00\x00\x00\xff\xff\xff" * (width // 2) + b"\x00\x00\x00" * (width % 2)
+    odd = b"\xff\xff\xff\x00\x00\x00" * (width // 2) + b"\xff\xff\xff" * (width % 2)
+
+    def rows():
+        for y in range(height):
+            yield even if y % 2 == 0 else odd
+
+    return png(width, height, rows())
+
+
+ALL_FORMATS = ["svg", "pdf", "eps", "dxf", "png"]
+
+
 def header_only(width, height):
     """Declares width × height RGBA; its IDAT is an empty zlib stream (a bomb's shape)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
@@ -110,8 +126,30 @@ def job(image_bytes, **options):
 def jobs(directory, mix="mixed"):
     """`mixed`: 4 of each kind, interleaved so that every kind runs alongside others.
     `burst`: 8 real 40 MP images first (at concurrency 4 they would all decode at once), then
-    4 noise images."""
+    4 noise images. `formats`: output formats under the memory budget (issue 21): pixel-mode
+    checkerboards asking for DXF and for every format, noise with every format, and wide gap
+    fillers rendered to PNG."""
     os.makedirs(directory, exist_ok=True)
+    if mix == "formats":
+        kinds = {
+            "checker-1024-pixel-dxf": lambda i: job(
+                checkerboard(1024, 1024), trace={"mode": "pixel"}, formats=["dxf"]
+            ),
+            "checker-1024-pixel-all": lambda i: job(
+                checkerboard(1024, 1024), trace={"mode": "pixel"}, formats=ALL_FORMATS
+            ),
+            "noise-1024-all": lambda i: job(noise(1024, 1024, 300 + i), formats=ALL_FORMATS),
+            "noise-1024-gap20-png": lambda i: job(
+                noise(1024, 1024, 400 + i), gap_filler=20, formats=["png"]
+            ),
+        }
+        index = 0
+        for round_ in range(2):
+            for name, make in kinds.items():
+                with open(os.path.join(directory, f"{index:02d}-{name}.json"), "w") as handle:
+                    json.dump({"input": make(round_)}, handle)
+                index += 1
+        return
     if mix == "burst":
         for index in range(12):
             name, payload = (

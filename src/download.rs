@@ -167,19 +167,9 @@ pub fn embedded_ipv4(v6: Ipv6Addr) -> Option<Vec<Ipv4Addr>> {
     None
 }
 
-/// `url` with any user name and password replaced by `***`, for errors and logs. Works on
-/// text that is not a valid URL too (the authority is whatever lies between `://` and the
-/// next `/`, `?` or `#`).
-pub fn redact_url(url: &str) -> String {
-    let start = url.find("://").map_or(0, |index| index + 3);
-    let end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |index| start + index);
-    match url[start..end].rfind('@') {
-        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
-        None => url.to_owned(),
-    }
-}
+/// `url` with any user name and password replaced by `***`, for errors and logs: the
+/// runtime's one implementation.
+pub use runpod::redact_url;
 
 fn shown(url: &reqwest::Url) -> String {
     redact_url(url.as_str())

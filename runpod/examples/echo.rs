@@ -27,7 +27,10 @@ impl Handler for Echo {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(millis)) => {}
                 _ = cancelled.cancelled() => {
-                    return Err(HandlerError::new("Cancelled", "job cancelled while sleeping"));
+                    return Err(HandlerError::new(
+                        runpod::ErrorType::Cancelled,
+                        "job cancelled while sleeping",
+                    ));
                 }
             }
         }

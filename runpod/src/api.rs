@@ -71,7 +71,7 @@ use crate::error::Error;
 use crate::exec::{self, Outcome};
 use crate::handler::Handler;
 use crate::job::{Job, JobId};
-use crate::report::{final_body, HandlerError, Identity};
+use crate::report::{final_body, ErrorType, HandlerError, Identity};
 
 /// `/runsync` waits this long by default (RunPod's 90 s).
 const DEFAULT_SYNC_WAIT: Duration = Duration::from_secs(90);
@@ -798,7 +798,13 @@ async fn run_job<H: Handler>(state: Arc<ApiState<H>>, job: Job, api_job: Arc<Api
             api_job.finish(JobStatus::Cancelled, None, None);
         }
         Outcome::Finished(result) => {
-            let timed_out = matches!(&result, Err(HandlerError { error_type, .. }) if error_type == "DeadlineExceeded");
+            let timed_out = matches!(
+                &result,
+                Err(HandlerError {
+                    error_type: ErrorType::DeadlineExceeded,
+                    ..
+                })
+            );
             let mut body = final_body(result, &Identity::local(), || shared.logs(), false, true);
             let output = body.get_mut("output").map(Value::take);
             let error = body.get_mut("error").map(Value::take);

@@ -56,5 +56,5 @@ pub use handler::{Handler, StreamHandler, Streaming};
 pub use http::{report_unhealthy, report_unhealthy_from_vars, USER_AGENT_VALUE};
 pub use job::{Job, JobId};
 pub use local::{run_local, LocalOutcome};
-pub use report::{HandlerError, HandlerOutput};
+pub use report::{ErrorType, HandlerError, HandlerOutput};
 pub use worker::run_production;

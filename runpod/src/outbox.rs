@@ -218,7 +218,7 @@ async fn deliver(delivering: &Delivering, result: PendingResult) -> Delivery {
             {
                 tracing::error!(job_id = %result.id, status, "job-done refused the result; posting a short error instead");
                 let refusal = HandlerError::new(
-                    "ResultRejected",
+                    crate::report::ErrorType::ResultRejected,
                     format!(
                         "RunPod refused the job result ({} bytes) with HTTP {status}",
                         body.len()

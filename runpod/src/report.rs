@@ -19,38 +19,85 @@ use serde_json::{json, Map, Value};
 
 use crate::env::RUNPOD_SDK_VERSION;
 
+/// The `error_type` of a failed job's error report: the wire names, which never change.
+/// The first six are a handler's (DESIGN section 4); the last three the runtime's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorType {
+    /// The client's input cannot be used; the message names the field and the value.
+    InvalidInput,
+    /// The job ran past its deadline or was stopped.
+    DeadlineExceeded,
+    /// A phase's quality gate failed.
+    PhaseFailed,
+    /// A model failed.
+    ModelError,
+    /// The result is larger than can be returned.
+    OutputTooLarge,
+    /// Something failed inside the worker.
+    Internal,
+    /// RunPod refused the job's result (a short error result replaces it).
+    ResultRejected,
+    /// The queue delivered more jobs than this worker can hold.
+    WorkerOverloaded,
+    /// The handler gave up because its job was cancelled.
+    Cancelled,
+}
+
+impl ErrorType {
+    /// The wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::InvalidInput => "InvalidInput",
+            ErrorType::DeadlineExceeded => "DeadlineExceeded",
+            ErrorType::PhaseFailed => "PhaseFailed",
+            ErrorType::ModelError => "ModelError",
+            ErrorType::OutputTooLarge => "OutputTooLarge",
+            ErrorType::Internal => "Internal",
+            ErrorType::ResultRejected => "ResultRejected",
+            ErrorType::WorkerOverloaded => "WorkerOverloaded",
+            ErrorType::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A job failure as the handler reports it; the runtime turns it into RunPod's error string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandlerError {
-    /// A short, stable kind (`InvalidInput`, `DeadlineExceeded`, `Internal`, ...).
-    pub error_type: String,
+    /// Its kind, on the wire as `error_type`.
+    pub error_type: ErrorType,
     /// What went wrong, for the client.
     pub message: String,
 }
 
 impl HandlerError {
     /// An error of any type.
-    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(error_type: ErrorType, message: impl Into<String>) -> Self {
         HandlerError {
-            error_type: error_type.into(),
+            error_type,
             message: message.into(),
         }
     }
 
     /// The client sent input the handler cannot use.
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self::new("InvalidInput", message)
+        Self::new(ErrorType::InvalidInput, message)
     }
 
     /// Something failed inside the worker.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new("Internal", message)
+        Self::new(ErrorType::Internal, message)
     }
 
     /// The job ran past its hard deadline.
     pub fn deadline_exceeded(deadline: Duration) -> Self {
         Self::new(
-            "DeadlineExceeded",
+            ErrorType::DeadlineExceeded,
             format!("job did not finish within its deadline of {deadline:?}"),
         )
     }
@@ -58,7 +105,7 @@ impl HandlerError {
     /// The result was too large for RunPod.
     pub fn output_too_large(bytes: usize, limit: usize) -> Self {
         Self::new(
-            "OutputTooLarge",
+            ErrorType::OutputTooLarge,
             format!("result is {bytes} bytes, over RunPod's limit of {limit} bytes"),
         )
     }
@@ -112,7 +159,7 @@ fn truthy(value: &Value) -> bool {
 /// The JSON text of an error report.
 pub(crate) fn error_string(error: &HandlerError, identity: &Identity, logs: Vec<String>) -> String {
     json!({
-        "error_type": error.error_type,
+        "error_type": error.error_type.as_str(),
         "error_message": error.message,
         "error_traceback": "",
         "hostname": identity.hostname,

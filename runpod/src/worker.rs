@@ -304,7 +304,7 @@ fn hold_job<H: Handler>(worker: &Arc<Worker<H>>, waiting: &mut Waiting, job: Job
     if let Err(error) = worker.held.insert(job.id.clone(), held.clone()) {
         tracing::error!(job_id = %job.id, "refusing a job: {error}");
         let refusal = HandlerError::new(
-            "WorkerOverloaded",
+            crate::report::ErrorType::WorkerOverloaded,
             format!("this worker cannot hold another job ({error}); the queue delivered more jobs than it asked for"),
         );
         let stop_pod = worker.config.refresh_worker || worker.refresh_marked.load(Ordering::SeqCst);

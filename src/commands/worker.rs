@@ -32,10 +32,14 @@ pub fn worker_config(settings: &runpod::WorkerConfig) -> runpod::WorkerConfig {
     settings.clone()
 }
 
+/// Whether the switch `key` is on in `env` (the settings' one reading of a switch).
 fn truthy(env: &[(String, String)], key: &str) -> bool {
-    env.iter().any(|(k, v)| {
-        k == key && matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
-    })
+    crate::settings::truthy(
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str()),
+    )
 }
 
 /// A started worker: the handler, the runtime's tunables, and what `serve`'s playground

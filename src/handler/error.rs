@@ -19,43 +19,8 @@ use crate::pipeline::{PipelineError, PipelineErrorKind};
 /// How to get results past the inline limit, for `OutputTooLarge` messages.
 pub const BUCKET_HINT: &str = "configure a bucket to receive presigned URLs instead (BUCKET_ENDPOINT_URL, BUCKET_ACCESS_KEY_ID and BUCKET_SECRET_ACCESS_KEY on the endpoint, or the job's s3Config with endpointUrl, accessId, accessSecret and bucketName)";
 
-/// RunPod's `error_type` values (DESIGN section 4). The strings are part of the wire
-/// contract and never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorType {
-    /// The client's input cannot be used; the message names the field and the value.
-    InvalidInput,
-    /// The job ran past its deadline or was stopped.
-    DeadlineExceeded,
-    /// A phase's quality gate failed.
-    PhaseFailed,
-    /// A phase model failed.
-    ModelError,
-    /// The result is larger than can be returned.
-    OutputTooLarge,
-    /// Something failed inside the worker.
-    Internal,
-}
-
-impl ErrorType {
-    /// The wire string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorType::InvalidInput => "InvalidInput",
-            ErrorType::DeadlineExceeded => "DeadlineExceeded",
-            ErrorType::PhaseFailed => "PhaseFailed",
-            ErrorType::ModelError => "ModelError",
-            ErrorType::OutputTooLarge => "OutputTooLarge",
-            ErrorType::Internal => "Internal",
-        }
-    }
-}
-
-impl std::fmt::Display for ErrorType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// RunPod's `error_type` values (DESIGN section 4), typed by the runtime crate.
+pub use runpod::ErrorType;
 
 /// Everything that fails a job.
 #[derive(Debug, thiserror::Error)]
@@ -200,7 +165,7 @@ fn delivery_error_type(error: &DeliveryError, origin: BucketOrigin) -> ErrorType
 
 impl From<JobError> for runpod::HandlerError {
     fn from(error: JobError) -> Self {
-        runpod::HandlerError::new(error.error_type().as_str(), error.to_string())
+        runpod::HandlerError::new(error.error_type(), error.to_string())
     }
 }
 
@@ -286,7 +251,7 @@ mod tests {
         ];
         for (error, error_type, fragment) in cases {
             let wire = runpod::HandlerError::from(error);
-            assert_eq!(wire.error_type, error_type, "{}", wire.message);
+            assert_eq!(wire.error_type.as_str(), error_type, "{}", wire.message);
             assert!(wire.message.contains(fragment), "{}", wire.message);
         }
     }

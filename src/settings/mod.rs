@@ -111,7 +111,8 @@ pub fn find_root(env: &[(String, String)]) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
-fn truthy(value: Option<&str>) -> bool {
+/// Whether an environment switch is on: `1`, `true`, `yes` or `on`, any case, trimmed.
+pub fn truthy(value: Option<&str>) -> bool {
     matches!(
         value.map(|v| v.trim().to_ascii_lowercase()).as_deref(),
         Some("1" | "true" | "yes" | "on")
