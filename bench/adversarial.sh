@@ -42,6 +42,16 @@ batch() {
     python3 bench/adversarial_inputs.py jobs "$work/jobs" "${MIX:-mixed}"
     export GEMINI3_HANDLER__WORKER__CONCURRENCY=4
     [[ -n "$budget_mb" ]] && export GEMINI3_HANDLER__INPUT__MEMORY_BUDGET_MB="$budget_mb"
+    if [[ -n "${MOTO:-}" ]]; then
+        # Outputs go to an S3 bucket on loopback (MOTO=path/to/moto_server, from PyPI's
+        # moto[server]): each file capped by output.max_file_bytes instead of the inline limit.
+        "$MOTO" -p 18125 >"$work/moto.log" 2>&1 &
+        moto_pid=$!
+        trap 'kill "$moto_pid" 2>/dev/null; rm -rf "$work"' EXIT
+        until curl -sf -X PUT http://127.0.0.1:18125/bench >/dev/null; do sleep 0.5; done
+        export BUCKET_ENDPOINT_URL=http://127.0.0.1:18125/bench
+        export BUCKET_ACCESS_KEY_ID=bench BUCKET_SECRET_ACCESS_KEY=bench-secret
+    fi
     /usr/bin/time -v "$BIN" serve --port "$port" >"$work/serve.log" 2>"$work/time.txt" &
     local timer=$!
     local url="http://127.0.0.1:$port"
@@ -79,7 +89,9 @@ if err:
         err = report.get("error_type", "") + ": " + report.get("error_message", "")[:90]
     except ValueError:
         err = str(err)[:100]
-print(a.get("status"), "|", err if err else len(out.get("svg", "")))')"
+files = out.get("outputs") or {}
+sizes = ", ".join(k + " " + str(v.get("bytes")) for k, v in files.items())
+print(a.get("status"), "|", err if err else (sizes or len(out.get("svg", ""))))')"
         [[ "$answer" == *'"COMPLETED"'* || "$answer" == *'"FAILED"'* ]] || lost=$((lost + 1))
         index=$((index + 1))
     done

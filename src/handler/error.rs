@@ -46,6 +46,16 @@ pub enum JobError {
         /// The worker's budget.
         budget_mb: u64,
     },
+    /// The encoders of the formats asked for can never fit the worker's memory budget.
+    #[error("formats: writing {formats} needs an estimated {needed_mb} MB, more than this worker's memory budget of {budget_mb} MB (input.memory_budget_mb); ask for fewer formats, or shrink the output with fewer colours or a larger trace.filter_speckle")]
+    EncodingNeverFits {
+        /// The formats asked for.
+        formats: String,
+        /// The encoders' estimate.
+        needed_mb: u64,
+        /// The worker's budget.
+        budget_mb: u64,
+    },
     /// An output format could not be written.
     #[error("formats: writing the {format} output failed: {source}")]
     Encode {
@@ -112,6 +122,7 @@ impl JobError {
             JobError::Encode { source, .. } => output_error_type(source),
             JobError::OutputTooLarge { .. }
             | JobError::FileTooLarge { .. }
+            | JobError::EncodingNeverFits { .. }
             | JobError::SvgPastInlineLimit { .. } => ErrorType::OutputTooLarge,
             JobError::Delivery { origin, source } => delivery_error_type(source, *origin),
             JobError::Stopped { .. } | JobError::Metadata(_) => ErrorType::Internal,

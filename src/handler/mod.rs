@@ -25,7 +25,9 @@ use serde_json::{json, Map, Value};
 use crate::cancel::CancelToken;
 use crate::delivery::{Bucket, DeliveryOptions, OutputFile, Uploader};
 use crate::download::{download, DownloadPolicy};
-use crate::output::{encode_limited, EncodeLimits, Format, OutputError, OutputOptions};
+use crate::output::{
+    encode_limited, encode_memory_estimate, EncodeLimits, Format, OutputError, OutputOptions,
+};
 use crate::pipeline::decode::probe;
 use crate::pipeline::{
     decode, DecodeLimits, Phase, Pipeline, PipelineError, PipelineErrorKind, Progress, Request,
@@ -122,7 +124,6 @@ impl VectorizeHandler {
         &self,
         bytes: Vec<u8>,
         limits: DecodeLimits,
-        outputs: &OutputCaps<'_>,
         ctx: &runpod::JobContext,
     ) -> Result<(Vec<u8>, memory::MemoryReservation), JobError> {
         let (bytes, header) = ctx
@@ -137,22 +138,13 @@ impl VectorizeHandler {
             })?;
         let header = header?;
         let settings = self.pipeline.settings();
-        // The pipeline's peak, and then the encoders' (their SVG and outputs are capped, so
-        // this bounds them whatever the traced geometry turns out to be).
         let estimate = job_estimate(
             header.width,
             header.height,
             bytes.len() as u64,
             settings.working_size,
             settings.pad_multiple,
-        )
-        .saturating_add(crate::output::encode_memory_estimate(
-            outputs.formats,
-            header.width,
-            header.height,
-            outputs.max_svg_bytes,
-            outputs.max_file_bytes,
-        ));
+        );
         let (width, height) = (header.width, header.height);
         let reservation = match self.memory.try_reserve(estimate) {
             Err(never) => {
@@ -191,6 +183,48 @@ impl VectorizeHandler {
             reservation.megabytes()
         ));
         Ok((bytes, reservation))
+    }
+
+    /// Memory for the encoders (`needed` bytes) beside the pipeline's `reservation`: taken at
+    /// once when there is room; else the pipeline's is given back and the whole of `needed`
+    /// waited for (so no job waits while holding memory another job waits for). Refused with
+    /// `OutputTooLarge` when it can never fit.
+    async fn reserve_encoding(
+        &self,
+        reservation: memory::MemoryReservation,
+        needed: u64,
+        formats: &[Format],
+        ctx: &runpod::JobContext,
+    ) -> Result<Vec<memory::MemoryReservation>, JobError> {
+        let names = || {
+            formats
+                .iter()
+                .map(|format| format.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let never = |never: memory::NeverFits| JobError::EncodingNeverFits {
+            formats: names(),
+            needed_mb: never.needed_mb,
+            budget_mb: never.budget_mb,
+        };
+        match self.memory.try_reserve(needed).map_err(never)? {
+            Some(extra) => return Ok(vec![reservation, extra]),
+            None => drop(reservation),
+        }
+        ctx.log(format!(
+            "waiting for {} MB of the memory budget to write {}",
+            memory::megabytes(needed),
+            names()
+        ));
+        let cancellation = ctx.cancellation();
+        tokio::select! {
+            reserved = self.memory.reserve(needed) => Ok(vec![reserved.map_err(never)?]),
+            _ = cancellation.cancelled() => Err(PipelineError::new(
+                Phase::Trace,
+                PipelineErrorKind::Cancelled,
+            ).into()),
+        }
     }
 
     /// The job's bucket (its `s3Config`, else the operator's), its endpoint checked against
@@ -267,12 +301,7 @@ impl VectorizeHandler {
                 (cap, cap)
             }
         };
-        let caps = OutputCaps {
-            formats: &request.formats,
-            max_svg_bytes,
-            max_file_bytes,
-        };
-        let (bytes, reservation) = self.reserve_memory(bytes, limits, &caps, ctx).await?;
+        let (bytes, reservation) = self.reserve_memory(bytes, limits, ctx).await?;
 
         let cancel = CancelToken::new();
         let bridge = {
@@ -289,8 +318,10 @@ impl VectorizeHandler {
         let formats = request.formats;
         let options = request.options;
         let encoding = self.encoding.clone();
+        let pipeline_cancel = cancel.clone();
         let result = ctx
             .spawn_blocking(move || {
+                let cancel = pipeline_cancel;
                 // Held until the blocking work ends, even if the handler stops waiting.
                 let _reservation = reservation;
                 let image = decode(&bytes, &limits)?;
@@ -309,36 +340,65 @@ impl VectorizeHandler {
                     }));
                 };
                 let output = pipeline.run(&pipeline_request, &cancel, &mut on_progress)?;
-                // Encoding is blocking work too: done here, not on the runtime.
-                let body = if formats == [Format::Svg] {
-                    Body::Svg(output.svg)
-                } else {
-                    let caps = EncodeCaps {
-                        inline,
-                        max_bytes: max_file_bytes,
-                    };
-                    Body::Files(encode_all(&output.svg, &formats, &encoding, caps, &cancel)?)
-                };
-                Ok::<_, JobError>((output.metadata, body))
+                let (width, height) = (pipeline_request.image.width, pipeline_request.image.height);
+                Ok::<_, JobError>((output, (width, height), _reservation))
             })
             .await;
-        bridge.abort();
-        let (metadata, body) = result
+        let outcome = result
             .map_err(|source| JobError::Stopped {
                 what: "the pipeline",
                 source,
-            })?
-            .map_err(|error| match error {
-                // Inline: say how to lift the bound (a bucket); uploads: the file cap's error.
-                JobError::Pipeline(source)
-                    if inline
-                        && matches!(source.kind, PipelineErrorKind::OutputTooLarge { .. }) =>
-                {
-                    JobError::SvgPastInlineLimit { source }
-                }
-                error => error,
-            })?;
-        let metadata = serde_json::to_value(&metadata).map_err(JobError::Metadata)?;
+            })
+            .and_then(|outcome| outcome);
+        let (output, (width, height), reservation) = match outcome {
+            Ok(done) => done,
+            Err(error) => {
+                bridge.abort();
+                return Err(error).map_err(|error| match error {
+                    // Inline: say how to lift the bound (a bucket); uploads: the file cap's error.
+                    JobError::Pipeline(source)
+                        if inline
+                            && matches!(source.kind, PipelineErrorKind::OutputTooLarge { .. }) =>
+                    {
+                        JobError::SvgPastInlineLimit { source }
+                    }
+                    error => error,
+                });
+            }
+        };
+        let body = if formats == [Format::Svg] {
+            drop(reservation);
+            bridge.abort();
+            Body::Svg(output.svg)
+        } else {
+            // The encoders' memory, now that the SVG's size is known: reserved beside the
+            // pipeline's, or (when that has to wait) alone, the pipeline's given back first, so
+            // that jobs waiting to encode never hold memory others wait for.
+            let needed =
+                encode_memory_estimate(&formats, width, height, output.svg.len(), max_file_bytes);
+            let held = self
+                .reserve_encoding(reservation, needed, &formats, ctx)
+                .await
+                .inspect_err(|_| bridge.abort())?;
+            let caps = EncodeCaps {
+                inline,
+                max_bytes: max_file_bytes,
+            };
+            let svg = output.svg;
+            let encoded = ctx
+                .spawn_blocking(move || {
+                    // Held until the blocking work ends, even if the handler stops waiting.
+                    let _held = held;
+                    encode_all(&svg, &formats, &encoding, caps, &cancel)
+                })
+                .await;
+            bridge.abort();
+            Body::Files(encoded.map_err(|source| JobError::Stopped {
+                what: "the output encoders",
+                source,
+            })??)
+        };
+        let metadata = serde_json::to_value(&output.metadata).map_err(JobError::Metadata)?;
         let mut result = match (body, delivery) {
             // The SVG alone, inline: the original result shape.
             (Body::Svg(svg), Delivery::Inline) => {
@@ -406,13 +466,6 @@ impl VectorizeHandler {
         }
         Ok(result)
     }
-}
-
-/// What a job's outputs may be: its formats, and the caps of its SVG and of each file.
-struct OutputCaps<'a> {
-    formats: &'a [Format],
-    max_svg_bytes: usize,
-    max_file_bytes: usize,
 }
 
 /// How [`encode_all`] bounds each output.

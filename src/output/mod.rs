@@ -41,7 +41,7 @@
 //! PNG is rendered in bands of rows, and every encoder checks the cancellation between
 //! shapes or bands, so a job past its deadline stops within one shape or band. The memory
 //! an encoding may use is then bounded by the SVG's size and the limit, which is what the
-//! handler reserves before the job runs ([`encode_memory_estimate`]).
+//! handler reserves once the SVG is made ([`encode_memory_estimate`]).
 
 mod cad;
 mod eps;
@@ -345,38 +345,47 @@ pub(crate) const DXF_MIN_ENTITY_BYTES: usize = 200;
 /// Bytes of one DXF vertex (`10\nX\n20\nY\n`), at least.
 pub(crate) const DXF_MIN_VERTEX_BYTES: usize = 16;
 
-/// Memory one job's encoders may use beyond the pipeline's, in bytes, for an SVG of at most
-/// `max_svg_bytes` drawn at `width × height`, each output at most `max_output_bytes`:
-/// the usvg tree ([`TREE_BYTES_PER_SVG_BYTE`]), each format's own working memory, and the
-/// outputs themselves. See bench/hardening.md for the calibration.
+/// Memory one job's encoders may use beyond the pipeline's, in bytes, for an SVG of
+/// `svg_bytes` drawn at `width × height`, each output at most `max_output_bytes`: the usvg
+/// tree, each format's own working memory and its output (the output's expected size from the
+/// SVG's, at most the cap). Measured on a pixel-mode 1024² checkerboard (6.3 MB of SVG),
+/// peak RSS over the SVG alone: PDF +33 MB (4.8 MB out), EPS +182 MB (21.7 MB out), DXF
+/// +1283 MB (191 MB out, uncapped), PNG +33 MB; commands in bench/hardening.md.
 pub fn encode_memory_estimate(
     formats: &[Format],
     width: u32,
     height: u32,
-    max_svg_bytes: usize,
+    svg_bytes: usize,
     max_output_bytes: usize,
 ) -> u64 {
-    let svg = max_svg_bytes as u64;
-    let out = max_output_bytes as u64;
+    let svg = svg_bytes as u64;
+    let cap = max_output_bytes as u64;
+    let out = |ratio: u64| svg.saturating_mul(ratio).min(cap);
     let pixels = u64::from(width) * u64::from(height);
     let mut total = 0u64;
     let mut parsed = false;
     for format in formats {
         let own = match format {
             Format::Svg => 0,
-            // The PDF writer's object graph is a few times the SVG; then its output.
-            Format::Pdf => svg.saturating_mul(4).saturating_add(out),
-            // Our geometry (f64 segments) and the PostScript text.
-            Format::Eps => svg.saturating_mul(4).saturating_add(out),
-            // Our geometry, the dxf crate's entities (stopped at the limit: about 3x the
-            // bytes they write) and the file.
-            Format::Dxf => svg.saturating_mul(4).saturating_add(out.saturating_mul(4)),
-            // The RGBA pixmap, the PNG encoder's filtered rows, the file.
-            Format::Png => pixels.saturating_mul(8).saturating_add(out),
+            // svg2pdf's object graph, then its output (0.8x the SVG measured).
+            Format::Pdf => svg.saturating_mul(2).saturating_add(out(2)),
+            // Our f64 geometry (about 10x the path text), the PostScript text (3.4x the SVG
+            // measured) while it grows by doubling.
+            Format::Eps => svg
+                .saturating_mul(GEOMETRY_BYTES_PER_SVG_BYTE)
+                .saturating_add(out(4).saturating_mul(2)),
+            // Our geometry, the dxf crate's entities (stopped at the cap; 6.7x the bytes
+            // they write, measured) and the file: 30x the SVG on one-pixel squares, more on
+            // flattened curves.
+            Format::Dxf => svg
+                .saturating_mul(GEOMETRY_BYTES_PER_SVG_BYTE)
+                .saturating_add(out(60).saturating_mul(8)),
+            // The RGBA pixmap and one band, the PNG encoder's rows, the file.
+            Format::Png => pixels
+                .saturating_mul(8)
+                .saturating_add(pixels.saturating_mul(4).min(cap)),
         };
-        if *format != Format::Svg {
-            parsed = true;
-        }
+        parsed |= *format != Format::Svg;
         total = total.saturating_add(own);
     }
     if parsed {
@@ -385,8 +394,10 @@ pub fn encode_memory_estimate(
     total
 }
 
-/// usvg's tree of a pipeline SVG, per byte of SVG text, at most (bench/hardening.md).
-pub const TREE_BYTES_PER_SVG_BYTE: u64 = 12;
+/// usvg's tree of a pipeline SVG, per byte of SVG text.
+pub const TREE_BYTES_PER_SVG_BYTE: u64 = 4;
+/// Our geometry (f64 points, shapes) per byte of SVG text, for EPS and DXF.
+pub const GEOMETRY_BYTES_PER_SVG_BYTE: u64 = 12;
 
 /// Encodes the pipeline's `svg` as `format`, without limits (the CLI's one-shot use).
 pub fn encode(svg: &str, format: Format, options: &OutputOptions) -> Result<Vec<u8>, OutputError> {

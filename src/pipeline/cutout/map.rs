@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::NOTHING;
+use crate::cancel::CancelToken;
 
 /// A lattice direction: east, south, west, north (screen coordinates, y down).
 const STEPS: [(i32, i32); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
@@ -35,6 +36,10 @@ pub(crate) struct Use {
 pub(crate) struct PlanarMap {
     /// Every boundary chain.
     pub chains: Vec<Chain>,
+    /// The job's cancellation: the long walks ([`PlanarMap::outlines`],
+    /// [`PlanarMap::right_is_top`]) stop early once it fires, leaving partial results the
+    /// caller throws away (it checks the token after each).
+    cancel: CancelToken,
 }
 
 /// The key grid with `NOTHING` outside it.
@@ -126,7 +131,16 @@ impl PlanarMap {
                 }
             }
         }
-        Self { chains }
+        Self {
+            chains,
+            cancel: CancelToken::new(),
+        }
+    }
+
+    /// This map with the job's cancellation (see the field).
+    pub fn with_cancel(mut self, cancel: &CancelToken) -> Self {
+        self.cancel = cancel.clone();
+        self
     }
 
     /// The closed outlines of every region, keyed by region: each a list of chain uses that
@@ -169,6 +183,9 @@ impl PlanarMap {
         for first in 0..list.len() {
             if used[first] {
                 continue;
+            }
+            if first % 1024 == 0 && self.cancel.is_cancelled() {
+                break;
             }
             used[first] = true;
             let mut outline = vec![list[first]];
@@ -234,6 +251,9 @@ impl PlanarMap {
         levels.sort_unstable();
         levels.dedup();
         for level in levels {
+            if self.cancel.is_cancelled() {
+                break;
+            }
             // The outline of the mask {height ≥ level}, the mask on the right.
             let list: Vec<Use> = sides
                 .iter()

@@ -223,7 +223,7 @@ fn trace_map(
     options: &TraceOptions,
     cancel: &CancelToken,
 ) -> Result<Traced, TraceError> {
-    let map = PlanarMap::build(input.keys, input.width, input.height);
+    let map = PlanarMap::build(input.keys, input.width, input.height).with_cancel(cancel);
     if cancel.is_cancelled() {
         return Err(TraceError::Cancelled);
     }
@@ -234,6 +234,9 @@ fn trace_map(
     } else {
         map.right_is_top(&|key| stacking.height(key))
     };
+    if cancel.is_cancelled() {
+        return Err(TraceError::Cancelled);
+    }
     let fitted = fit_chains(&map, options, input.scale, &right_is_top, cancel)
         .ok_or(TraceError::Cancelled)?;
     Ok(Traced {
@@ -258,6 +261,9 @@ pub(crate) fn groups(
     let traced = trace_map(input, options, cancel)?;
     let mut groups = filler_groups(input, &traced, gap_filler, writer);
     let outlines = traced.map.outlines();
+    if cancel.is_cancelled() {
+        return Err(TraceError::Cancelled);
+    }
     let mut keys: Vec<u16> = outlines.keys().copied().collect();
     // Translucent keys first (by label, then level), then opaque ones bottom to top.
     keys.sort_by_key(|key| {
