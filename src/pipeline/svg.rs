@@ -44,6 +44,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::pipeline::fit;
+use crate::pipeline::shapes::Conic;
 
 /// What a group's paths are in the picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -94,13 +95,50 @@ pub enum Paint {
     },
 }
 
-/// One `<path>`.
+/// One `<path>`, and the whole shapes (`<circle>`, `<ellipse>`) of the same paint written
+/// after it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SvgPath {
     /// The `d` attribute ([`PathData::into_string`]); an empty path is not written.
     pub data: String,
     /// How it is painted.
     pub paint: Paint,
+    /// Circles and ellipses (output coordinates, rounded), each its own element after the
+    /// path, painted the same way.
+    pub shapes: Vec<Conic>,
+    /// Elliptic-arc commands in `data` (for `metadata.primitives`).
+    pub arcs: usize,
+}
+
+impl SvgPath {
+    /// A path with no whole shapes and no arcs.
+    pub fn new(data: String, paint: Paint) -> Self {
+        Self {
+            data,
+            paint,
+            shapes: Vec::new(),
+            arcs: 0,
+        }
+    }
+
+    /// Elements it writes: the path (unless empty) and its shapes.
+    pub fn elements(&self) -> usize {
+        usize::from(!self.data.is_empty()) + self.shapes.len()
+    }
+}
+
+/// The exact geometry written (`metadata.primitives`): whole shapes and arc commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Primitives {
+    /// `<circle>` elements.
+    pub circles: usize,
+    /// `<ellipse>` elements.
+    pub ellipses: usize,
+    /// `<rect>` elements.
+    pub rects: usize,
+    /// Elliptic-arc commands (`A`) in path data: circles and ellipses that are holes, or
+    /// outlines with holes, or shared edges in the cutout layout.
+    pub arcs: usize,
 }
 
 /// The paths of one ink in one role, consecutive in painting order.
@@ -126,7 +164,7 @@ pub struct Layer {
     pub color: String,
     /// What its paths are.
     pub role: InkRole,
-    /// `<path>` elements in it.
+    /// Shape elements in it (`<path>`, `<circle>`, `<ellipse>`).
     pub paths: usize,
     /// Share of the drawn pixels, rounded to six decimals.
     pub area: f64,
@@ -139,10 +177,12 @@ pub struct Written {
     pub svg: String,
     /// The groups written, bottom to top.
     pub layers: Vec<Layer>,
+    /// The exact geometry written.
+    pub primitives: Primitives,
 }
 
 impl Written {
-    /// `<path>` elements written.
+    /// Shape elements written (`<path>`, `<circle>`, `<ellipse>`).
     pub fn paths(&self) -> usize {
         self.layers.iter().map(|layer| layer.paths).sum()
     }
@@ -194,7 +234,7 @@ fn write(
     let capacity: usize = groups
         .iter()
         .flat_map(|group| &group.paths)
-        .map(|path| path.data.len() + 64)
+        .map(|path| path.data.len() + 64 + 96 * path.shapes.len())
         .sum();
     let mut svg = String::with_capacity(256 + capacity.min(max_bytes));
     let _ = writeln!(
@@ -203,6 +243,7 @@ fn write(
     );
     let ids = group_ids(groups);
     let mut layers = Vec::new();
+    let mut primitives = Primitives::default();
     for (group, id) in groups.iter().zip(ids) {
         let Some(id) = id else {
             continue;
@@ -216,9 +257,17 @@ fn write(
             svg.push_str(">\n");
         }
         let mut paths = 0;
-        for path in group.paths.iter().filter(|path| !path.data.is_empty()) {
+        for path in group.paths.iter().filter(|path| path.elements() > 0) {
             write_path(&mut svg, path, &color);
-            paths += 1;
+            paths += path.elements();
+            primitives.arcs += path.arcs;
+            for shape in &path.shapes {
+                if shape.circle {
+                    primitives.circles += 1;
+                } else {
+                    primitives.ellipses += 1;
+                }
+            }
             if svg.len() > max_bytes {
                 return Err(TooLarge { limit: max_bytes });
             }
@@ -235,12 +284,16 @@ fn write(
         });
     }
     svg.push_str("</svg>\n");
-    Ok(Written { svg, layers })
+    Ok(Written {
+        svg,
+        layers,
+        primitives,
+    })
 }
 
 /// The id of each group, `None` for a group with nothing to write.
 fn group_ids(groups: &[InkGroup]) -> Vec<Option<String>> {
-    let written = |group: &InkGroup| group.paths.iter().any(|path| !path.data.is_empty());
+    let written = |group: &InkGroup| group.paths.iter().any(|path| path.elements() > 0);
     let has_opaque = |color: [u8; 3]| {
         groups
             .iter()
@@ -271,30 +324,57 @@ fn group_ids(groups: &[InkGroup]) -> Vec<Option<String>> {
         .collect()
 }
 
-/// One `<path …/>` line.
+/// One `<path …/>` line (unless its data is empty), then one line per whole shape.
 fn write_path(svg: &mut String, path: &SvgPath, color: &str) {
-    let data = &path.data;
-    match path.paint {
-        Paint::Fill { opacity: None } => {
-            let _ = writeln!(svg, "<path d=\"{data}\" fill=\"{color}\"/>");
-        }
+    let paint = match path.paint {
+        Paint::Fill { opacity: None } => format!("fill=\"{color}\""),
         Paint::Fill {
             opacity: Some(opacity),
-        } => {
-            let _ = writeln!(
-                svg,
-                "<path d=\"{data}\" fill=\"{color}\" fill-opacity=\"{}\"/>",
-                format_opacity(opacity)
-            );
-        }
-        Paint::Stroke { width } => {
-            let _ = writeln!(
-                svg,
-                "<path d=\"{data}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"{}\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>",
-                format_opacity(width)
-            );
-        }
+        } => format!(
+            "fill=\"{color}\" fill-opacity=\"{}\"",
+            format_opacity(opacity)
+        ),
+        Paint::Stroke { width } => format!(
+            "fill=\"none\" stroke=\"{color}\" stroke-width=\"{}\" stroke-linejoin=\"round\" stroke-linecap=\"round\"",
+            format_opacity(width)
+        ),
+    };
+    if !path.data.is_empty() {
+        let _ = writeln!(svg, "<path d=\"{}\" {paint}/>", path.data);
     }
+    for shape in &path.shapes {
+        write_shape(svg, shape, &paint);
+    }
+}
+
+/// A `<circle>`, or an `<ellipse>` (rotated about its centre when its axes are not the
+/// page's), in output coordinates already rounded. Numbers have at most 8 decimals.
+fn write_shape(svg: &mut String, shape: &Conic, paint: &str) {
+    let number = |value: f64| decimal(value, 8);
+    let (cx, cy) = (number(shape.center.0), number(shape.center.1));
+    if shape.circle {
+        let _ = writeln!(
+            svg,
+            "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{}\" {paint}/>",
+            number(shape.rx)
+        );
+        return;
+    }
+    let degrees = shape.angle.to_degrees();
+    let _ = write!(
+        svg,
+        "<ellipse cx=\"{cx}\" cy=\"{cy}\" rx=\"{}\" ry=\"{}\"",
+        number(shape.rx),
+        number(shape.ry)
+    );
+    if degrees != 0.0 {
+        let _ = write!(
+            svg,
+            " transform=\"rotate({} {cx} {cy})\"",
+            decimal(degrees, 3)
+        );
+    }
+    let _ = writeln!(svg, " {paint}/>");
 }
 
 /// A number with at most three decimals and no trailing zeros (`0.125`, `0.5`, `2`).
@@ -480,6 +560,60 @@ impl PathWriter {
         self.close(data);
     }
 
+    /// A circle or ellipse in grid coordinates as an element's geometry: in output
+    /// coordinates, rounded to the writer's precision, the angle to a thousandth of a degree
+    /// (an ellipse within that of the page's axes is written without rotation).
+    pub fn shape(&self, grid: &Conic) -> Conic {
+        let mut conic = grid.scaled(self.scale_x, self.scale_y);
+        let mut degrees = (conic.angle.to_degrees() * 1000.0).round() / 1000.0;
+        if degrees.abs() >= 90.0 {
+            // An axis at ±90°: the same ellipse with its axes swapped and no rotation.
+            std::mem::swap(&mut conic.rx, &mut conic.ry);
+            degrees = 0.0;
+        }
+        conic.angle = degrees.to_radians();
+        conic.center = (self.round(conic.center.0), self.round(conic.center.1));
+        conic.rx = self.round(conic.rx);
+        conic.ry = self.round(conic.ry);
+        conic
+    }
+
+    /// A closed circle or ellipse (grid coordinates) as a subpath of two exact elliptic arcs,
+    /// clockwise on screen when `clockwise`; returns the arc commands written (2).
+    pub fn conic(&self, grid: &Conic, clockwise: bool, data: &mut PathData) -> usize {
+        let conic = self.shape(grid);
+        let (c, s) = (conic.angle.cos(), conic.angle.sin());
+        let first = (
+            self.round(conic.center.0 + conic.rx * c),
+            self.round(conic.center.1 + conic.rx * s),
+        );
+        let second = (
+            self.round(conic.center.0 - conic.rx * c),
+            self.round(conic.center.1 - conic.rx * s),
+        );
+        self.move_to(first, data);
+        for end in [second, first] {
+            self.command('a', data);
+            let (dx, dy) = (end.0 - data.current.0, end.1 - data.current.1);
+            self.numbers(
+                &[
+                    conic.rx,
+                    conic.ry,
+                    self.round(conic.angle.to_degrees()),
+                    1.0,
+                    if clockwise { 1.0 } else { 0.0 },
+                    dx,
+                    dy,
+                ],
+                data,
+            );
+            data.current = end;
+            data.arcs += 1;
+        }
+        self.close(data);
+        2
+    }
+
     /// A closed run of cubics in grid coordinates, each starting where the previous ended.
     pub fn cubics(&self, cubics: &[fit::Cubic], data: &mut PathData) {
         let Some(first) = cubics.first() else {
@@ -525,6 +659,8 @@ pub struct PathData {
     last_command: Option<char>,
     /// The last thing written is a command letter (no separator needed).
     after_letter: bool,
+    /// Elliptic-arc commands written.
+    arcs: usize,
 }
 
 impl PathData {
@@ -536,6 +672,11 @@ impl PathData {
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.text.len()
+    }
+
+    /// Elliptic-arc commands written so far.
+    pub fn arcs(&self) -> usize {
+        self.arcs
     }
 
     /// Nothing written yet.
@@ -554,10 +695,7 @@ mod tests {
     use super::*;
 
     fn fill(data: &str, opacity: Option<f64>) -> SvgPath {
-        SvgPath {
-            data: data.to_owned(),
-            paint: Paint::Fill { opacity },
-        }
+        SvgPath::new(data.to_owned(), Paint::Fill { opacity })
     }
 
     fn group(color: [u8; 3], role: InkRole, paths: Vec<SvgPath>) -> InkGroup {
@@ -683,10 +821,10 @@ mod tests {
             color: [0, 0, 0],
             role: InkRole::GapFiller,
             area: 0.0,
-            paths: vec![SvgPath {
-                data: "m0 0h4".to_owned(),
-                paint: Paint::Stroke { width: 0.5 },
-            }],
+            paths: vec![SvgPath::new(
+                "m0 0h4".to_owned(),
+                Paint::Stroke { width: 0.5 },
+            )],
         }];
         let written = write_document(4, 4, &groups, usize::MAX).unwrap();
         assert!(written.svg.contains(

@@ -1,0 +1,503 @@
+//! Whole-shape recognition for phase 4: a closed outline that is a circle or an ellipse
+//! within tolerance is written as exactly that (`<circle>`, `<ellipse>`, or exact arcs `A`).
+//!
+//! **Boundary points.** The fit uses the midpoints of the outline's unit pixel edges (on the
+//! label grid, which is supersampled up to 4× from the interpolated image): each lies halfway
+//! between a pixel inside and one outside, so on average on the sub-pixel edge, within half a
+//! grid pixel of it.
+//!
+//! **Fits.** A circle by geometric least squares (Kåsa's algebraic fit as the start, then
+//! Gauss–Newton on the radial distances); an ellipse by a gradient-weighted algebraic conic
+//! fit (`A + C = 1`, re-weighted by `1 / |∇Q|²` so that it minimises Sampson's approximation of
+//! the geometric distance), in coordinates centred and scaled for conditioning.
+//!
+//! **Acceptance.** A fit is kept only if every boundary point lies within `tolerance + ½`
+//! grid pixels of it (half a pixel is the staircase of the boundary itself) and the RMS
+//! distance is under half of that: an egg, a squircle or a rounded square deviates
+//! systematically and is left to the curve fitter. Degenerate inputs (too few points,
+//! collinear points, NaN, a conic that is not an ellipse, axes more than
+//! [`MAX_AXIS_RATIO`] apart) give `None`, never a panic.
+
+/// A point in grid coordinates (y down).
+pub type Point = (f64, f64);
+
+/// Outlines with fewer boundary points are not tried.
+const MIN_POINTS: usize = 12;
+
+/// Ellipses flatter than this (long over short semi-axis) are not recognised.
+pub const MAX_AXIS_RATIO: f64 = 20.0;
+
+/// Half a grid pixel: how far the midpoints of a pixel staircase lie from the edge it samples.
+const STAIRCASE: f64 = 0.5;
+
+/// A circle or an ellipse, in some coordinate system (grid or output pixels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conic {
+    /// Centre.
+    pub center: Point,
+    /// Semi-axis along `angle`.
+    pub rx: f64,
+    /// Semi-axis across `angle`.
+    pub ry: f64,
+    /// Direction of the `rx` axis, radians, in `(-π/2, π/2]`; 0 for a circle.
+    pub angle: f64,
+    /// Written as a circle (`rx == ry`).
+    pub circle: bool,
+}
+
+impl Conic {
+    /// A circle.
+    pub fn circle(center: Point, r: f64) -> Self {
+        Self {
+            center,
+            rx: r,
+            ry: r,
+            angle: 0.0,
+            circle: true,
+        }
+    }
+
+    /// The conic after scaling x by `sx` and y by `sy` (both positive). A circle stays a
+    /// circle when the two scales agree within 0.1 %; otherwise it becomes an ellipse.
+    pub fn scaled(&self, sx: f64, sy: f64) -> Conic {
+        let center = (self.center.0 * sx, self.center.1 * sy);
+        if (sx - sy).abs() <= 1e-3 * sx.max(sy) {
+            let s = 0.5 * (sx + sy);
+            return Conic {
+                center,
+                rx: self.rx * s,
+                ry: self.ry * s,
+                ..*self
+            };
+        }
+        // The image of the unit circle under M = S · R(angle) · diag(rx, ry): its semi-axes
+        // are M's singular values, their directions M's left singular vectors.
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let m = [
+            [sx * c * self.rx, -sx * s * self.ry],
+            [sy * s * self.rx, sy * c * self.ry],
+        ];
+        // M Mᵀ = [[p, q], [q, r]].
+        let p = m[0][0] * m[0][0] + m[0][1] * m[0][1];
+        let q = m[0][0] * m[1][0] + m[0][1] * m[1][1];
+        let r = m[1][0] * m[1][0] + m[1][1] * m[1][1];
+        let mean = 0.5 * (p + r);
+        let spread = (0.25 * (p - r) * (p - r) + q * q).sqrt();
+        let (big, small) = ((mean + spread).max(0.0), (mean - spread).max(0.0));
+        let angle = 0.5 * (2.0 * q).atan2(p - r);
+        Conic {
+            center,
+            rx: big.sqrt(),
+            ry: small.sqrt(),
+            angle: normalise_angle(angle),
+            circle: false,
+        }
+    }
+
+    /// The point at parameter `t` (radians from the `rx` axis).
+    pub fn point(&self, t: f64) -> Point {
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let (u, v) = (self.rx * t.cos(), self.ry * t.sin());
+        (self.center.0 + u * c - v * s, self.center.1 + u * s + v * c)
+    }
+
+    /// Approximate distance of `p` from the curve: exact for a circle, Sampson's first-order
+    /// distance for an ellipse.
+    pub fn distance(&self, p: Point) -> f64 {
+        let (dx, dy) = (p.0 - self.center.0, p.1 - self.center.1);
+        if self.circle {
+            return ((dx * dx + dy * dy).sqrt() - self.rx).abs();
+        }
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+        let (a2, b2) = (self.rx * self.rx, self.ry * self.ry);
+        let q = u * u / a2 + v * v / b2 - 1.0;
+        let (gu, gv) = (2.0 * u / a2, 2.0 * v / b2);
+        let gradient = (gu * gu + gv * gv).sqrt();
+        if gradient > 0.0 {
+            q.abs() / gradient
+        } else {
+            self.rx.min(self.ry)
+        }
+    }
+
+    fn is_finite(&self) -> bool {
+        self.center.0.is_finite()
+            && self.center.1.is_finite()
+            && self.rx.is_finite()
+            && self.ry.is_finite()
+            && self.angle.is_finite()
+            && self.rx > 0.0
+            && self.ry > 0.0
+    }
+}
+
+/// The angle folded into `(-π/2, π/2]` (an axis has no direction).
+fn normalise_angle(angle: f64) -> f64 {
+    let half = std::f64::consts::FRAC_PI_2;
+    let mut a = angle % std::f64::consts::PI;
+    if a > half {
+        a -= std::f64::consts::PI;
+    } else if a <= -half {
+        a += std::f64::consts::PI;
+    }
+    a
+}
+
+/// The midpoints of the unit edges of a closed pixel outline given by its corner points
+/// (consecutive points differ along one axis only, as visioncortex's walker gives them; other
+/// steps are sampled at unit spacing along their chord).
+pub fn edge_midpoints(corners: &[(i32, i32)]) -> Vec<Point> {
+    let mut out = Vec::new();
+    let count = corners.len();
+    for index in 0..count {
+        let (x0, y0) = corners[index];
+        let (x1, y1) = corners[(index + 1) % count];
+        let (dx, dy) = (f64::from(x1 - x0), f64::from(y1 - y0));
+        let steps = dx.abs().max(dy.abs()).ceil() as usize;
+        for step in 0..steps {
+            let t = (step as f64 + 0.5) / steps as f64;
+            out.push((f64::from(x0) + dx * t, f64::from(y0) + dy * t));
+        }
+    }
+    out
+}
+
+/// The circle or ellipse that `points` (an outline's boundary points, grid pixels) are within
+/// `tolerance` (grid pixels, plus half a pixel of staircase) of, if any; a circle is preferred.
+pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
+    if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 {
+        return None;
+    }
+    if points.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
+        return None;
+    }
+    let limit = tolerance + STAIRCASE;
+    let accepts = |conic: &Conic| {
+        if !conic.is_finite() || conic.rx.max(conic.ry) > conic.rx.min(conic.ry) * MAX_AXIS_RATIO
+        {
+            return false;
+        }
+        // The curve must also be larger than its own tolerance.
+        if conic.rx.min(conic.ry) < 2.0 * limit {
+            return false;
+        }
+        let mut worst: f64 = 0.0;
+        let mut sum = 0.0;
+        for p in points {
+            let d = conic.distance(*p);
+            worst = worst.max(d);
+            sum += d * d;
+        }
+        let rms = (sum / points.len() as f64).sqrt();
+        worst <= limit && rms <= 0.5 * limit
+    };
+    if let Some(circle) = fit_circle(points) {
+        if accepts(&circle) {
+            return Some(circle);
+        }
+    }
+    fit_ellipse(points).filter(accepts)
+}
+
+/// Centre and scale that map `points` to mean 0 and RMS distance 1 from it.
+fn normalisation(points: &[Point]) -> Option<(Point, f64)> {
+    let n = points.len() as f64;
+    let mean = points
+        .iter()
+        .fold((0.0, 0.0), |acc, p| (acc.0 + p.0 / n, acc.1 + p.1 / n));
+    let spread = (points
+        .iter()
+        .map(|p| (p.0 - mean.0).powi(2) + (p.1 - mean.1).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    (spread.is_finite() && spread > 1e-9).then_some((mean, spread))
+}
+
+/// The geometric least-squares circle through `points`.
+pub fn fit_circle(points: &[Point]) -> Option<Conic> {
+    let (mean, spread) = normalisation(points)?;
+    let local: Vec<Point> = points
+        .iter()
+        .map(|p| ((p.0 - mean.0) / spread, (p.1 - mean.1) / spread))
+        .collect();
+    // Kåsa: x² + y² + D x + E y + F = 0 by linear least squares.
+    let mut normal = [[0.0; 3]; 3];
+    let mut rhs = [0.0; 3];
+    for (x, y) in &local {
+        let row = [*x, *y, 1.0];
+        let target = -(x * x + y * y);
+        for i in 0..3 {
+            for j in 0..3 {
+                normal[i][j] += row[i] * row[j];
+            }
+            rhs[i] += row[i] * target;
+        }
+    }
+    let [d, e, f] = solve::<3>(normal, rhs)?;
+    let (mut a, mut b) = (-d / 2.0, -e / 2.0);
+    let mut r = (a * a + b * b - f).max(0.0).sqrt();
+    // Gauss–Newton on the radial residuals |p − c| − r.
+    for _ in 0..20 {
+        let mut normal = [[0.0; 3]; 3];
+        let mut rhs = [0.0; 3];
+        for (x, y) in &local {
+            let (dx, dy) = (x - a, y - b);
+            let distance = (dx * dx + dy * dy).sqrt();
+            if distance < 1e-12 {
+                continue;
+            }
+            let row = [-dx / distance, -dy / distance, -1.0];
+            let residual = distance - r;
+            for i in 0..3 {
+                for j in 0..3 {
+                    normal[i][j] += row[i] * row[j];
+                }
+                rhs[i] -= row[i] * residual;
+            }
+        }
+        let Some([da, db, dr]) = solve::<3>(normal, rhs) else {
+            break;
+        };
+        a += da;
+        b += db;
+        r += dr;
+        if da.abs() + db.abs() + dr.abs() < 1e-12 {
+            break;
+        }
+    }
+    let circle = Conic::circle(
+        (a * spread + mean.0, b * spread + mean.1),
+        r.abs() * spread,
+    );
+    circle.is_finite().then_some(circle)
+}
+
+/// The ellipse through `points` by gradient-weighted algebraic least squares.
+pub fn fit_ellipse(points: &[Point]) -> Option<Conic> {
+    let (mean, spread) = normalisation(points)?;
+    let local: Vec<Point> = points
+        .iter()
+        .map(|p| ((p.0 - mean.0) / spread, (p.1 - mean.1) / spread))
+        .collect();
+    // A x² + B xy + C y² + D x + E y + F = 0 with C = 1 − A:
+    // A (x² − y²) + B xy + D x + E y + F = −y².
+    let mut coefficients: Option<[f64; 5]> = None;
+    for _ in 0..6 {
+        let mut normal = [[0.0; 5]; 5];
+        let mut rhs = [0.0; 5];
+        for (x, y) in &local {
+            let weight = match coefficients {
+                None => 1.0,
+                Some([a, b, d, e, _]) => {
+                    let c = 1.0 - a;
+                    let gx = 2.0 * a * x + b * y + d;
+                    let gy = b * x + 2.0 * c * y + e;
+                    let g2 = gx * gx + gy * gy;
+                    if g2 > 1e-12 {
+                        1.0 / g2
+                    } else {
+                        1e12
+                    }
+                }
+            };
+            let row = [x * x - y * y, x * y, *x, *y, 1.0];
+            let target = -(y * y);
+            for i in 0..5 {
+                for j in 0..5 {
+                    normal[i][j] += weight * row[i] * row[j];
+                }
+                rhs[i] += weight * row[i] * target;
+            }
+        }
+        coefficients = Some(solve::<5>(normal, rhs)?);
+    }
+    let [a, b, d, e, f] = coefficients?;
+    let c = 1.0 - a;
+    let discriminant = 4.0 * a * c - b * b;
+    if discriminant <= 1e-12 {
+        return None;
+    }
+    // Centre: the gradient vanishes there.
+    let x0 = (b * e - 2.0 * c * d) / discriminant;
+    let y0 = (b * d - 2.0 * a * e) / discriminant;
+    let f0 = a * x0 * x0 + b * x0 * y0 + c * y0 * y0 + d * x0 + e * y0 + f;
+    // Eigen-decomposition of [[a, b/2], [b/2, c]].
+    let mean_eigen = 0.5 * (a + c);
+    let spread_eigen = (0.25 * (a - c) * (a - c) + 0.25 * b * b).sqrt();
+    let (l1, l2) = (mean_eigen - spread_eigen, mean_eigen + spread_eigen);
+    // Eigenvector of the smaller eigenvalue: the long axis.
+    let angle = 0.5 * b.atan2(a - c) + std::f64::consts::FRAC_PI_2;
+    let (r1, r2) = (-f0 / l1, -f0 / l2);
+    if !(r1 > 0.0 && r2 > 0.0) {
+        return None;
+    }
+    let ellipse = Conic {
+        center: (x0 * spread + mean.0, y0 * spread + mean.1),
+        rx: r1.sqrt() * spread,
+        ry: r2.sqrt() * spread,
+        angle: normalise_angle(angle),
+        circle: false,
+    };
+    ellipse.is_finite().then_some(ellipse)
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting; `None` when singular.
+fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; N]> {
+    let scale = a
+        .iter()
+        .flatten()
+        .fold(0.0f64, |acc, value| acc.max(value.abs()));
+    if !(scale > 0.0) || !scale.is_finite() {
+        return None;
+    }
+    for column in 0..N {
+        let pivot = (column..N).max_by(|i, j| a[*i][column].abs().total_cmp(&a[*j][column].abs()))?;
+        if a[pivot][column].abs() <= scale * 1e-13 {
+            return None;
+        }
+        a.swap(column, pivot);
+        b.swap(column, pivot);
+        for row in column + 1..N {
+            let factor = a[row][column] / a[column][column];
+            for k in column..N {
+                a[row][k] -= factor * a[column][k];
+            }
+            b[row] -= factor * b[column];
+        }
+    }
+    let mut x = [0.0; N];
+    for row in (0..N).rev() {
+        let mut sum = b[row];
+        for k in row + 1..N {
+            sum -= a[row][k] * x[k];
+        }
+        x[row] = sum / a[row][row];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+/// Twice the signed area of a closed polygon (positive: clockwise on screen, y down).
+pub fn signed_area2(points: &[Point]) -> f64 {
+    let count = points.len();
+    (0..count)
+        .map(|i| {
+            let (a, b) = (points[i], points[(i + 1) % count]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The boundary midpoints of the pixels whose centres lie inside `inside`, over a
+    /// `size × size` grid.
+    fn digitise(size: i32, inside: impl Fn(f64, f64) -> bool) -> Vec<Point> {
+        let filled = |x: i32, y: i32| {
+            x >= 0 && y >= 0 && x < size && y < size && inside(f64::from(x) + 0.5, f64::from(y) + 0.5)
+        };
+        let mut out = Vec::new();
+        for y in 0..size {
+            for x in 0..size {
+                if !filled(x, y) {
+                    continue;
+                }
+                let (fx, fy) = (f64::from(x), f64::from(y));
+                if !filled(x - 1, y) {
+                    out.push((fx, fy + 0.5));
+                }
+                if !filled(x + 1, y) {
+                    out.push((fx + 1.0, fy + 0.5));
+                }
+                if !filled(x, y - 1) {
+                    out.push((fx + 0.5, fy));
+                }
+                if !filled(x, y + 1) {
+                    out.push((fx + 0.5, fy + 1.0));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_digitised_circle_is_a_circle_with_its_centre_and_radius() {
+        for (cx, cy, r) in [(40.3, 41.7, 30.2), (20.0, 20.0, 8.0), (60.5, 50.25, 45.0)] {
+            let points = digitise(128, |x, y| (x - cx).powi(2) + (y - cy).powi(2) <= r * r);
+            let conic = recognise(&points, 0.375).expect("a circle");
+            assert!(conic.circle, "{conic:?}");
+            assert!((conic.center.0 - cx).abs() < 0.1 && (conic.center.1 - cy).abs() < 0.1);
+            // Digitising a small circle moves its staircase by up to ~0.15 px.
+            assert!((conic.rx - r).abs() < 0.2, "{conic:?} vs {r}");
+        }
+    }
+
+    #[test]
+    fn a_digitised_rotated_ellipse_is_that_ellipse() {
+        let (cx, cy, a, b, angle) = (64.0f64, 60.0f64, 50.0f64, 22.0f64, 0.5f64);
+        let points = digitise(128, |x, y| {
+            let (dx, dy) = (x - cx, y - cy);
+            let u = dx * angle.cos() + dy * angle.sin();
+            let v = -dx * angle.sin() + dy * angle.cos();
+            (u / a).powi(2) + (v / b).powi(2) <= 1.0
+        });
+        let conic = recognise(&points, 0.375).expect("an ellipse");
+        assert!(!conic.circle);
+        assert!((conic.center.0 - cx).abs() < 0.2 && (conic.center.1 - cy).abs() < 0.2);
+        assert!((conic.rx - a).abs() < 0.3 && (conic.ry - b).abs() < 0.3, "{conic:?}");
+        assert!((conic.angle - angle).abs() < 0.01, "{conic:?}");
+    }
+
+    #[test]
+    fn eggs_squircles_and_squares_are_not_conics() {
+        let egg = digitise(128, |x, y| {
+            let (dx, dy) = (x - 64.0, y - 64.0);
+            let b = if dy < 0.0 { 30.0 } else { 45.0 };
+            (dx / 35.0).powi(2) + (dy / b).powi(2) <= 1.0
+        });
+        assert_eq!(recognise(&egg, 0.375), None);
+        let squircle = digitise(128, |x, y| {
+            ((x - 64.0) / 40.0).powi(4) + ((y - 64.0) / 40.0).powi(4) <= 1.0
+        });
+        assert_eq!(recognise(&squircle, 0.375), None);
+        let square = digitise(128, |x, y| (x - 64.0).abs() < 30.0 && (y - 64.0).abs() < 30.0);
+        assert_eq!(recognise(&square, 0.375), None);
+    }
+
+    #[test]
+    fn degenerate_inputs_are_none() {
+        assert_eq!(recognise(&[], 1.0), None);
+        let line: Vec<Point> = (0..40).map(|i| (f64::from(i), 2.0 * f64::from(i))).collect();
+        assert_eq!(recognise(&line, 1.0), None);
+        let same = vec![(3.0, 3.0); 40];
+        assert_eq!(recognise(&same, 1.0), None);
+        let mut nan = line.clone();
+        nan[3].0 = f64::NAN;
+        assert_eq!(recognise(&nan, 1.0), None);
+        assert_eq!(recognise(&line, f64::NAN), None);
+    }
+
+    #[test]
+    fn scaling_keeps_circles_and_turns_them_into_ellipses_when_uneven() {
+        let circle = Conic::circle((10.0, 20.0), 5.0);
+        let same = circle.scaled(2.0, 2.0);
+        assert!(same.circle && (same.rx - 10.0).abs() < 1e-12 && same.center == (20.0, 40.0));
+        let stretched = circle.scaled(3.0, 1.0);
+        assert!(!stretched.circle);
+        assert!((stretched.rx - 15.0).abs() < 1e-9 && (stretched.ry - 5.0).abs() < 1e-9);
+        assert!(stretched.angle.abs() < 1e-9);
+        let ellipse = Conic {
+            center: (0.0, 0.0),
+            rx: 4.0,
+            ry: 2.0,
+            angle: std::f64::consts::FRAC_PI_2,
+            circle: false,
+        };
+        let scaled = ellipse.scaled(1.0, 3.0);
+        assert!((scaled.rx - 12.0).abs() < 1e-9 && (scaled.ry - 2.0).abs() < 1e-9);
+        assert!((scaled.angle.abs() - std::f64::consts::FRAC_PI_2).abs() < 1e-9);
+    }
+}
