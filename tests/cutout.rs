@@ -643,7 +643,12 @@ fn cutout_with_circles_and_arcs_still_tiles() {
             cutout.metadata.primitives,
             cutout.svg
         );
-        assert!(stacked.metadata.primitives.circles >= 1, "{}", stacked.svg);
+        let primitives = stacked.metadata.primitives;
+        assert!(
+            primitives.circles + primitives.ellipses + primitives.arcs >= 2,
+            "{primitives:?}: {}",
+            stacked.svg
+        );
         let psnr = psnr(&stacked.svg, &cutout.svg);
         for zoom in [1.0, 4.0] {
             let counts = coverage(&stacked.svg, &cutout.svg, zoom);

@@ -173,14 +173,15 @@ pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
         return None;
     }
     let limit = tolerance + STAIRCASE;
-    let accepts = |conic: &Conic| {
+    // The RMS distance of the points when the conic is within the limits.
+    let error = |conic: &Conic| -> Option<f64> {
         if !conic.is_finite() || conic.rx.max(conic.ry) > conic.rx.min(conic.ry) * MAX_AXIS_RATIO
         {
-            return false;
+            return None;
         }
         // The curve must also be larger than its own tolerance.
         if conic.rx.min(conic.ry) < 2.0 * limit {
-            return false;
+            return None;
         }
         let mut worst: f64 = 0.0;
         let mut sum = 0.0;
@@ -190,14 +191,41 @@ pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
             sum += d * d;
         }
         let rms = (sum / points.len() as f64).sqrt();
-        worst <= limit && rms <= 0.5 * limit
+        (worst <= limit && rms <= 0.5 * limit).then_some(rms)
     };
     if let Some(circle) = fit_circle(points) {
-        if accepts(&circle) {
+        if error(&circle).is_some() {
             return Some(circle);
         }
     }
-    fit_ellipse(points).filter(accepts)
+    let ellipse = fit_ellipse(points)?;
+    let rms = error(&ellipse)?;
+    // Axes within a few degrees of the page's snap to them when that costs next to nothing
+    // (the fitted angle of a near-circle or a small ellipse is mostly noise).
+    let snapped = snap_axes(&ellipse);
+    match error(&snapped) {
+        Some(snapped_rms) if snapped_rms <= rms + SNAP_COST * limit => Some(snapped),
+        _ => Some(ellipse),
+    }
+}
+
+/// How much RMS distance (times the limit) snapping an ellipse's axes may add.
+const SNAP_COST: f64 = 0.02;
+
+/// Largest rotation (radians, about 3°) snapped to the page's axes.
+const SNAP_ANGLE: f64 = 0.05;
+
+/// The ellipse with its axes on the page's when they are within [`SNAP_ANGLE`] of them.
+fn snap_axes(ellipse: &Conic) -> Conic {
+    let half = std::f64::consts::FRAC_PI_2;
+    let mut snapped = *ellipse;
+    if ellipse.angle.abs() <= SNAP_ANGLE {
+        snapped.angle = 0.0;
+    } else if half - ellipse.angle.abs() <= SNAP_ANGLE {
+        snapped.angle = 0.0;
+        std::mem::swap(&mut snapped.rx, &mut snapped.ry);
+    }
+    snapped
 }
 
 /// Centre and scale that map `points` to mean 0 and RMS distance 1 from it.
