@@ -42,7 +42,7 @@ fn conic_entity(ring: &[Point], tolerance: f64) -> Option<EntityType> {
     let points: Vec<shapes::Point> = ring.iter().map(|p| (p.x, p.y)).collect();
     let fits = |conic: &shapes::Conic| {
         let limit = CONIC_SLACK * conic.rx.max(conic.ry) + tolerance;
-        points.iter().all(|p| conic.distance(*p) <= limit)
+        shapes::deviation(&points, conic).is_some_and(|(worst, _)| worst <= limit)
     };
     if let Some(circle) = shapes::fit_circle(&points).filter(fits) {
         return Some(EntityType::Circle(Circle {

@@ -27,6 +27,9 @@ const MIN_POINTS: usize = 12;
 /// Ellipses flatter than this (long over short semi-axis) are not recognised.
 pub const MAX_AXIS_RATIO: f64 = 20.0;
 
+/// The outline's area may differ from the conic's by this fraction.
+const MAX_AREA_MISMATCH: f64 = 0.15;
+
 /// Half a grid pixel: how far the midpoints of a pixel staircase lie from the edge it samples.
 const STAIRCASE: f64 = 0.5;
 
@@ -163,7 +166,7 @@ pub fn edge_midpoints(corners: &[(i32, i32)]) -> Vec<Point> {
     out
 }
 
-/// The circle or ellipse that `points` (an outline's boundary points, grid pixels) are within
+/// The circle or ellipse that `points` (an outline's boundary points in order, grid pixels) are within
 /// `tolerance` (grid pixels, plus half a pixel of staircase) of, if any; a circle is preferred.
 pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
     if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 {
@@ -175,22 +178,11 @@ pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
     let limit = tolerance + STAIRCASE;
     // The RMS distance of the points when the conic is within the limits.
     let error = |conic: &Conic| -> Option<f64> {
-        if !conic.is_finite() || conic.rx.max(conic.ry) > conic.rx.min(conic.ry) * MAX_AXIS_RATIO
-        {
-            return None;
-        }
         // The curve must also be larger than its own tolerance.
-        if conic.rx.min(conic.ry) < 2.0 * limit {
+        if !conic.is_finite() || conic.rx.min(conic.ry) < 2.0 * limit {
             return None;
         }
-        let mut worst: f64 = 0.0;
-        let mut sum = 0.0;
-        for p in points {
-            let d = conic.distance(*p);
-            worst = worst.max(d);
-            sum += d * d;
-        }
-        let rms = (sum / points.len() as f64).sqrt();
+        let (worst, rms) = deviation(points, conic)?;
         (worst <= limit && rms <= 0.5 * limit).then_some(rms)
     };
     if let Some(circle) = fit_circle(points) {
@@ -207,6 +199,34 @@ pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
         Some(snapped_rms) if snapped_rms <= rms + SNAP_COST * limit => Some(snapped),
         _ => Some(ellipse),
     }
+}
+
+/// The largest and the RMS distance of `points` (a closed outline, in order) from `conic`;
+/// `None` when the conic is no whole outline of them: flatter than [`MAX_AXIS_RATIO`], or
+/// enclosing an area more than [`MAX_AREA_MISMATCH`] off theirs (a thin straight strip lies
+/// close to a huge circle, along a short arc of it).
+pub fn deviation(points: &[Point], conic: &Conic) -> Option<(f64, f64)> {
+    if points.is_empty()
+        || !conic.is_finite()
+        || conic.rx.max(conic.ry) > conic.rx.min(conic.ry) * MAX_AXIS_RATIO
+    {
+        return None;
+    }
+    let area = 0.5 * signed_area2(points).abs();
+    let conic_area = std::f64::consts::PI * conic.rx * conic.ry;
+    let mismatch = (area - conic_area).abs();
+    if mismatch.is_nan() || mismatch > MAX_AREA_MISMATCH * conic_area {
+        return None;
+    }
+    let mut worst: f64 = 0.0;
+    let mut sum = 0.0;
+    for p in points {
+        let d = conic.distance(*p);
+        worst = worst.max(d);
+        sum += d * d;
+    }
+    let rms = (sum / points.len() as f64).sqrt();
+    (worst.is_finite() && rms.is_finite()).then_some((worst, rms))
 }
 
 /// How much RMS distance (times the limit) snapping an ellipse's axes may add.
@@ -358,7 +378,7 @@ pub fn fit_ellipse(points: &[Point]) -> Option<Conic> {
     // Eigenvector of the smaller eigenvalue: the long axis.
     let angle = 0.5 * b.atan2(a - c) + std::f64::consts::FRAC_PI_2;
     let (r1, r2) = (-f0 / l1, -f0 / l2);
-    if !(r1 > 0.0 && r2 > 0.0) {
+    if r1.is_nan() || r2.is_nan() || r1 <= 0.0 || r2 <= 0.0 {
         return None;
     }
     let ellipse = Conic {
@@ -377,7 +397,7 @@ fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; 
         .iter()
         .flatten()
         .fold(0.0f64, |acc, value| acc.max(value.abs()));
-    if !(scale > 0.0) || !scale.is_finite() {
+    if scale <= 0.0 || !scale.is_finite() {
         return None;
     }
     for column in 0..N {
@@ -421,34 +441,21 @@ pub fn signed_area2(points: &[Point]) -> f64 {
 mod tests {
     use super::*;
 
-    /// The boundary midpoints of the pixels whose centres lie inside `inside`, over a
-    /// `size × size` grid.
+    /// The boundary midpoints, in outline order, of the pixels whose centres lie inside
+    /// `inside` over a `size × size` grid (one component), as image tracing makes them.
     fn digitise(size: i32, inside: impl Fn(f64, f64) -> bool) -> Vec<Point> {
-        let filled = |x: i32, y: i32| {
-            x >= 0 && y >= 0 && x < size && y < size && inside(f64::from(x) + 0.5, f64::from(y) + 0.5)
-        };
-        let mut out = Vec::new();
+        use visioncortex::{BinaryImage, PathI32, PathSimplifyMode};
+        let mut image = BinaryImage::new_w_h(size as usize, size as usize);
         for y in 0..size {
             for x in 0..size {
-                if !filled(x, y) {
-                    continue;
-                }
-                let (fx, fy) = (f64::from(x), f64::from(y));
-                if !filled(x - 1, y) {
-                    out.push((fx, fy + 0.5));
-                }
-                if !filled(x + 1, y) {
-                    out.push((fx + 1.0, fy + 0.5));
-                }
-                if !filled(x, y - 1) {
-                    out.push((fx + 0.5, fy));
-                }
-                if !filled(x, y + 1) {
-                    out.push((fx + 0.5, fy + 1.0));
+                if inside(f64::from(x) + 0.5, f64::from(y) + 0.5) {
+                    image.set_pixel(x as usize, y as usize, true);
                 }
             }
         }
-        out
+        let path = PathI32::image_to_path(&image, true, PathSimplifyMode::None);
+        let corners: Vec<(i32, i32)> = path.path.iter().map(|p| (p.x, p.y)).collect();
+        edge_midpoints(&corners)
     }
 
     #[test]
@@ -493,6 +500,20 @@ mod tests {
         assert_eq!(recognise(&squircle, 0.375), None);
         let square = digitise(128, |x, y| (x - 64.0).abs() < 30.0 && (y - 64.0).abs() < 30.0);
         assert_eq!(recognise(&square, 0.375), None);
+    }
+
+    #[test]
+    fn a_thin_strip_is_not_an_arc_of_a_huge_circle() {
+        // One row of 40 pixels: its outline lies within half a pixel of many huge circles.
+        let strip = digitise(64, |x, y| (10.0..50.0).contains(&x) && (20.0..21.0).contains(&y));
+        assert_eq!(recognise(&strip, 0.375), None);
+        let bent: Vec<Point> = (0..200)
+            .map(|i| {
+                let t = 0.3 * f64::from(i) / 200.0;
+                (1000.0 * t.sin(), 1000.0 * (1.0 - t.cos()))
+            })
+            .collect();
+        assert_eq!(recognise(&bent, 0.375), None);
     }
 
     #[test]
