@@ -16,9 +16,10 @@ GEMINI3__PHASE1__ENABLED=false), then reports per input size:
 - conics: the share of true circles, ellipses and ring edges (each ring is two edges) that
   the SVG writes as an exact conic (`<circle>`, `<ellipse>` or a closed pair of arcs) whose
   centre lies within 5 % of the true radius, radii within 5 %; and for those, the centre and
-  radius errors relative to the true radius (median and worst);
-- segments: path segments per image (each `c`, `l`, `h`, `v`, `a` command, each `<circle>` /
-  `<ellipse>` element counted as one), median;
+  radius errors relative to the true radius (median and worst); the share of true
+  rectangles and rounded rectangles written as a `<rect>` within 5 %;
+- segments: path segments per image (each `c`, `l`, `h`, `v`, `a` command, each `<circle>`,
+  `<ellipse>`, `<rect>` element counted as one), median;
 - PSNR of the SVG rendered at 512 px (resvg), over white, against the 512 px truth;
 - phase 4 milliseconds (metadata), median.
 Needs numpy, Pillow and resvg-py (bench/.work/venv, as bench/quality.sh makes it).
@@ -232,11 +233,34 @@ def svg_geometry(svg_text):
             angle = float(NUMBER.findall(a["transform"])[0])
         conics.append((float(a["cx"]), float(a["cy"]), float(a["rx"]), float(a["ry"]), angle))
         segments += 1
+    segments += len(re.findall(r"<rect ", svg_text))
     for match in re.finditer(r'<path d="([^"]*)"', svg_text):
         found, count = path_conics_and_segments(match.group(1))
         conics.extend(found)
         segments += count
     return conics, segments
+
+
+def rect_hits(svg_text, truth, scale):
+    """(true rectangles and rounded rectangles, those written as a `<rect>` whose centre and
+    sides are within 5 % of the true ones)."""
+    rects = []
+    for match in re.finditer(r"<rect ([^>]*)/>", svg_text):
+        a = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', match.group(1)))
+        w, h = float(a["width"]) * scale, float(a["height"]) * scale
+        rects.append((float(a["x"]) * scale + w / 2, float(a["y"]) * scale + h / 2, w, h))
+    total = hits = 0
+    for s in truth["shapes"]:
+        if s["kind"] not in ("rect", "roundrect"):
+            continue
+        total += 1
+        for (x, y, w, h) in rects:
+            sides = sorted((w, h)), sorted((s["w"], s["h"]))
+            if (math.hypot(x - s["cx"], y - s["cy"]) <= 0.05 * min(s["w"], s["h"])
+                    and all(abs(a - b) <= 0.05 * b for a, b in zip(*sides))):
+                hits += 1
+                break
+    return total, hits
 
 
 def true_conics(truth):
@@ -293,7 +317,7 @@ def score(args):
         command = [args.bin, "vectorize", str(folder / str(size)), "-o", str(out / str(size)),
                    "--metadata", str(out / f"{size}-meta")] + args.flags
         subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-        found = total = 0
+        found = total = rect_total = rect_found = 0
         centre_errors, radius_errors, segments, psnrs, phase4 = [], [], [], [], []
         per_image = []
         for name, truth in sorted(truths.items()):
@@ -301,6 +325,9 @@ def score(args):
             meta = json.loads((out / f"{size}-meta" / f"{name}.json").read_text())
             written, count = svg_geometry(svg)
             segments.append(count)
+            t, h = rect_hits(svg, truth, 512 / size)
+            rect_total += t
+            rect_found += h
             phase4.append(meta["phases"]["phase4"]["ms"])
             for true in true_conics(truth):
                 total += 1
@@ -315,6 +342,7 @@ def score(args):
             per_image.append((value, name))
         rows[size] = {
             "conics_exact": found / max(total, 1), "conics_true": total,
+            "rects_exact": rect_found / max(rect_total, 1), "rects_true": rect_total,
             "centre_err_median": statistics.median(centre_errors) if centre_errors else None,
             "centre_err_max": max(centre_errors) if centre_errors else None,
             "radius_err_median": statistics.median(radius_errors) if radius_errors else None,
@@ -329,7 +357,7 @@ def score(args):
     for size, row in rows.items():
         pct = lambda v: "-" if v is None else f"{100 * v:.2f} %"
         print(f"{args.label} {size:>3} px: conics exact {100 * row['conics_exact']:.0f} % of "
-              f"{row['conics_true']}; centre err median {pct(row['centre_err_median'])} max "
+              f"{row['conics_true']}; rects exact {100 * row['rects_exact']:.0f} % of {row['rects_true']}; centre err median {pct(row['centre_err_median'])} max "
               f"{pct(row['centre_err_max'])}; radius err median {pct(row['radius_err_median'])} "
               f"max {pct(row['radius_err_max'])}; segments median {row['segments_median']}; "
               f"PSNR@512 median {row['psnr_median']:.2f} dB (mean {row['psnr_mean']:.2f}); "

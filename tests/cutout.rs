@@ -97,7 +97,7 @@ fn parts(svg: &str) -> (String, Vec<(bool, String)>) {
     let open = svg[..svg.find('>').unwrap() + 1].to_owned();
     let paths = document
         .descendants()
-        .filter(|node| ["path", "circle", "ellipse"].contains(&node.tag_name().name()))
+        .filter(|node| ["path", "circle", "ellipse", "rect"].contains(&node.tag_name().name()))
         .map(|node| {
             let stroke = node.attribute("fill") == Some("none");
             if let Some(group) = node.parent().and_then(|parent| parent.attribute("id")) {

@@ -458,7 +458,12 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
                     dxf::entities::EntityType::Circle(circle) => {
                         assert!(circle.radius > 0.0, "{name}");
                         let (c, r) = (&circle.center, circle.radius);
-                        vec![(c.x - r, c.y), (c.x + r, c.y), (c.x, c.y - r), (c.x, c.y + r)]
+                        vec![
+                            (c.x - r, c.y),
+                            (c.x + r, c.y),
+                            (c.x, c.y - r),
+                            (c.x, c.y + r),
+                        ]
                     }
                     dxf::entities::EntityType::Ellipse(ellipse) => {
                         let (c, a) = (&ellipse.center, &ellipse.major_axis);

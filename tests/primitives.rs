@@ -176,7 +176,15 @@ fn circles_on_a_ground_or_on_nothing_are_circle_elements_with_their_centre_and_r
         near(y, cy, tolerance, "cy");
         near(radius, r, tolerance, "r");
         assert_eq!(output.metadata.primitives.circles, 1, "{}", output.svg);
-        assert_eq!(output.metadata.paths, output.metadata.layers.iter().map(|l| l.paths).sum::<usize>());
+        assert_eq!(
+            output.metadata.paths,
+            output
+                .metadata
+                .layers
+                .iter()
+                .map(|l| l.paths)
+                .sum::<usize>()
+        );
     }
 }
 
@@ -332,5 +340,55 @@ fn dxf_has_a_circle_entity_on_the_inks_layer() {
         if expected == 20.0 {
             assert_eq!(circle.0, "ink-d02020");
         }
+    }
+}
+
+#[test]
+fn rectangles_sharp_rotated_and_rounded_are_rect_elements() {
+    // (size, x, y, width, height, rx, rotation in degrees)
+    for (size, x, y, w, h, rx, angle) in [
+        (48u32, 8.0, 10.0, 30.0, 22.0, 0.0, 0.0f64),
+        (96, 20.5, 25.0, 56.0, 40.0, 9.0, 0.0),
+        (128, 30.0, 34.0, 64.0, 52.0, 0.0, 25.0),
+        (128, 28.0, 38.0, 70.0, 44.0, 10.0, -20.0),
+    ] {
+        let (cx, cy) = (x + w / 2.0, y + h / 2.0);
+        let body = format!(
+            "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"{rx}\" \
+             transform=\"rotate({angle} {cx} {cy})\" fill=\"#6a4c93\"/>"
+        );
+        let output = run(draw(size, &body), |_| {});
+        let document = roxmltree::Document::parse(&output.svg).unwrap();
+        let rects: Vec<roxmltree::Node> = document
+            .descendants()
+            .filter(|n| n.has_tag_name("rect"))
+            .collect();
+        assert_eq!(rects.len(), 1, "{size} px: {}", output.svg);
+        let r = rects[0];
+        assert_eq!(r.attribute("fill"), Some("#6a4c93"));
+        let (fw, fh) = (number(&r, "width"), number(&r, "height"));
+        let (fx, fy) = (number(&r, "x") + fw / 2.0, number(&r, "y") + fh / 2.0);
+        let found_angle = r.attribute("transform").map_or(0.0, |t| {
+            t.trim_start_matches("rotate(")
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        });
+        // The sides may come back swapped with the angle a quarter turn off.
+        let (fw, fh, found_angle) = if (found_angle - angle).abs() > 45.0 {
+            (fh, fw, found_angle + 90.0 * (angle - found_angle).signum())
+        } else {
+            (fw, fh, found_angle)
+        };
+        near(fx, cx, 0.3, "centre x");
+        near(fy, cy, 0.3, "centre y");
+        near(fw, w, 0.02 * w + 0.1, "width");
+        near(fh, h, 0.02 * h + 0.1, "height");
+        near(found_angle, angle, 1.0, "angle");
+        let found_rx = r.attribute("rx").map_or(0.0, |v| v.parse().unwrap());
+        near(found_rx, rx, 1.5, "corner radius");
+        assert_eq!(output.metadata.primitives.rects, 1);
     }
 }

@@ -134,7 +134,7 @@ pub struct Metadata {
     pub layers: Vec<svg::Layer>,
     /// Palette colours that appear as fills.
     pub colors_used: usize,
-    /// Shape elements (`<path>`, `<circle>`, `<ellipse>`).
+    /// Shape elements (`<path>`, `<circle>`, `<ellipse>`, `<rect>`).
     pub paths: usize,
     /// Exact geometry written: `{circles, ellipses, rects, arcs}` (whole shapes, and
     /// elliptic-arc commands in path data).

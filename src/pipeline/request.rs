@@ -480,7 +480,10 @@ mod tests {
     fn trace_primitives_is_a_boolean_named_by_its_path() {
         let (path, message) = read(json!({"trace": {"primitives": "yes"}})).unwrap_err();
         assert_eq!(path, "trace.primitives");
-        assert!(message.contains("invalid type: string \"yes\""), "{message}");
+        assert!(
+            message.contains("invalid type: string \"yes\""),
+            "{message}"
+        );
         let on = read(json!({"trace": {"primitives": true}})).unwrap();
         assert_eq!(on.trace.primitives, Some(true));
     }

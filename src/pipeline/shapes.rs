@@ -1,5 +1,6 @@
 //! Whole-shape recognition for phase 4: a closed outline that is a circle or an ellipse
-//! within tolerance is written as exactly that (`<circle>`, `<ellipse>`, or exact arcs `A`).
+//! within tolerance is written as exactly that (`<circle>`, `<ellipse>`, or exact arcs `A`);
+//! one that is a rectangle, sharp or rounded, as a `<rect>` ([`recognise_rect`]).
 //!
 //! **Boundary points.** The fit uses the midpoints of the outline's unit pixel edges (on the
 //! label grid, which is supersampled up to 4× from the interpolated image): each lies halfway
@@ -248,6 +249,229 @@ fn snap_axes(ellipse: &Conic) -> Conic {
     snapped
 }
 
+/// A rectangle, its corners rounded by `radius` (0: sharp), rotated by `angle` about its
+/// centre, in some coordinate system (grid or output pixels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    /// Centre.
+    pub center: Point,
+    /// Side along `angle`.
+    pub width: f64,
+    /// Side across `angle`.
+    pub height: f64,
+    /// Direction of the `width` side, radians, in `(-π/4, π/4]` once recognised.
+    pub angle: f64,
+    /// Corner radius, at most half the shorter side.
+    pub radius: f64,
+}
+
+impl Rect {
+    /// Distance of `p` from the outline (exact for a rounded or sharp rectangle).
+    pub fn distance(&self, p: Point) -> f64 {
+        let (dx, dy) = (p.0 - self.center.0, p.1 - self.center.1);
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+        let (qx, qy) = (
+            u.abs() - (0.5 * self.width - self.radius),
+            v.abs() - (0.5 * self.height - self.radius),
+        );
+        let outside = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt();
+        let inside = qx.max(qy).min(0.0);
+        (outside + inside - self.radius).abs()
+    }
+
+    /// The rectangle after scaling by `sx`, `sy`: `None` unless the two agree within 0.2 %
+    /// (a rotated rectangle would become a parallelogram).
+    pub fn scaled(&self, sx: f64, sy: f64) -> Option<Rect> {
+        if (sx - sy).abs() > 2e-3 * sx.max(sy) {
+            return None;
+        }
+        let scale = 0.5 * (sx + sy);
+        Some(Rect {
+            center: (self.center.0 * sx, self.center.1 * sy),
+            width: self.width * scale,
+            height: self.height * scale,
+            angle: self.angle,
+            radius: self.radius * scale,
+        })
+    }
+
+    fn is_finite(&self) -> bool {
+        [
+            self.center.0,
+            self.center.1,
+            self.width,
+            self.height,
+            self.angle,
+            self.radius,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+            && self.width > 0.0
+            && self.height > 0.0
+            && self.radius >= 0.0
+    }
+}
+
+/// The convex hull of `points` (Andrew's monotone chain), anticlockwise in y-up terms.
+fn hull(points: &[Point]) -> Vec<Point> {
+    let mut sorted: Vec<Point> = points.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    sorted.dedup();
+    if sorted.len() < 3 {
+        return sorted;
+    }
+    let cross =
+        |o: Point, a: Point, b: Point| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+    let mut lower: Vec<Point> = Vec::new();
+    for p in &sorted {
+        while lower.len() >= 2 && cross(lower[lower.len() - 2], lower[lower.len() - 1], *p) <= 0.0 {
+            lower.pop();
+        }
+        lower.push(*p);
+    }
+    let mut upper: Vec<Point> = Vec::new();
+    for p in sorted.iter().rev() {
+        while upper.len() >= 2 && cross(upper[upper.len() - 2], upper[upper.len() - 1], *p) <= 0.0 {
+            upper.pop();
+        }
+        upper.push(*p);
+    }
+    lower.pop();
+    upper.pop();
+    lower.extend(upper);
+    lower
+}
+
+/// The bounding box of `points` in the frame turned by `angle`: centre (page coordinates)
+/// and the two sides.
+fn box_at(points: &[Point], angle: f64) -> (Point, f64, f64) {
+    let (c, s) = (angle.cos(), angle.sin());
+    let (mut lo_u, mut hi_u, mut lo_v, mut hi_v) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for p in points {
+        let (u, v) = (p.0 * c + p.1 * s, -p.0 * s + p.1 * c);
+        lo_u = lo_u.min(u);
+        hi_u = hi_u.max(u);
+        lo_v = lo_v.min(v);
+        hi_v = hi_v.max(v);
+    }
+    let (u, v) = (0.5 * (lo_u + hi_u), 0.5 * (lo_v + hi_v));
+    ((u * c - v * s, u * s + v * c), hi_u - lo_u, hi_v - lo_v)
+}
+
+/// The rectangle (sharp or with rounded corners, possibly rotated) that `points` (a closed
+/// outline's boundary points in order, grid pixels) are within `tolerance` (plus half a pixel
+/// of staircase) of, if any. Orientation from the minimum-area bounding box of the hull; each
+/// side placed at the mean of the points along its straight part; the corner radius from the
+/// area the corners cut off (`(4 − π) r²`).
+pub fn recognise_rect(points: &[Point], tolerance: f64) -> Option<Rect> {
+    if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 {
+        return None;
+    }
+    if points.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
+        return None;
+    }
+    let limit = tolerance + STAIRCASE;
+    let hull = hull(points);
+    if hull.len() < 3 {
+        return None;
+    }
+    let mut best: Option<(f64, f64)> = None;
+    for index in 0..hull.len() {
+        let (a, b) = (hull[index], hull[(index + 1) % hull.len()]);
+        let angle = (b.1 - a.1).atan2(b.0 - a.0);
+        let (_, w, h) = box_at(points, angle);
+        if best.is_none_or(|(area, _)| w * h < area) {
+            best = Some((w * h, angle));
+        }
+    }
+    let (_, mut angle) = best?;
+    // Fold the angle into (−π/4, π/4]: the same box, sides swapped.
+    let quarter = std::f64::consts::FRAC_PI_2;
+    while angle > 0.5 * quarter {
+        angle -= quarter;
+    }
+    while angle <= -0.5 * quarter {
+        angle += quarter;
+    }
+    let (center, width, height) = box_at(points, angle);
+    if width.min(height) < 4.0 * limit {
+        return None;
+    }
+    // Each side at the mean of the points on its straight part (away from the corners).
+    let (c, s) = (angle.cos(), angle.sin());
+    let (hw, hh) = (0.5 * width, 0.5 * height);
+    let margin = 0.3 * hw.min(hh);
+    let mut sums = [(0.0, 0usize); 4];
+    for p in points {
+        let (dx, dy) = (p.0 - center.0, p.1 - center.1);
+        let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+        let side = if v.abs() < hh - margin {
+            if u < 0.0 {
+                0
+            } else {
+                1
+            }
+        } else if u.abs() < hw - margin {
+            if v < 0.0 {
+                2
+            } else {
+                3
+            }
+        } else {
+            continue;
+        };
+        let value = if side < 2 { u } else { v };
+        sums[side].0 += value;
+        sums[side].1 += 1;
+    }
+    if sums.iter().any(|(_, n)| *n == 0) {
+        return None;
+    }
+    let mean = |side: usize| sums[side].0 / sums[side].1 as f64;
+    let (left, right, top, bottom) = (mean(0), mean(1), mean(2), mean(3));
+    let (mu, mv) = (0.5 * (left + right), 0.5 * (top + bottom));
+    let width = right - left;
+    let height = bottom - top;
+    let center = (center.0 + mu * c - mv * s, center.1 + mu * s + mv * c);
+    let area = 0.5 * signed_area2(points).abs();
+    let cut = (width * height - area).max(0.0);
+    let mut radius = (cut / (4.0 - std::f64::consts::PI)).sqrt();
+    if radius < limit {
+        radius = 0.0;
+    }
+    let rect = Rect {
+        center,
+        width,
+        height,
+        angle,
+        radius: radius.min(0.5 * width.min(height)),
+    };
+    let error = |rect: &Rect| -> Option<f64> {
+        if !rect.is_finite() || rect.width.min(rect.height) < 4.0 * limit {
+            return None;
+        }
+        let mut worst: f64 = 0.0;
+        let mut sum = 0.0;
+        for p in points {
+            let d = rect.distance(*p);
+            worst = worst.max(d);
+            sum += d * d;
+        }
+        let rms = (sum / points.len() as f64).sqrt();
+        (worst <= limit && rms <= 0.5 * limit).then_some(rms)
+    };
+    let rms = error(&rect)?;
+    // Nearly upright: snap, when it costs next to nothing.
+    if rect.angle != 0.0 && rect.angle.abs() <= SNAP_ANGLE {
+        let upright = Rect { angle: 0.0, ..rect };
+        if error(&upright).is_some_and(|snapped| snapped <= rms + SNAP_COST * limit) {
+            return Some(upright);
+        }
+    }
+    Some(rect)
+}
+
 /// Centre and scale that map `points` to mean 0 and RMS distance 1 from it.
 fn normalisation(points: &[Point]) -> Option<(Point, f64)> {
     let n = points.len() as f64;
@@ -315,10 +539,7 @@ pub fn fit_circle(points: &[Point]) -> Option<Conic> {
             break;
         }
     }
-    let circle = Conic::circle(
-        (a * spread + mean.0, b * spread + mean.1),
-        r.abs() * spread,
-    );
+    let circle = Conic::circle((a * spread + mean.0, b * spread + mean.1), r.abs() * spread);
     circle.is_finite().then_some(circle)
 }
 
@@ -401,16 +622,18 @@ fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; 
         return None;
     }
     for column in 0..N {
-        let pivot = (column..N).max_by(|i, j| a[*i][column].abs().total_cmp(&a[*j][column].abs()))?;
+        let pivot =
+            (column..N).max_by(|i, j| a[*i][column].abs().total_cmp(&a[*j][column].abs()))?;
         if a[pivot][column].abs() <= scale * 1e-13 {
             return None;
         }
         a.swap(column, pivot);
         b.swap(column, pivot);
+        let pivot_row = a[column];
         for row in column + 1..N {
-            let factor = a[row][column] / a[column][column];
-            for k in column..N {
-                a[row][k] -= factor * a[column][k];
+            let factor = a[row][column] / pivot_row[column];
+            for (value, above) in a[row].iter_mut().zip(&pivot_row).skip(column) {
+                *value -= factor * above;
             }
             b[row] -= factor * b[column];
         }
@@ -438,115 +661,5 @@ pub fn signed_area2(points: &[Point]) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The boundary midpoints, in outline order, of the pixels whose centres lie inside
-    /// `inside` over a `size × size` grid (one component), as image tracing makes them.
-    fn digitise(size: i32, inside: impl Fn(f64, f64) -> bool) -> Vec<Point> {
-        use visioncortex::{BinaryImage, PathI32, PathSimplifyMode};
-        let mut image = BinaryImage::new_w_h(size as usize, size as usize);
-        for y in 0..size {
-            for x in 0..size {
-                if inside(f64::from(x) + 0.5, f64::from(y) + 0.5) {
-                    image.set_pixel(x as usize, y as usize, true);
-                }
-            }
-        }
-        let path = PathI32::image_to_path(&image, true, PathSimplifyMode::None);
-        let corners: Vec<(i32, i32)> = path.path.iter().map(|p| (p.x, p.y)).collect();
-        edge_midpoints(&corners)
-    }
-
-    #[test]
-    fn a_digitised_circle_is_a_circle_with_its_centre_and_radius() {
-        for (cx, cy, r) in [(40.3, 41.7, 30.2), (20.0, 20.0, 8.0), (60.5, 50.25, 45.0)] {
-            let points = digitise(128, |x, y| (x - cx).powi(2) + (y - cy).powi(2) <= r * r);
-            let conic = recognise(&points, 0.375).expect("a circle");
-            assert!(conic.circle, "{conic:?}");
-            assert!((conic.center.0 - cx).abs() < 0.1 && (conic.center.1 - cy).abs() < 0.1);
-            // Digitising a small circle moves its staircase by up to ~0.15 px.
-            assert!((conic.rx - r).abs() < 0.2, "{conic:?} vs {r}");
-        }
-    }
-
-    #[test]
-    fn a_digitised_rotated_ellipse_is_that_ellipse() {
-        let (cx, cy, a, b, angle) = (64.0f64, 60.0f64, 50.0f64, 22.0f64, 0.5f64);
-        let points = digitise(128, |x, y| {
-            let (dx, dy) = (x - cx, y - cy);
-            let u = dx * angle.cos() + dy * angle.sin();
-            let v = -dx * angle.sin() + dy * angle.cos();
-            (u / a).powi(2) + (v / b).powi(2) <= 1.0
-        });
-        let conic = recognise(&points, 0.375).expect("an ellipse");
-        assert!(!conic.circle);
-        assert!((conic.center.0 - cx).abs() < 0.2 && (conic.center.1 - cy).abs() < 0.2);
-        assert!((conic.rx - a).abs() < 0.3 && (conic.ry - b).abs() < 0.3, "{conic:?}");
-        assert!((conic.angle - angle).abs() < 0.01, "{conic:?}");
-    }
-
-    #[test]
-    fn eggs_squircles_and_squares_are_not_conics() {
-        let egg = digitise(128, |x, y| {
-            let (dx, dy) = (x - 64.0, y - 64.0);
-            let b = if dy < 0.0 { 30.0 } else { 45.0 };
-            (dx / 35.0).powi(2) + (dy / b).powi(2) <= 1.0
-        });
-        assert_eq!(recognise(&egg, 0.375), None);
-        let squircle = digitise(128, |x, y| {
-            ((x - 64.0) / 40.0).powi(4) + ((y - 64.0) / 40.0).powi(4) <= 1.0
-        });
-        assert_eq!(recognise(&squircle, 0.375), None);
-        let square = digitise(128, |x, y| (x - 64.0).abs() < 30.0 && (y - 64.0).abs() < 30.0);
-        assert_eq!(recognise(&square, 0.375), None);
-    }
-
-    #[test]
-    fn a_thin_strip_is_not_an_arc_of_a_huge_circle() {
-        // One row of 40 pixels: its outline lies within half a pixel of many huge circles.
-        let strip = digitise(64, |x, y| (10.0..50.0).contains(&x) && (20.0..21.0).contains(&y));
-        assert_eq!(recognise(&strip, 0.375), None);
-        let bent: Vec<Point> = (0..200)
-            .map(|i| {
-                let t = 0.3 * f64::from(i) / 200.0;
-                (1000.0 * t.sin(), 1000.0 * (1.0 - t.cos()))
-            })
-            .collect();
-        assert_eq!(recognise(&bent, 0.375), None);
-    }
-
-    #[test]
-    fn degenerate_inputs_are_none() {
-        assert_eq!(recognise(&[], 1.0), None);
-        let line: Vec<Point> = (0..40).map(|i| (f64::from(i), 2.0 * f64::from(i))).collect();
-        assert_eq!(recognise(&line, 1.0), None);
-        let same = vec![(3.0, 3.0); 40];
-        assert_eq!(recognise(&same, 1.0), None);
-        let mut nan = line.clone();
-        nan[3].0 = f64::NAN;
-        assert_eq!(recognise(&nan, 1.0), None);
-        assert_eq!(recognise(&line, f64::NAN), None);
-    }
-
-    #[test]
-    fn scaling_keeps_circles_and_turns_them_into_ellipses_when_uneven() {
-        let circle = Conic::circle((10.0, 20.0), 5.0);
-        let same = circle.scaled(2.0, 2.0);
-        assert!(same.circle && (same.rx - 10.0).abs() < 1e-12 && same.center == (20.0, 40.0));
-        let stretched = circle.scaled(3.0, 1.0);
-        assert!(!stretched.circle);
-        assert!((stretched.rx - 15.0).abs() < 1e-9 && (stretched.ry - 5.0).abs() < 1e-9);
-        assert!(stretched.angle.abs() < 1e-9);
-        let ellipse = Conic {
-            center: (0.0, 0.0),
-            rx: 4.0,
-            ry: 2.0,
-            angle: std::f64::consts::FRAC_PI_2,
-            circle: false,
-        };
-        let scaled = ellipse.scaled(1.0, 3.0);
-        assert!((scaled.rx - 12.0).abs() < 1e-9 && (scaled.ry - 2.0).abs() < 1e-9);
-        assert!((scaled.angle.abs() - std::f64::consts::FRAC_PI_2).abs() < 1e-9);
-    }
-}
+#[path = "shapes_tests.rs"]
+mod tests;

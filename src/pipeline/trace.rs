@@ -124,7 +124,7 @@ pub struct Traced {
     pub svg: String,
     /// The mode the outlines were traced in (`auto` resolved).
     pub mode: TraceMode,
-    /// Shape elements written (`<path>`, `<circle>`, `<ellipse>`).
+    /// Shape elements written (`<path>`, `<circle>`, `<ellipse>`, `<rect>`).
     pub paths: usize,
     /// The exact geometry written (`metadata.primitives`).
     pub primitives: svg::Primitives,

@@ -6,7 +6,7 @@ use gemini3::pipeline::svg::{InkRole, Layer};
 
 /// Checks the ink groups of `svg` against `layers` (`metadata.layers`): the root's element
 /// children are all `<g id="ink-rrggbb…">` groups with unique ids; every shape element
-/// (`<path>`, `<circle>`, `<ellipse>`) of the document sits directly in one of them; each group's `data-color` is the paint (`fill`,
+/// (`<path>`, `<circle>`, `<ellipse>`, `<rect>`) of the document sits directly in one of them; each group's `data-color` is the paint (`fill`,
 /// or `stroke` for the gap filler) of every path in it; translucent groups say so in
 /// `data-role` and only they have `fill-opacity`; and `layers` lists exactly these groups,
 /// in document order, with their ids, colours and path counts. Returns what is wrong.
@@ -82,9 +82,9 @@ pub fn check_groups(svg: &str, layers: &[Layer]) -> Result<(), String> {
     Ok(())
 }
 
-/// A shape element the pipeline writes: `<path>`, `<circle>` or `<ellipse>`.
+/// A shape element the pipeline writes: `<path>`, `<circle>`, `<ellipse>` or `<rect>`.
 fn is_shape(node: &roxmltree::Node) -> bool {
-    ["path", "circle", "ellipse"]
+    ["path", "circle", "ellipse", "rect"]
         .iter()
         .any(|tag| node.has_tag_name(*tag))
 }

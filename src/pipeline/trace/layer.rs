@@ -13,7 +13,7 @@ use crate::pipeline::masks;
 use crate::pipeline::options::TraceMode;
 use crate::pipeline::palette::oklab_distance;
 use crate::pipeline::shapes::{self, Conic};
-use crate::pipeline::svg::{PathData, PathWriter};
+use crate::pipeline::svg::{Element, PathData, PathWriter};
 
 /// One layer's geometry: its path data and the whole shapes written beside it.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -23,7 +23,7 @@ pub(super) struct LayerOutput {
     /// Elliptic-arc commands in `data`.
     pub(super) arcs: usize,
     /// Components whose only outline is a circle or an ellipse (output coordinates).
-    pub(super) shapes: Vec<Conic>,
+    pub(super) shapes: Vec<Element>,
 }
 
 /// A translucent layer's fit tolerance, times `fit_tolerance`: its outlines are where a soft
@@ -262,13 +262,13 @@ impl LayerJob<'_> {
         offset: PointI32,
         slack: &dyn Fn(fit::Point) -> f64,
         data: &mut PathData,
-        shapes: &mut Vec<Conic>,
+        shapes: &mut Vec<Element>,
     ) {
         let holes = find_holes(&mut image);
         let outline = PathI32::image_to_path(&image, true, PathSimplifyMode::None);
         if holes.is_empty() {
-            if let Some(conic) = self.conic(&outline, offset) {
-                shapes.push(self.writer.shape(&conic));
+            if let Some(element) = self.whole_shape(&outline, offset) {
+                shapes.push(element);
                 return;
             }
         }
@@ -279,20 +279,46 @@ impl LayerJob<'_> {
         }
     }
 
-    /// The circle or ellipse a pixel outline (its corners, from visioncortex's walker) is,
-    /// in grid coordinates, when whole shapes are on and the outline is fitted as curves.
-    fn conic(&self, outline: &PathI32, offset: PointI32) -> Option<Conic> {
-        let options = &self.grid.options;
-        if !options.primitives || !matches!(options.mode, TraceMode::Spline | TraceMode::Auto) {
+    /// The whole shape a lone outline is (see [`Self::conic`]), in output coordinates:
+    /// a circle or an ellipse, else a (rounded) rectangle.
+    fn whole_shape(&self, outline: &PathI32, offset: PointI32) -> Option<Element> {
+        if !self.primitives_on() {
             return None;
         }
+        let points = self.boundary(outline, offset);
+        let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
+        if let Some(conic) = shapes::recognise(&points, tolerance) {
+            return Some(Element::Conic(self.writer.shape(&conic)));
+        }
+        let rect = shapes::recognise_rect(&points, tolerance)?;
+        self.writer.rect(&rect).map(Element::Rect)
+    }
+
+    /// Whole shapes are on and outlines are fitted as curves.
+    fn primitives_on(&self) -> bool {
+        let options = &self.grid.options;
+        options.primitives && matches!(options.mode, TraceMode::Spline | TraceMode::Auto)
+    }
+
+    /// The midpoints of a pixel outline's unit edges, in grid coordinates.
+    fn boundary(&self, outline: &PathI32, offset: PointI32) -> Vec<fit::Point> {
         let corners: Vec<(i32, i32)> = outline
             .path
             .iter()
             .map(|p| (p.x + offset.x, p.y + offset.y))
             .collect();
-        let points = shapes::edge_midpoints(&corners);
-        shapes::recognise(&points, options.fit_tolerance * self.grid.scale as f64)
+        shapes::edge_midpoints(&corners)
+    }
+
+    /// The circle or ellipse a pixel outline (its corners, from visioncortex's walker) is,
+    /// in grid coordinates, when whole shapes are on and the outline is fitted as curves.
+    fn conic(&self, outline: &PathI32, offset: PointI32) -> Option<Conic> {
+        if !self.primitives_on() {
+            return None;
+        }
+        let points = self.boundary(outline, offset);
+        let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
+        shapes::recognise(&points, tolerance)
     }
 
     /// One closed outline (`outer`: clockwise; a hole: anticlockwise) from its pixel corners:
