@@ -363,8 +363,10 @@ fn box_at(points: &[Point], angle: f64) -> (Point, f64, f64) {
 /// outline's boundary points in order, grid pixels) are within `tolerance` (plus half a pixel
 /// of staircase) of, if any. Orientation from the minimum-area bounding box of the hull; each
 /// side placed at the mean of the points along its straight part; the corner radius from the
-/// area the corners cut off (`(4 − π) r²`).
-pub fn recognise_rect(points: &[Point], tolerance: f64) -> Option<Rect> {
+/// area the corners cut off (`(4 − π) r²`); a radius under `sharp` (grid pixels: sub-pixel
+/// labels round a sharp corner by about half a working pixel) or under the limit is a sharp
+/// corner.
+pub fn recognise_rect(points: &[Point], tolerance: f64, sharp: f64) -> Option<Rect> {
     if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 {
         return None;
     }
@@ -437,7 +439,7 @@ pub fn recognise_rect(points: &[Point], tolerance: f64) -> Option<Rect> {
     let area = 0.5 * signed_area2(points).abs();
     let cut = (width * height - area).max(0.0);
     let mut radius = (cut / (4.0 - std::f64::consts::PI)).sqrt();
-    if radius < limit {
+    if radius < limit.max(sharp) {
         radius = 0.0;
     }
     let rect = Rect {

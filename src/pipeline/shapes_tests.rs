@@ -96,7 +96,7 @@ fn rectangles_sharp_rounded_and_rotated_are_recognised_and_squircles_are_not_cir
     ] {
         let points = digitise(128, rect(cx, cy, w, h, angle, r));
         assert_eq!(recognise(&points, 0.375), None, "not a conic");
-        let found = recognise_rect(&points, 0.375).expect("a rectangle");
+        let found = recognise_rect(&points, 0.375, 1.0).expect("a rectangle");
         let (fw, fh, fa) = if (found.angle - angle).abs() < 0.3 {
             (found.width, found.height, found.angle)
         } else {
@@ -117,12 +117,12 @@ fn rectangles_sharp_rounded_and_rotated_are_recognised_and_squircles_are_not_cir
     let circle = digitise(128, |x, y| {
         (x - 64.0).powi(2) + (y - 64.0).powi(2) <= 40.0 * 40.0
     });
-    assert_eq!(recognise_rect(&circle, 0.375), None);
+    assert_eq!(recognise_rect(&circle, 0.375, 1.0), None);
     let hexagon = digitise(128, |x, y| {
         let (dx, dy) = ((x - 64.0).abs(), (y - 64.0).abs());
         dy <= 40.0 * 0.866 && dx * 0.866 + dy * 0.5 <= 40.0 * 0.866
     });
-    assert_eq!(recognise_rect(&hexagon, 0.375), None);
+    assert_eq!(recognise_rect(&hexagon, 0.375, 1.0), None);
 }
 
 #[test]

@@ -290,7 +290,8 @@ impl LayerJob<'_> {
         if let Some(conic) = shapes::recognise(&points, tolerance) {
             return Some(Element::Conic(self.writer.shape(&conic)));
         }
-        let rect = shapes::recognise_rect(&points, tolerance)?;
+        // Sub-pixel labels round a sharp corner by about half a working pixel.
+        let rect = shapes::recognise_rect(&points, tolerance, self.grid.scale as f64)?;
         self.writer.rect(&rect).map(Element::Rect)
     }
 
