@@ -89,14 +89,15 @@ fn run_with_filler(
     output
 }
 
-/// The document's `<svg>` open tag and its paths: each `<path …/>` as written, with whether
-/// it is a gap filler stroke (`fill="none"`, in a `-gap` group) rather than a fill.
+/// The document's `<svg>` open tag and its shapes: each `<path …/>` (or `<circle>`,
+/// `<ellipse>`) as written, with whether it is a gap filler stroke (`fill="none"`, in a
+/// `-gap` group) rather than a fill.
 fn parts(svg: &str) -> (String, Vec<(bool, String)>) {
     let document = roxmltree::Document::parse(svg).expect("the SVG is valid XML");
     let open = svg[..svg.find('>').unwrap() + 1].to_owned();
     let paths = document
         .descendants()
-        .filter(|node| node.has_tag_name("path"))
+        .filter(|node| ["path", "circle", "ellipse", "rect"].contains(&node.tag_name().name()))
         .map(|node| {
             let stroke = node.attribute("fill") == Some("none");
             if let Some(group) = node.parent().and_then(|parent| parent.attribute("id")) {
@@ -143,7 +144,12 @@ fn coverage_of(open: &str, paths: &[&str], zoom: f32, crisp: bool) -> Vec<f32> {
     for path in paths {
         let path = opaque(path);
         if crisp {
-            svg.push_str(&path.replacen("<path ", "<path shape-rendering=\"crispEdges\" ", 1));
+            let space = path.find(' ').unwrap();
+            svg.push_str(&format!(
+                "{} shape-rendering=\"crispEdges\"{}",
+                &path[..space],
+                &path[space..]
+            ));
         } else {
             svg.push_str(&path);
         }
@@ -593,4 +599,66 @@ fn cutout_on_a_folder_of_icons() {
         cutout_bytes as f64 / stacked_bytes.max(1) as f64
     );
     assert!(failures.is_empty(), "{failures:?}");
+}
+
+/// Circles, a ring and an ellipse (some touching, some alone, on white and on nothing),
+/// rendered with anti-aliasing at `size` px.
+fn circles_fixture(size: u32) -> DecodedImage {
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{size}\" viewBox=\"0 0 96 96\">\
+         <rect x=\"4\" y=\"4\" width=\"60\" height=\"60\" fill=\"#ffffff\"/>\
+         <circle cx=\"30\" cy=\"30\" r=\"18\" fill=\"#d02020\"/>\
+         <circle cx=\"30\" cy=\"30\" r=\"7\" fill=\"#ffffff\"/>\
+         <circle cx=\"72\" cy=\"70\" r=\"17\" fill=\"none\" stroke=\"#2050c0\" stroke-width=\"7\"/>\
+         <ellipse cx=\"58\" cy=\"40\" rx=\"14\" ry=\"8\" fill=\"#10a040\"/></svg>"
+    );
+    let tree = usvg::Tree::from_str(&svg, &usvg::Options::default()).unwrap();
+    let mut pixmap = Pixmap::new(size, size).unwrap();
+    resvg::render(&tree, Transform::default(), &mut pixmap.as_mut());
+    let rgba: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|pixel| {
+            let c = pixel.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&rgba, size, size, image::ExtendedColorType::Rgba8)
+        .unwrap();
+    decode(&png, &LIMITS).unwrap()
+}
+
+#[test]
+fn cutout_with_circles_and_arcs_still_tiles() {
+    let pipeline = pipeline();
+    for size in [96, 128] {
+        let image = circles_fixture(size);
+        let stacked = run(&pipeline, &image, Layout::Stacked, None);
+        let cutout = run(&pipeline, &image, Layout::Cutout, None);
+        assert!(
+            cutout.metadata.primitives.arcs >= 4,
+            "{size} px: {:?}\n{}",
+            cutout.metadata.primitives,
+            cutout.svg
+        );
+        let primitives = stacked.metadata.primitives;
+        assert!(
+            primitives.circles + primitives.ellipses + primitives.arcs >= 2,
+            "{primitives:?}: {}",
+            stacked.svg
+        );
+        let psnr = psnr(&stacked.svg, &cutout.svg);
+        for zoom in [1.0, 4.0] {
+            let counts = coverage(&stacked.svg, &cutout.svg, zoom);
+            let line = format!("{size} px ×{zoom}: {counts:?}, PSNR {psnr:.1} dB");
+            println!("{line}");
+            assert_eq!((counts.aa_excess, counts.aa_deficit), (0, 0), "{line}");
+            assert!(counts.overlaps * 1000 <= counts.drawn, "{line}");
+            assert!(counts.slivers * 1000 <= counts.drawn, "{line}");
+            assert!(counts.gaps * 100 <= counts.drawn, "{line}");
+        }
+        assert!(psnr >= 30.0, "{size} px: PSNR {psnr:.1} dB");
+    }
 }

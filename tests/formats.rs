@@ -447,11 +447,38 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
             let mut count = 0;
             let mut used = BTreeSet::new();
             for entity in drawing.entities() {
-                let dxf::entities::EntityType::LwPolyline(polyline) = &entity.specific else {
-                    panic!("{name}: not a polyline: {:?}", entity.specific);
+                // A closed polyline, or a whole circle or ellipse (issue 20): its outline's
+                // points, for the bounds below.
+                let vertices: Vec<(f64, f64)> = match &entity.specific {
+                    dxf::entities::EntityType::LwPolyline(polyline) => {
+                        assert!(polyline.is_closed(), "{name}");
+                        assert!(polyline.vertices.len() >= 3, "{name}");
+                        polyline.vertices.iter().map(|v| (v.x, v.y)).collect()
+                    }
+                    dxf::entities::EntityType::Circle(circle) => {
+                        assert!(circle.radius > 0.0, "{name}");
+                        let (c, r) = (&circle.center, circle.radius);
+                        vec![
+                            (c.x - r, c.y),
+                            (c.x + r, c.y),
+                            (c.x, c.y - r),
+                            (c.x, c.y + r),
+                        ]
+                    }
+                    dxf::entities::EntityType::Ellipse(ellipse) => {
+                        let (c, a) = (&ellipse.center, &ellipse.major_axis);
+                        let ratio = ellipse.minor_axis_ratio;
+                        assert!(ratio > 0.0 && ratio <= 1.0, "{name}");
+                        (0..720)
+                            .map(|i| {
+                                let t = std::f64::consts::TAU * f64::from(i) / 720.0;
+                                let (u, v) = (t.cos(), ratio * t.sin());
+                                (c.x + u * a.x - v * a.y, c.y + u * a.y + v * a.x)
+                            })
+                            .collect()
+                    }
+                    other => panic!("{name}: not a closed outline: {other:?}"),
                 };
-                assert!(polyline.is_closed(), "{name}");
-                assert!(polyline.vertices.len() >= 3, "{name}");
                 let layer = &entity.common.layer;
                 assert_eq!(
                     format!("ink-{:06x}", entity.common.color_24_bit),
@@ -463,15 +490,11 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
                 used.insert(layer.clone());
                 // The pipeline's outlines may reach a fraction of a pixel past the edge.
                 let margin = 0.5 * mm;
-                for v in &polyline.vertices {
-                    assert!(v.x >= -margin && v.x <= width + margin, "{name}: x {}", v.x);
-                    assert!(
-                        v.y >= -margin && v.y <= height + margin,
-                        "{name}: y {}",
-                        v.y
-                    );
-                    low = [low[0].min(v.x), low[1].min(v.y)];
-                    high = [high[0].max(v.x), high[1].max(v.y)];
+                for (x, y) in vertices {
+                    assert!(x >= -margin && x <= width + margin, "{name}: x {x}");
+                    assert!(y >= -margin && y <= height + margin, "{name}: y {y}");
+                    low = [low[0].min(x), low[1].min(y)];
+                    high = [high[0].max(x), high[1].max(y)];
                 }
                 count += 1;
             }
@@ -479,7 +502,7 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
             let mut outlines = Vec::new();
             fill_outlines(tree.root(), &mut outlines);
             let subpaths: usize = outlines.iter().map(|(moves, _)| moves).sum();
-            assert_eq!(count, subpaths, "{name}: one polyline per subpath");
+            assert_eq!(count, subpaths, "{name}: one entity per subpath");
 
             // The same geometry, y up: the fills' bounding box in millimetres, within the
             // flattening tolerance.

@@ -91,6 +91,7 @@ proptest! {
             supersample: 1,
             layout: Default::default(),
             gap_filler: 0.0,
+        primitives: true,
         };
         let traced = trace(&input, &options, &CancelToken::new()).unwrap();
         let (svg_width, svg_height, fills) = parse(&traced.svg);

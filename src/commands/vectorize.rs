@@ -67,6 +67,10 @@ pub struct VectorizeArgs {
     /// between shapes, in one neighbour's colour, so no hairline seam shows.
     #[arg(long, value_name = "PX")]
     pub gap_filler: Option<f64>,
+    /// Whole circles and ellipses written exactly (`<circle>`, `<ellipse>`, arcs): `true`
+    /// (the default) or `false` (Bézier curves only).
+    #[arg(long, value_name = "BOOL")]
+    pub primitives: Option<bool>,
     /// Configuration overlay merged over configs/default.toml and the profile.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -103,12 +107,16 @@ impl VectorizeArgs {
         let gap_filler = self
             .gap_filler
             .map(|width| ("phase4.gap_filler".to_owned(), toml::Value::Float(width)));
+        let primitives = self
+            .primitives
+            .map(|on| ("phase4.primitives".to_owned(), toml::Value::Boolean(on)));
         max_colors
             .into_iter()
             .chain(alpha)
             .chain(dxf_dpi)
             .chain(layout)
             .chain(gap_filler)
+            .chain(primitives)
             .collect()
     }
 }

@@ -5,10 +5,14 @@
 //!   the inks are first painted; the DXF's mandatory layer `0` stays empty. A layer's colour
 //!   is the nearest AutoCAD indexed colour; the exact colour is on every entity as 24-bit
 //!   true colour (group code 420), with that nearest index as the fallback (62).
-//! - **Geometry**: each subpath of a filled path is its own closed polyline on its ink's
-//!   layer, so a hole is a separate closed entity inside its outline; curves are flattened
-//!   so that no point of the polyline is further than the tolerance from the curve.
-//!   Polylines with fewer than three distinct vertices enclose nothing and are left out.
+//! - **Geometry**: each subpath of a filled path is its own closed entity on its ink's
+//!   layer, so a hole is a separate closed entity inside its outline. A subpath that is a
+//!   circle or an ellipse (the SVG's `<circle>`, `<ellipse>` and arc outlines, which usvg
+//!   hands over as Béziers: their flattened points lie within [`CONIC_SLACK`] of the radius
+//!   plus the tolerance of one conic) is a `CIRCLE` or a full `ELLIPSE`; any other is a
+//!   closed `LWPOLYLINE`, its curves flattened so that no point of the polyline is further
+//!   than the tolerance from the curve. Polylines with fewer than three distinct vertices
+//!   enclose nothing and are left out.
 //!   Strokes are not cut geometry and are not written.
 //! - **Units**: `$INSUNITS` = 4 (millimetres), `$MEASUREMENT` = metric; a pixel is
 //!   25.4 / dpi mm; the SVG's top-left corner is at (0, height) and its bottom-left at the
@@ -16,7 +20,7 @@
 //! - **Opacity**: a translucent fill keeps its opacity as the entity's transparency (440).
 //! - Version AutoCAD 2010 (AC1024), ASCII.
 
-use dxf::entities::{Entity, EntityType, LwPolyline};
+use dxf::entities::{Circle, Ellipse, Entity, EntityType, LwPolyline};
 use dxf::enums::{AcadVersion, DrawingUnits, Units};
 use dxf::tables::Layer;
 use dxf::{Color, LwPolylineVertex};
@@ -25,6 +29,41 @@ use super::geometry::{rings, Drawing, Paint, Point};
 use super::{
     EncodeLimits, Format, OutputError, OutputOptions, DXF_MIN_ENTITY_BYTES, DXF_MIN_VERTEX_BYTES,
 };
+use crate::pipeline::shapes;
+
+/// A flattened subpath is a circle or an ellipse when all its points lie within this
+/// fraction of the long semi-axis (plus the flattening tolerance) of the fitted conic: a
+/// four-cubic circle is within 0.03 % of its radius, a traced outline of pixels is not.
+const CONIC_SLACK: f64 = 1e-3;
+
+/// The `CIRCLE` or `ELLIPSE` a closed ring (millimetres, y up) is, if it is one.
+fn conic_entity(ring: &[Point], tolerance: f64) -> Option<EntityType> {
+    if ring.len() < 12 {
+        return None;
+    }
+    let points: Vec<shapes::Point> = ring.iter().map(|p| (p.x, p.y)).collect();
+    let fits = |conic: &shapes::Conic| {
+        let limit = CONIC_SLACK * conic.rx.max(conic.ry) + tolerance;
+        shapes::deviation(&points, conic).is_some_and(|(worst, _)| worst <= limit)
+    };
+    if let Some(circle) = shapes::fit_circle(&points).filter(fits) {
+        return Some(EntityType::Circle(Circle {
+            center: dxf::Point::new(circle.center.0, circle.center.1, 0.0),
+            radius: circle.rx,
+            ..Default::default()
+        }));
+    }
+    let ellipse = shapes::fit_ellipse(&points).filter(fits)?;
+    let (c, s) = (ellipse.angle.cos(), ellipse.angle.sin());
+    Some(EntityType::Ellipse(Ellipse {
+        center: dxf::Point::new(ellipse.center.0, ellipse.center.1, 0.0),
+        major_axis: dxf::Vector::new(ellipse.rx * c, ellipse.rx * s, 0.0),
+        minor_axis_ratio: ellipse.ry / ellipse.rx,
+        start_parameter: 0.0,
+        end_parameter: std::f64::consts::TAU,
+        ..Default::default()
+    }))
+}
 
 /// The layer name of an ink.
 pub(crate) fn layer_name(color: [u8; 3]) -> String {
@@ -77,20 +116,27 @@ pub(crate) fn write(
             });
         }
         for ring in rings(&shape.segments, to_mm, tolerance) {
+            let geometry = conic_entity(&ring, tolerance).unwrap_or_else(|| {
+                let mut polyline = LwPolyline::default();
+                polyline.set_is_closed(true);
+                polyline.vertices = ring
+                    .iter()
+                    .map(|p| LwPolylineVertex {
+                        x: p.x,
+                        y: p.y,
+                        ..Default::default()
+                    })
+                    .collect();
+                EntityType::LwPolyline(polyline)
+            });
+            let vertices = match &geometry {
+                EntityType::LwPolyline(polyline) => polyline.vertices.len(),
+                _ => 0,
+            };
             at_least = at_least
                 .saturating_add(DXF_MIN_ENTITY_BYTES)
-                .saturating_add(ring.len().saturating_mul(DXF_MIN_VERTEX_BYTES));
-            let mut polyline = LwPolyline::default();
-            polyline.set_is_closed(true);
-            polyline.vertices = ring
-                .iter()
-                .map(|p| LwPolylineVertex {
-                    x: p.x,
-                    y: p.y,
-                    ..Default::default()
-                })
-                .collect();
-            let mut entity = Entity::new(EntityType::LwPolyline(polyline));
+                .saturating_add(vertices.saturating_mul(DXF_MIN_VERTEX_BYTES));
+            let mut entity = Entity::new(geometry);
             entity.common.layer = name.clone();
             entity.common.color = Color::from_index(index);
             entity.common.color_24_bit = true_color(shape.color);

@@ -296,8 +296,8 @@ impl EncodeLimits<'_> {
 pub struct SvgStats {
     /// Subpaths (`M`/`m` commands): each is at least one closed polyline or path.
     pub subpaths: usize,
-    /// Path segments (every other command letter inside `d` attributes): at least one vertex
-    /// or operator each.
+    /// Path segments (every other command letter inside `d` attributes, arcs aside): at least
+    /// one vertex or operator each.
     pub segments: usize,
 }
 
@@ -312,8 +312,9 @@ impl SvgStats {
             for byte in data[..end].bytes() {
                 match byte {
                     b'M' | b'm' => stats.subpaths += 1,
+                    // Arcs are left out: a subpath of arcs may become one DXF CIRCLE.
                     b'L' | b'l' | b'H' | b'h' | b'V' | b'v' | b'C' | b'c' | b'S' | b's' | b'Q'
-                    | b'q' | b'T' | b't' | b'A' | b'a' => stats.segments += 1,
+                    | b'q' | b'T' | b't' => stats.segments += 1,
                     _ => {}
                 }
             }

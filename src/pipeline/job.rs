@@ -134,8 +134,11 @@ pub struct Metadata {
     pub layers: Vec<svg::Layer>,
     /// Palette colours that appear as fills.
     pub colors_used: usize,
-    /// `<path>` elements.
+    /// Shape elements (`<path>`, `<circle>`, `<ellipse>`, `<rect>`).
     pub paths: usize,
+    /// Exact geometry written: `{circles, ellipses, rects, arcs}` (whole shapes, and
+    /// elliptic-arc commands in path data).
+    pub primitives: svg::Primitives,
     /// How outlines were traced (`spline`, `polygon` or `pixel`; `auto` resolved).
     pub trace_mode: TraceMode,
     /// How partly transparent pixels were drawn (`levels` or `threshold`).

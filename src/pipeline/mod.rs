@@ -43,6 +43,7 @@ pub mod model;
 pub mod options;
 pub mod palette;
 pub mod request;
+pub mod shapes;
 pub mod supersample;
 pub mod svg;
 pub mod trace;
@@ -380,6 +381,12 @@ impl Pipeline {
             .collect();
         let fragmentation = mode::fragmentation(&coarse_view, width as usize, height as usize);
         trace_options.mode = mode::resolve(trace_options.mode, fragmentation);
+        // The configured speckle size is for art of at least 256 working pixels; a smaller
+        // upload's specks are its details (unless the request sets the size itself).
+        if request.options.trace.filter_speckle.is_none() {
+            trace_options.filter_speckle =
+                trace::art_speckle(trace_options.filter_speckle, width.max(height));
+        }
         // A photo's small regions are its detail (the speckle filter cost photos 0.5 dB
         // and SSIM), unless the request sets the speckle size itself; its sub-pixel labels
         // stop at 2× (see `mode::PHOTO_FRAGMENTATION`).
@@ -481,6 +488,7 @@ impl Pipeline {
             layers: traced.layers,
             colors_used: traced.colors_used,
             paths: traced.paths,
+            primitives: traced.primitives,
             trace_mode: traced.mode,
             alpha: options.alpha,
             layout: trace_options.layout,
@@ -518,6 +526,7 @@ impl Pipeline {
         let overrides = options.trace;
         trace.mode = overrides.mode.unwrap_or(trace.mode);
         trace.filter_speckle = overrides.filter_speckle.unwrap_or(trace.filter_speckle);
+        trace.primitives = overrides.primitives.unwrap_or(trace.primitives);
         trace.layout = options.layout.unwrap_or(trace.layout);
         trace.gap_filler = options.gap_filler.unwrap_or(trace.gap_filler);
         Ok(ResolvedOptions {

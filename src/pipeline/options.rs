@@ -145,4 +145,7 @@ pub struct TraceOptions {
     /// Width (output pixels) of the gap filler, strokes under the boundaries between shapes
     /// in one neighbour's colour so no seam shows when rendered; 0 = off.
     pub gap_filler: f64,
+    /// Closed outlines that are circles or ellipses within tolerance are written exactly
+    /// (`<circle>`, `<ellipse>`, arcs), in `spline` mode; `false`: Béziers only.
+    pub primitives: bool,
 }

@@ -5,7 +5,7 @@
 //! ```json
 //! {"palette": ["FF0000", "#00ff00"], "max_colors": 16,
 //!  "steering": {"enabled": true, "seed": 7, "strength": 0.6},
-//!  "trace": {"mode": "auto|spline|polygon|pixel", "filter_speckle": 4},
+//!  "trace": {"mode": "auto|spline|polygon|pixel", "filter_speckle": 4, "primitives": true},
 //!  "alpha": "levels|threshold", "layout": "stacked|cutout", "gap_filler": 0.5}
 //! ```
 //!
@@ -92,6 +92,9 @@ pub struct TraceOverrides {
     /// `phase4.filter_speckle`).
     #[serde(deserialize_with = "filter_speckle")]
     pub filter_speckle: Option<u32>,
+    /// Whole circles and ellipses written exactly (default `phase4.primitives`); `false`:
+    /// Bézier curves only.
+    pub primitives: Option<bool>,
 }
 
 impl JobOptions {
@@ -357,7 +360,7 @@ mod tests {
     fn reads_every_option_into_the_pipeline_types() {
         let options = read(json!({"palette": ["FF0000", "#00ff00"], "max_colors": 8,
             "steering": {"seed": 7, "strength": 0.5},
-            "trace": {"mode": "pixel", "filter_speckle": 0},
+            "trace": {"mode": "pixel", "filter_speckle": 0, "primitives": false},
             "alpha": "threshold", "layout": "cutout", "gap_filler": 1.5}))
         .unwrap();
         assert_eq!(
@@ -373,6 +376,7 @@ mod tests {
                 trace: TraceOverrides {
                     mode: Some(TraceMode::Pixel),
                     filter_speckle: Some(0),
+                    primitives: Some(false),
                 },
                 alpha: Some(AlphaMode::Threshold),
                 layout: Some(Layout::Cutout),
@@ -388,7 +392,7 @@ mod tests {
         assert_eq!(read(nulls).unwrap(), JobOptions::default());
         let options = read(
             json!({"steering": {"enabled": null, "seed": null, "strength": null},
-            "trace": {"mode": null, "filter_speckle": null}}),
+            "trace": {"mode": null, "filter_speckle": null, "primitives": null}}),
         )
         .unwrap();
         assert_eq!(options.steering.map(|s| s.enabled), Some(true));
@@ -470,6 +474,18 @@ mod tests {
             check_gap_filler(-0.5),
             Err("-0.5 is outside 0..=20 output pixels".to_owned())
         );
+    }
+
+    #[test]
+    fn trace_primitives_is_a_boolean_named_by_its_path() {
+        let (path, message) = read(json!({"trace": {"primitives": "yes"}})).unwrap_err();
+        assert_eq!(path, "trace.primitives");
+        assert!(
+            message.contains("invalid type: string \"yes\""),
+            "{message}"
+        );
+        let on = read(json!({"trace": {"primitives": true}})).unwrap();
+        assert_eq!(on.trace.primitives, Some(true));
     }
 
     #[test]

@@ -44,6 +44,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::pipeline::fit;
+use crate::pipeline::shapes::{Conic, Rect};
 
 /// What a group's paths are in the picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -94,13 +95,59 @@ pub enum Paint {
     },
 }
 
-/// One `<path>`.
+/// A whole shape written as its own element, in output coordinates, rounded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Element {
+    /// `<circle>` or `<ellipse>`.
+    Conic(Conic),
+    /// `<rect>` (with `rx` when its corners are rounded).
+    Rect(Rect),
+}
+
+/// One `<path>`, and the whole shapes (`<circle>`, `<ellipse>`, `<rect>`) of the same paint written
+/// after it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SvgPath {
     /// The `d` attribute ([`PathData::into_string`]); an empty path is not written.
     pub data: String,
     /// How it is painted.
     pub paint: Paint,
+    /// Circles and ellipses (output coordinates, rounded), each its own element after the
+    /// path, painted the same way.
+    pub shapes: Vec<Element>,
+    /// Elliptic-arc commands in `data` (for `metadata.primitives`).
+    pub arcs: usize,
+}
+
+impl SvgPath {
+    /// A path with no whole shapes and no arcs.
+    pub fn new(data: String, paint: Paint) -> Self {
+        Self {
+            data,
+            paint,
+            shapes: Vec::new(),
+            arcs: 0,
+        }
+    }
+
+    /// Elements it writes: the path (unless empty) and its shapes.
+    pub fn elements(&self) -> usize {
+        usize::from(!self.data.is_empty()) + self.shapes.len()
+    }
+}
+
+/// The exact geometry written (`metadata.primitives`): whole shapes and arc commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Primitives {
+    /// `<circle>` elements.
+    pub circles: usize,
+    /// `<ellipse>` elements.
+    pub ellipses: usize,
+    /// `<rect>` elements.
+    pub rects: usize,
+    /// Elliptic-arc commands (`A`) in path data: circles and ellipses that are holes, or
+    /// outlines with holes, or shared edges in the cutout layout.
+    pub arcs: usize,
 }
 
 /// The paths of one ink in one role, consecutive in painting order.
@@ -126,7 +173,7 @@ pub struct Layer {
     pub color: String,
     /// What its paths are.
     pub role: InkRole,
-    /// `<path>` elements in it.
+    /// Shape elements in it (`<path>`, `<circle>`, `<ellipse>`, `<rect>`).
     pub paths: usize,
     /// Share of the drawn pixels, rounded to six decimals.
     pub area: f64,
@@ -139,10 +186,12 @@ pub struct Written {
     pub svg: String,
     /// The groups written, bottom to top.
     pub layers: Vec<Layer>,
+    /// The exact geometry written.
+    pub primitives: Primitives,
 }
 
 impl Written {
-    /// `<path>` elements written.
+    /// Shape elements written (`<path>`, `<circle>`, `<ellipse>`, `<rect>`).
     pub fn paths(&self) -> usize {
         self.layers.iter().map(|layer| layer.paths).sum()
     }
@@ -194,7 +243,7 @@ fn write(
     let capacity: usize = groups
         .iter()
         .flat_map(|group| &group.paths)
-        .map(|path| path.data.len() + 64)
+        .map(|path| path.data.len() + 64 + 96 * path.shapes.len())
         .sum();
     let mut svg = String::with_capacity(256 + capacity.min(max_bytes));
     let _ = writeln!(
@@ -203,6 +252,7 @@ fn write(
     );
     let ids = group_ids(groups);
     let mut layers = Vec::new();
+    let mut primitives = Primitives::default();
     for (group, id) in groups.iter().zip(ids) {
         let Some(id) = id else {
             continue;
@@ -216,9 +266,17 @@ fn write(
             svg.push_str(">\n");
         }
         let mut paths = 0;
-        for path in group.paths.iter().filter(|path| !path.data.is_empty()) {
+        for path in group.paths.iter().filter(|path| path.elements() > 0) {
             write_path(&mut svg, path, &color);
-            paths += 1;
+            paths += path.elements();
+            primitives.arcs += path.arcs;
+            for shape in &path.shapes {
+                match shape {
+                    Element::Conic(conic) if conic.circle => primitives.circles += 1,
+                    Element::Conic(_) => primitives.ellipses += 1,
+                    Element::Rect(_) => primitives.rects += 1,
+                }
+            }
             if svg.len() > max_bytes {
                 return Err(TooLarge { limit: max_bytes });
             }
@@ -235,12 +293,16 @@ fn write(
         });
     }
     svg.push_str("</svg>\n");
-    Ok(Written { svg, layers })
+    Ok(Written {
+        svg,
+        layers,
+        primitives,
+    })
 }
 
 /// The id of each group, `None` for a group with nothing to write.
 fn group_ids(groups: &[InkGroup]) -> Vec<Option<String>> {
-    let written = |group: &InkGroup| group.paths.iter().any(|path| !path.data.is_empty());
+    let written = |group: &InkGroup| group.paths.iter().any(|path| path.elements() > 0);
     let has_opaque = |color: [u8; 3]| {
         groups
             .iter()
@@ -271,30 +333,88 @@ fn group_ids(groups: &[InkGroup]) -> Vec<Option<String>> {
         .collect()
 }
 
-/// One `<path …/>` line.
+/// One `<path …/>` line (unless its data is empty), then one line per whole shape.
 fn write_path(svg: &mut String, path: &SvgPath, color: &str) {
-    let data = &path.data;
-    match path.paint {
-        Paint::Fill { opacity: None } => {
-            let _ = writeln!(svg, "<path d=\"{data}\" fill=\"{color}\"/>");
-        }
+    let paint = match path.paint {
+        Paint::Fill { opacity: None } => format!("fill=\"{color}\""),
         Paint::Fill {
             opacity: Some(opacity),
-        } => {
-            let _ = writeln!(
-                svg,
-                "<path d=\"{data}\" fill=\"{color}\" fill-opacity=\"{}\"/>",
-                format_opacity(opacity)
-            );
-        }
-        Paint::Stroke { width } => {
-            let _ = writeln!(
-                svg,
-                "<path d=\"{data}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"{}\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>",
-                format_opacity(width)
-            );
+        } => format!(
+            "fill=\"{color}\" fill-opacity=\"{}\"",
+            format_opacity(opacity)
+        ),
+        Paint::Stroke { width } => format!(
+            "fill=\"none\" stroke=\"{color}\" stroke-width=\"{}\" stroke-linejoin=\"round\" stroke-linecap=\"round\"",
+            format_opacity(width)
+        ),
+    };
+    if !path.data.is_empty() {
+        let _ = writeln!(svg, "<path d=\"{}\" {paint}/>", path.data);
+    }
+    for shape in &path.shapes {
+        match shape {
+            Element::Conic(conic) => write_conic(svg, conic, &paint),
+            Element::Rect(rect) => write_rect(svg, rect, &paint),
         }
     }
+}
+
+/// A `<circle>`, or an `<ellipse>` (rotated about its centre when its axes are not the
+/// page's), in output coordinates already rounded. Numbers have at most 8 decimals.
+fn write_conic(svg: &mut String, shape: &Conic, paint: &str) {
+    let number = |value: f64| decimal(value, 8);
+    let (cx, cy) = (number(shape.center.0), number(shape.center.1));
+    if shape.circle {
+        let _ = writeln!(
+            svg,
+            "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{}\" {paint}/>",
+            number(shape.rx)
+        );
+        return;
+    }
+    let degrees = shape.angle.to_degrees();
+    let _ = write!(
+        svg,
+        "<ellipse cx=\"{cx}\" cy=\"{cy}\" rx=\"{}\" ry=\"{}\"",
+        number(shape.rx),
+        number(shape.ry)
+    );
+    if degrees != 0.0 {
+        let _ = write!(
+            svg,
+            " transform=\"rotate({} {cx} {cy})\"",
+            decimal(degrees, 3)
+        );
+    }
+    let _ = writeln!(svg, " {paint}/>");
+}
+
+/// A `<rect>` (`rx` when rounded), rotated about its centre when its sides are not the
+/// page's, in output coordinates already rounded.
+fn write_rect(svg: &mut String, rect: &Rect, paint: &str) {
+    let number = |value: f64| decimal(value, 8);
+    let _ = write!(
+        svg,
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"",
+        number(rect.center.0 - 0.5 * rect.width),
+        number(rect.center.1 - 0.5 * rect.height),
+        number(rect.width),
+        number(rect.height)
+    );
+    if rect.radius > 0.0 {
+        let _ = write!(svg, " rx=\"{}\"", number(rect.radius));
+    }
+    let degrees = rect.angle.to_degrees();
+    if degrees != 0.0 {
+        let _ = write!(
+            svg,
+            " transform=\"rotate({} {} {})\"",
+            decimal(degrees, 3),
+            number(rect.center.0),
+            number(rect.center.1)
+        );
+    }
+    let _ = writeln!(svg, " {paint}/>");
 }
 
 /// A number with at most three decimals and no trailing zeros (`0.125`, `0.5`, `2`).
@@ -480,6 +600,76 @@ impl PathWriter {
         self.close(data);
     }
 
+    /// A circle or ellipse in grid coordinates as an element's geometry: in output
+    /// coordinates, rounded to the writer's precision, the angle to a thousandth of a degree
+    /// (an ellipse within that of the page's axes is written without rotation).
+    pub fn shape(&self, grid: &Conic) -> Conic {
+        let mut conic = grid.scaled(self.scale_x, self.scale_y);
+        let mut degrees = (conic.angle.to_degrees() * 1000.0).round() / 1000.0;
+        if degrees.abs() >= 90.0 {
+            // An axis at ±90°: the same ellipse with its axes swapped and no rotation.
+            std::mem::swap(&mut conic.rx, &mut conic.ry);
+            degrees = 0.0;
+        }
+        conic.angle = degrees.to_radians();
+        conic.center = (self.round(conic.center.0), self.round(conic.center.1));
+        conic.rx = self.round(conic.rx);
+        conic.ry = self.round(conic.ry);
+        conic
+    }
+
+    /// A rectangle in grid coordinates as an element's geometry, in output coordinates:
+    /// corners, sides and radius rounded to the writer's precision (x, y, width and height
+    /// are what is written), the angle to a thousandth of a degree. `None` where the
+    /// writer's two scales differ (see [`Rect::scaled`]).
+    pub fn rect(&self, grid: &Rect) -> Option<Rect> {
+        let mut rect = grid.scaled(self.scale_x, self.scale_y)?;
+        let left = self.round(rect.center.0 - 0.5 * rect.width);
+        let top = self.round(rect.center.1 - 0.5 * rect.height);
+        rect.width = self.round(rect.width);
+        rect.height = self.round(rect.height);
+        rect.center = (left + 0.5 * rect.width, top + 0.5 * rect.height);
+        rect.radius = self.round(rect.radius);
+        rect.angle = ((rect.angle.to_degrees() * 1000.0).round() / 1000.0).to_radians();
+        Some(rect)
+    }
+
+    /// A closed circle or ellipse (grid coordinates) as a subpath of two exact elliptic arcs,
+    /// clockwise on screen when `clockwise`; returns the arc commands written (2).
+    pub fn conic(&self, grid: &Conic, clockwise: bool, data: &mut PathData) -> usize {
+        let conic = self.shape(grid);
+        let (c, s) = (conic.angle.cos(), conic.angle.sin());
+        let first = (
+            self.round(conic.center.0 + conic.rx * c),
+            self.round(conic.center.1 + conic.rx * s),
+        );
+        let second = (
+            self.round(conic.center.0 - conic.rx * c),
+            self.round(conic.center.1 - conic.rx * s),
+        );
+        self.move_to(first, data);
+        for end in [second, first] {
+            self.command('a', data);
+            let (dx, dy) = (end.0 - data.current.0, end.1 - data.current.1);
+            self.numbers(
+                &[
+                    conic.rx,
+                    conic.ry,
+                    self.round(conic.angle.to_degrees()),
+                    1.0,
+                    if clockwise { 1.0 } else { 0.0 },
+                    dx,
+                    dy,
+                ],
+                data,
+            );
+            data.current = end;
+            data.arcs += 1;
+        }
+        self.close(data);
+        2
+    }
+
     /// A closed run of cubics in grid coordinates, each starting where the previous ended.
     pub fn cubics(&self, cubics: &[fit::Cubic], data: &mut PathData) {
         let Some(first) = cubics.first() else {
@@ -525,6 +715,8 @@ pub struct PathData {
     last_command: Option<char>,
     /// The last thing written is a command letter (no separator needed).
     after_letter: bool,
+    /// Elliptic-arc commands written.
+    arcs: usize,
 }
 
 impl PathData {
@@ -536,6 +728,11 @@ impl PathData {
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.text.len()
+    }
+
+    /// Elliptic-arc commands written so far.
+    pub fn arcs(&self) -> usize {
+        self.arcs
     }
 
     /// Nothing written yet.
@@ -550,164 +747,5 @@ impl PathData {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fill(data: &str, opacity: Option<f64>) -> SvgPath {
-        SvgPath {
-            data: data.to_owned(),
-            paint: Paint::Fill { opacity },
-        }
-    }
-
-    fn group(color: [u8; 3], role: InkRole, paths: Vec<SvgPath>) -> InkGroup {
-        InkGroup {
-            color,
-            role,
-            area: 0.25,
-            paths,
-        }
-    }
-
-    #[test]
-    fn number_formatting_is_compact() {
-        let writer = PathWriter::new(1, 1, 1, 1, 2);
-        let mut out = String::new();
-        for value in [1.0, -0.0, 2.5, 7.12345, -0.004, 0.25, -0.5] {
-            writer.number(writer.round(value), &mut out);
-            out.push(' ');
-        }
-        assert_eq!(out, "1 0 2.5 7.12 0 .25 -.5 ");
-        assert_eq!(decimal(2.0, 0), "2");
-        assert_eq!(decimal(-0.0001, 3), "0");
-        assert_eq!(format_opacity(1.0 / 3.0), "0.333");
-        let mut data = PathData::new();
-        writer.move_to((1.0, 2.0), &mut data);
-        writer.cubic_to((2.0, 2.0), (3.0, 2.0), (4.0, 2.0), &mut data);
-        writer.cubic_to((4.0, 3.0), (5.0, 4.0), (3.0, 5.0), &mut data);
-        writer.line_to((1.0, 2.0), &mut data);
-        writer.close(&mut data);
-        writer.move_to((0.5, 0.0), &mut data);
-        assert_eq!(data.into_string(), "m1 2h3c0 1 1 2-1 3l-2-3zm-.5-2");
-    }
-
-    #[test]
-    fn groups_are_written_in_order_with_unique_ids_and_their_colour_on_every_path() {
-        let red = [0xff, 0, 0];
-        let blue = [0x1e, 0x5a, 0xc8];
-        let grey = [0x28, 0x28, 0x28];
-        let groups = vec![
-            // The red ink is translucent below and opaque above: `-soft` and plain ids.
-            group(
-                red,
-                InkRole::Translucent,
-                vec![fill("m0 0h1v1z", Some(0.25))],
-            ),
-            // A shadow-only ink keeps the plain id.
-            group(
-                grey,
-                InkRole::Translucent,
-                vec![fill("m0 0h2v2z", Some(0.5))],
-            ),
-            group(blue, InkRole::Opaque, vec![fill("", None)]),
-            group(red, InkRole::Opaque, vec![fill("m0 0h3v3z", None)]),
-            group(blue, InkRole::Opaque, vec![fill("m1 1h3v3z", None)]),
-            group(red, InkRole::Opaque, vec![fill("m2 2h3v3z", None)]),
-        ];
-        let written = write_document(10, 20, &groups, usize::MAX).unwrap();
-        let ids: Vec<&str> = written.layers.iter().map(|l| l.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            [
-                "ink-ff0000-soft",
-                "ink-282828",
-                "ink-ff0000",
-                "ink-1e5ac8",
-                "ink-ff0000-2"
-            ]
-        );
-        assert_eq!(written.paths(), 5);
-        assert_eq!(
-            written.svg,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"10\" height=\"20\" viewBox=\"0 0 10 20\">\n\
-             <g id=\"ink-ff0000-soft\" data-color=\"#ff0000\" data-role=\"translucent\">\n\
-             <path d=\"m0 0h1v1z\" fill=\"#ff0000\" fill-opacity=\"0.25\"/>\n\
-             </g>\n\
-             <g id=\"ink-282828\" data-color=\"#282828\" data-role=\"translucent\">\n\
-             <path d=\"m0 0h2v2z\" fill=\"#282828\" fill-opacity=\"0.5\"/>\n\
-             </g>\n\
-             <g id=\"ink-ff0000\" data-color=\"#ff0000\">\n\
-             <path d=\"m0 0h3v3z\" fill=\"#ff0000\"/>\n\
-             </g>\n\
-             <g id=\"ink-1e5ac8\" data-color=\"#1e5ac8\">\n\
-             <path d=\"m1 1h3v3z\" fill=\"#1e5ac8\"/>\n\
-             </g>\n\
-             <g id=\"ink-ff0000-2\" data-color=\"#ff0000\">\n\
-             <path d=\"m2 2h3v3z\" fill=\"#ff0000\"/>\n\
-             </g>\n\
-             </svg>\n"
-        );
-        assert_eq!(written.layers[0].role, InkRole::Translucent);
-        assert_eq!(written.layers[0].color, "#ff0000");
-        assert_eq!(written.layers[0].area, 0.25);
-    }
-
-    #[test]
-    fn the_flat_writer_writes_the_same_paths_in_the_same_order_without_groups() {
-        let groups = vec![
-            group(
-                [0, 0, 0],
-                InkRole::Translucent,
-                vec![fill("m0 0h1v1z", Some(0.5))],
-            ),
-            group([9, 9, 9], InkRole::Opaque, vec![fill("m0 0h2v2z", None)]),
-            group([0, 0, 0], InkRole::Opaque, vec![fill("m0 0h3v3z", None)]),
-        ];
-        let grouped = write_document(3, 3, &groups, usize::MAX).unwrap();
-        let flat = write_flat(3, 3, &groups, usize::MAX).unwrap();
-        assert!(!flat.svg.contains("<g"));
-        let paths = |svg: &str| -> Vec<String> {
-            svg.lines()
-                .filter(|line| !line.starts_with("<g ") && *line != "</g>")
-                .map(str::to_owned)
-                .collect()
-        };
-        assert_eq!(paths(&grouped.svg), paths(&flat.svg));
-        assert_eq!(grouped.layers, flat.layers);
-        assert_eq!(grouped.svg.matches("<g ").count(), 3);
-    }
-
-    #[test]
-    fn gap_filler_strokes_are_written_in_their_group_colour() {
-        let groups = vec![InkGroup {
-            color: [0, 0, 0],
-            role: InkRole::GapFiller,
-            area: 0.0,
-            paths: vec![SvgPath {
-                data: "m0 0h4".to_owned(),
-                paint: Paint::Stroke { width: 0.5 },
-            }],
-        }];
-        let written = write_document(4, 4, &groups, usize::MAX).unwrap();
-        assert!(written.svg.contains(
-            "<g id=\"ink-000000-gap\" data-color=\"#000000\" data-role=\"gap-filler\">\n<path d=\"m0 0h4\" fill=\"none\" stroke=\"#000000\" stroke-width=\"0.5\""
-        ), "{}", written.svg);
-        assert_eq!(written.layers[0].role, InkRole::GapFiller);
-    }
-
-    #[test]
-    fn the_writer_stops_past_the_byte_limit() {
-        let groups = vec![group(
-            [0, 0, 0],
-            InkRole::Opaque,
-            vec![fill("m0 0h1v1z", None); 10],
-        )];
-        let unlimited = write_document(1, 1, &groups, usize::MAX).unwrap();
-        assert_eq!(unlimited.paths(), 10);
-        let limit = unlimited.svg.len() / 2;
-        assert_eq!(
-            write_document(1, 1, &groups, limit),
-            Err(TooLarge { limit })
-        );
-    }
-}
+#[path = "svg_tests.rs"]
+mod tests;

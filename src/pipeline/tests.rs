@@ -138,6 +138,7 @@ pub(super) fn trace_options(mode: TraceMode) -> TraceOptions {
         supersample: 4,
         layout: Default::default(),
         gap_filler: 0.0,
+        primitives: true,
     }
 }
 

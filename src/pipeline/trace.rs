@@ -54,7 +54,7 @@ use crate::pipeline::palette::{srgb_to_oklab, Palette};
 use crate::pipeline::svg::{self, InkGroup, InkRole, Paint, PathWriter, SvgPath};
 
 mod layer;
-use layer::LayerJob;
+use layer::{LayerJob, LayerOutput};
 
 /// The label of a transparent pixel inside this module (palettes have at most 64 colours).
 const TRANSPARENT: u8 = u8::MAX;
@@ -92,6 +92,21 @@ pub struct TraceInput<'a> {
     pub max_bytes: usize,
 }
 
+/// Long side (working pixels) at and above which the configured speckle area applies as is.
+pub const SPECKLE_REFERENCE_SIDE: u32 = 256;
+
+/// The speckle area for art whose long side is `long_side` working pixels, from the
+/// configured one (`phase4.filter_speckle`, meant for art of at least
+/// [`SPECKLE_REFERENCE_SIDE`]): scaled by `(long_side / 256)²` below that, rounded, at least 1
+/// (a 4 px speck of a 96 px icon is a real detail of the art). `0` stays `0`.
+pub fn art_speckle(configured: u32, long_side: u32) -> u32 {
+    if configured == 0 || long_side >= SPECKLE_REFERENCE_SIDE {
+        return configured;
+    }
+    let ratio = f64::from(long_side) / f64::from(SPECKLE_REFERENCE_SIDE);
+    ((f64::from(configured) * ratio * ratio).round() as u32).clamp(1, configured)
+}
+
 /// Sizes the process-wide pool that traces layers (rayon's global pool) to `threads`
 /// threads. Call it at most once, at start-up, before the first job; without it the pool
 /// takes rayon's default size on first use. Fails if the pool was already built.
@@ -109,8 +124,10 @@ pub struct Traced {
     pub svg: String,
     /// The mode the outlines were traced in (`auto` resolved).
     pub mode: TraceMode,
-    /// `<path>` elements written.
+    /// Shape elements written (`<path>`, `<circle>`, `<ellipse>`, `<rect>`).
     pub paths: usize,
+    /// The exact geometry written (`metadata.primitives`).
+    pub primitives: svg::Primitives,
     /// Distinct fill colours used.
     pub colors_used: usize,
     /// The palette indices that appear as fills, ascending.
@@ -435,7 +452,10 @@ fn stacked(
     let grid_size = (grid.width, grid.height);
     let data = trace_layers(&stack.layers, cancel, grid_size, |index, layer, flood| {
         if stack.whole_canvas && matches!(layer, Layer::Opaque { rank: 0, .. }) {
-            return Ok(writer.rectangle(input.output_width, input.output_height));
+            return Ok(LayerOutput {
+                data: writer.rectangle(input.output_width, input.output_height),
+                ..LayerOutput::default()
+            });
         }
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             job.trace_layer(layer, flood)
@@ -458,11 +478,16 @@ fn stacked(
             },
             Layer::Opaque { .. } => Paint::Fill { opacity: None },
         };
-        if !data.is_empty() {
+        if !data.data.is_empty() || !data.shapes.is_empty() {
             inks.insert(layer.label());
         }
         let color = colors[usize::from(layer.label())].0;
-        let path = SvgPath { data, paint };
+        let path = SvgPath {
+            data: data.data,
+            paint,
+            shapes: data.shapes,
+            arcs: data.arcs,
+        };
         match groups.last_mut() {
             Some(group) if group.color == color && group.role == layer.role() => {
                 group.paths.push(path);
@@ -492,6 +517,7 @@ fn stacked(
     )?;
     Ok(Traced {
         paths: written.paths(),
+        primitives: written.primitives,
         svg: written.svg,
         mode: grid.options.mode,
         colors_used: inks.len(),
@@ -503,12 +529,12 @@ fn stacked(
 /// Runs `trace` on every layer on the global pool, each with a [`Flood`] of the grid's size
 /// (one per layer traced at a time, reused). Returns the layers' path data in order, or the
 /// first failure in layer order; after a failure, layers not yet started are skipped.
-fn trace_layers(
+fn trace_layers<T: Send>(
     layers: &[Layer],
     cancel: &CancelToken,
     grid_size: (usize, usize),
-    trace: impl Fn(usize, Layer, &mut Flood) -> Result<String, TraceError> + Sync,
-) -> Result<Vec<String>, TraceError> {
+    trace: impl Fn(usize, Layer, &mut Flood) -> Result<T, TraceError> + Sync,
+) -> Result<Vec<T>, TraceError> {
     let floods: Mutex<Vec<Flood>> = Mutex::new(Vec::new());
     let failed = AtomicBool::new(false);
     let take = || {
@@ -518,7 +544,7 @@ fn trace_layers(
             .pop()
             .unwrap_or_else(|| Flood::new(grid_size.0, grid_size.1))
     };
-    let results: Vec<Option<Result<String, TraceError>>> = layers
+    let results: Vec<Option<Result<T, TraceError>>> = layers
         .par_iter()
         .enumerate()
         .map(|(index, layer)| {

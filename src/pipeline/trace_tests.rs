@@ -306,7 +306,9 @@ fn check_groups(svg: &str, layers: &[svg::Layer]) {
         assert_eq!(color, layer.color);
         assert!(layer.id.starts_with(&format!("ink-{}", &color[1..])));
         let paths: Vec<roxmltree::Node> = group.children().filter(|n| n.is_element()).collect();
-        assert!(paths.iter().all(|p| p.has_tag_name("path")));
+        assert!(paths
+            .iter()
+            .all(|p| ["path", "circle", "ellipse", "rect"].contains(&p.tag_name().name())));
         assert_eq!(paths.len(), layer.paths);
         for path in paths {
             assert_eq!(path.attribute("fill"), Some(color));
@@ -320,7 +322,7 @@ fn check_groups(svg: &str, layers: &[svg::Layer]) {
     let in_groups: usize = layers.iter().map(|l| l.paths).sum();
     let all = document
         .descendants()
-        .filter(|n| n.has_tag_name("path"))
+        .filter(|n| ["path", "circle", "ellipse", "rect"].contains(&n.tag_name().name()))
         .count();
     assert_eq!(all, in_groups);
 }

@@ -142,6 +142,7 @@ struct TraceDef {
     layout: Layout,
     #[serde(deserialize_with = "fields::float::<_, 0, { (GAP_FILLER_MAX * 1000.0) as i64 }>")]
     gap_filler: f64,
+    primitives: bool,
 }
 
 /// `[output]`.

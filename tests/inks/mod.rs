@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use gemini3::pipeline::svg::{InkRole, Layer};
 
 /// Checks the ink groups of `svg` against `layers` (`metadata.layers`): the root's element
-/// children are all `<g id="ink-rrggbb…">` groups with unique ids; every `<path>` of the
-/// document sits directly in one of them; each group's `data-color` is the paint (`fill`,
+/// children are all `<g id="ink-rrggbb…">` groups with unique ids; every shape element
+/// (`<path>`, `<circle>`, `<ellipse>`, `<rect>`) of the document sits directly in one of them; each group's `data-color` is the paint (`fill`,
 /// or `stroke` for the gap filler) of every path in it; translucent groups say so in
 /// `data-role` and only they have `fill-opacity`; and `layers` lists exactly these groups,
 /// in document order, with their ids, colours and path counts. Returns what is wrong.
@@ -52,7 +52,7 @@ pub fn check_groups(svg: &str, layers: &[Layer]) -> Result<(), String> {
             ));
         }
         let paths: Vec<roxmltree::Node> = group.children().filter(|n| n.is_element()).collect();
-        if paths.len() != layer.paths || paths.iter().any(|p| !p.has_tag_name("path")) {
+        if paths.len() != layer.paths || paths.iter().any(|p| !is_shape(p)) {
             return Err(format!(
                 "{id}: {} elements, layer says {} paths",
                 paths.len(),
@@ -73,14 +73,18 @@ pub fn check_groups(svg: &str, layers: &[Layer]) -> Result<(), String> {
         }
     }
     let in_groups: usize = layers.iter().map(|l| l.paths).sum();
-    let all = document
-        .descendants()
-        .filter(|n| n.has_tag_name("path"))
-        .count();
+    let all = document.descendants().filter(is_shape).count();
     if all != in_groups {
         return Err(format!(
             "{all} paths in the document, {in_groups} in the groups"
         ));
     }
     Ok(())
+}
+
+/// A shape element the pipeline writes: `<path>`, `<circle>`, `<ellipse>` or `<rect>`.
+fn is_shape(node: &roxmltree::Node) -> bool {
+    ["path", "circle", "ellipse", "rect"]
+        .iter()
+        .any(|tag| node.has_tag_name(*tag))
 }

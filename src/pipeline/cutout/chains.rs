@@ -6,6 +6,7 @@ use super::map::{Chain, PlanarMap, Use};
 use crate::cancel::CancelToken;
 use crate::pipeline::fit;
 use crate::pipeline::options::{TraceMode, TraceOptions};
+use crate::pipeline::shapes::{self, Conic};
 
 /// Chord length, in working pixels, over which corners are judged (as in image tracing).
 const CORNER_REACH: f64 = 3.0;
@@ -17,6 +18,9 @@ pub(crate) enum Fitted {
     Polyline(Vec<fit::Point>),
     /// Cubic segments, each starting where the previous ended.
     Cubics(Vec<fit::Cubic>),
+    /// A closed chain that is a circle or an ellipse, walked clockwise on screen when
+    /// `clockwise` (drawn whole with [`Pen::conic`]; both neighbours write the same arcs).
+    Conic { conic: Conic, clockwise: bool },
 }
 
 impl Fitted {
@@ -27,6 +31,7 @@ impl Fitted {
             (Fitted::Polyline(points), true) => points[points.len() - 1],
             (Fitted::Cubics(cubics), false) => cubics[0][0],
             (Fitted::Cubics(cubics), true) => cubics[cubics.len() - 1][3],
+            (Fitted::Conic { conic, .. }, _) => conic.point(0.0),
         }
     }
 }
@@ -41,6 +46,33 @@ pub(crate) trait Pen {
     fn cubic_to(&mut self, c1: fit::Point, c2: fit::Point, end: fit::Point);
     /// Closes the subpath.
     fn close(&mut self);
+    /// A whole closed circle or ellipse as its own subpath (move, arcs, close).
+    fn conic(&mut self, conic: &Conic, clockwise: bool);
+}
+
+/// Points on a conic from parameter 0 round to 2π (the last one is the first), in the
+/// direction given: what [`draw`] writes for a conic met inside a longer outline, which
+/// the planar map never makes (a conic chain is closed, an outline of its own).
+fn conic_points(conic: &Conic, clockwise: bool) -> Vec<fit::Point> {
+    const STEPS: usize = 64;
+    (1..=STEPS)
+        .map(|step| {
+            let t = std::f64::consts::TAU * step as f64 / STEPS as f64;
+            // The parameter runs clockwise on screen (y down) for a positive angle.
+            conic.point(if clockwise { t } else { -t })
+        })
+        .collect()
+}
+
+/// Draws a whole closed chain: its conic as arcs, anything else from its start, closed.
+pub(crate) fn draw_closed(fitted: &Fitted, reversed: bool, pen: &mut dyn Pen) {
+    if let Fitted::Conic { conic, clockwise } = fitted {
+        pen.conic(conic, *clockwise != reversed);
+        return;
+    }
+    pen.move_to(fitted.start(reversed));
+    draw(fitted, reversed, pen);
+    pen.close();
 }
 
 /// Draws `fitted` from its current start (without the move to it).
@@ -68,6 +100,11 @@ pub(crate) fn draw(fitted: &Fitted, reversed: bool, pen: &mut dyn Pen) {
                 }
             }
         }
+        Fitted::Conic { conic, clockwise } => {
+            for point in conic_points(conic, *clockwise != reversed) {
+                pen.line_to(point);
+            }
+        }
     }
 }
 
@@ -77,6 +114,10 @@ pub(crate) fn draw_region(outlines: &[Vec<Use>], fitted: &[Fitted], pen: &mut dy
         let Some(first) = outline.first() else {
             continue;
         };
+        if let ([only], Fitted::Conic { .. }) = (outline.as_slice(), &fitted[first.chain]) {
+            draw_closed(&fitted[only.chain], only.reversed, pen);
+            continue;
+        }
         pen.move_to(fitted[first.chain].start(first.reversed));
         for item in outline {
             draw(&fitted[item.chain], item.reversed, pen);
@@ -109,12 +150,40 @@ pub(crate) fn fit_chains(
                 return None;
             }
             let top = *top;
+            let conic = std::panic::catch_unwind(|| closed_conic(chain, options, scale))
+                .ok()
+                .flatten();
+            if let Some(fitted) = conic {
+                return Some(fitted);
+            }
             let fitted =
                 std::panic::catch_unwind(|| fit_chain(chain, options.mode, top, &fit_options))
                     .unwrap_or_else(|_| fit_chain(chain, TraceMode::Polygon, top, &fit_options));
             Some(fitted)
         })
         .collect()
+}
+
+/// A closed chain (no junction on it) that is a circle or an ellipse within the fit
+/// tolerance, in `spline` mode with whole shapes on.
+fn closed_conic(chain: &Chain, options: &TraceOptions, scale: usize) -> Option<Fitted> {
+    if !chain.closed
+        || !options.primitives
+        || !matches!(options.mode, TraceMode::Spline | TraceMode::Auto)
+    {
+        return None;
+    }
+    let points = shapes::edge_midpoints(&chain.points);
+    let conic = shapes::recognise(&points, options.fit_tolerance * scale as f64)?;
+    let corners: Vec<fit::Point> = chain
+        .points
+        .iter()
+        .map(|(x, y)| (f64::from(*x), f64::from(*y)))
+        .collect();
+    Some(Fitted::Conic {
+        conic,
+        clockwise: shapes::signed_area2(&corners) > 0.0,
+    })
 }
 
 /// Simplifies and fits one chain; its ends stay where they are.

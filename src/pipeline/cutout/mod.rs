@@ -37,7 +37,7 @@ mod tests;
 
 use std::collections::HashMap;
 
-use chains::{draw, draw_region, fit_chains, Fitted, Pen};
+use chains::{draw, draw_closed, draw_region, fit_chains, Fitted, Pen};
 use map::PlanarMap;
 
 use crate::cancel::CancelToken;
@@ -156,6 +156,9 @@ impl Pen for WriterPen<'_> {
     fn close(&mut self) {
         self.writer.close(&mut self.data);
     }
+    fn conic(&mut self, conic: &crate::pipeline::shapes::Conic, clockwise: bool) {
+        self.writer.conic(conic, clockwise, &mut self.data);
+    }
 }
 
 /// The cutout layout's SVG document for image tracing's key grid (`input`), at the output
@@ -203,6 +206,7 @@ pub(crate) fn document(
     inks.dedup();
     Ok(Document {
         paths: written.paths(),
+        primitives: written.primitives,
         svg: written.svg,
         mode: options.mode,
         colors_used: inks.len(),
@@ -295,8 +299,10 @@ pub(crate) fn groups(
             InkRole::Translucent
         };
         let path = SvgPath {
+            arcs: pen.data.arcs(),
             data: pen.data.into_string(),
             paint,
+            shapes: Vec::new(),
         };
         let area = traced.stacking.share(traced.stacking.area[&key]);
         let color = input.color(key);
@@ -371,10 +377,11 @@ fn filler_groups(
             }
         };
         let pen = &mut per_key[position].1;
-        pen.move_to(fitted.start(false));
-        draw(fitted, false, pen);
         if chain.closed {
-            pen.close();
+            draw_closed(fitted, false, pen);
+        } else {
+            pen.move_to(fitted.start(false));
+            draw(fitted, false, pen);
         }
     }
     per_key.sort_by_key(|(key, _)| stacking.height(*key));
@@ -385,8 +392,10 @@ fn filler_groups(
             role: InkRole::GapFiller,
             area: 0.0,
             paths: vec![SvgPath {
+                arcs: pen.data.arcs(),
                 data: pen.data.into_string(),
                 paint: Paint::Stroke { width },
+                shapes: Vec::new(),
             }],
         })
         .collect()

@@ -32,6 +32,16 @@ impl Pen for Polygons {
         }
     }
     fn close(&mut self) {}
+    fn conic(&mut self, conic: &crate::pipeline::shapes::Conic, clockwise: bool) {
+        let steps = 256;
+        let ring = (0..steps)
+            .map(|step| {
+                let t = std::f64::consts::TAU * f64::from(step) / f64::from(steps);
+                conic.point(if clockwise { t } else { -t })
+            })
+            .collect();
+        self.rings.push(ring);
+    }
 }
 
 impl Polygons {
@@ -76,6 +86,7 @@ fn options(mode: TraceMode) -> TraceOptions {
         supersample: 1,
         layout: Default::default(),
         gap_filler: 0.0,
+        primitives: true,
     }
 }
 

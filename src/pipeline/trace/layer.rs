@@ -12,7 +12,19 @@ use crate::pipeline::fit;
 use crate::pipeline::masks;
 use crate::pipeline::options::TraceMode;
 use crate::pipeline::palette::oklab_distance;
-use crate::pipeline::svg::{PathData, PathWriter};
+use crate::pipeline::shapes::{self, Conic};
+use crate::pipeline::svg::{Element, PathData, PathWriter};
+
+/// One layer's geometry: its path data and the whole shapes written beside it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct LayerOutput {
+    /// The `d` attribute.
+    pub(super) data: String,
+    /// Elliptic-arc commands in `data`.
+    pub(super) arcs: usize,
+    /// Components whose only outline is a circle or an ellipse (output coordinates).
+    pub(super) shapes: Vec<Element>,
+}
 
 /// A translucent layer's fit tolerance, times `fit_tolerance`: its outlines are where a soft
 /// shadow or glow crosses an opacity level, so placing them a little less exactly costs a
@@ -52,7 +64,7 @@ impl LayerJob<'_> {
         &self,
         layer: Layer,
         flood: &mut Flood,
-    ) -> Result<String, TraceError> {
+    ) -> Result<LayerOutput, TraceError> {
         match layer {
             Layer::Opaque { rank, label } => {
                 let mask = self.opaque_mask(rank);
@@ -201,10 +213,11 @@ impl LayerJob<'_> {
         inside: &dyn Fn(usize) -> bool,
         slack: &dyn Fn(fit::Point) -> f64,
         flood: &mut Flood,
-    ) -> Result<String, TraceError> {
+    ) -> Result<LayerOutput, TraceError> {
         flood.clear();
         let width = self.grid.width;
         let mut data = PathData::new();
+        let mut shapes = Vec::new();
         for start in 0..self.grid.keys.len() {
             if flood.is_visited(start) || !inside(start) {
                 continue;
@@ -227,46 +240,115 @@ impl LayerJob<'_> {
                 );
             }
             let offset = PointI32::new(component.left as i32, component.top as i32);
-            self.trace_component(image, offset, slack, &mut data);
+            self.trace_component(image, offset, slack, &mut data, &mut shapes);
         }
         if data.len() > self.max_bytes {
             return Err(TraceError::TooLarge {
                 limit: self.max_bytes,
             });
         }
-        Ok(data.into_string())
+        Ok(LayerOutput {
+            arcs: data.arcs(),
+            data: data.into_string(),
+            shapes,
+        })
     }
 
-    /// Outer outline plus one reversed outline per hole, appended as path data.
+    /// Outer outline plus one reversed outline per hole, appended as path data; a component
+    /// without holes whose outline is a circle or an ellipse becomes a whole shape instead.
     fn trace_component(
         &self,
         mut image: BinaryImage,
         offset: PointI32,
         slack: &dyn Fn(fit::Point) -> f64,
         data: &mut PathData,
+        shapes: &mut Vec<Element>,
     ) {
         let holes = find_holes(&mut image);
-        self.trace_outline(&image, offset, true, slack, data);
+        let outline = PathI32::image_to_path(&image, true, PathSimplifyMode::None);
+        if holes.is_empty() {
+            if let Some(element) = self.whole_shape(&outline, offset) {
+                shapes.push(element);
+                return;
+            }
+        }
+        self.trace_outline(outline, offset, true, slack, data);
         for (hole, hole_offset) in holes {
-            self.trace_outline(&hole, offset + hole_offset, false, slack, data);
+            let outline = PathI32::image_to_path(&hole, false, PathSimplifyMode::None);
+            self.trace_outline(outline, offset + hole_offset, false, slack, data);
         }
     }
 
+    /// The whole shape a lone outline is (see [`Self::conic`]), in output coordinates:
+    /// a circle or an ellipse, else a (rounded) rectangle.
+    fn whole_shape(&self, outline: &PathI32, offset: PointI32) -> Option<Element> {
+        if !self.primitives_on() {
+            return None;
+        }
+        let points = self.boundary(outline, offset);
+        let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
+        if let Some(conic) = shapes::recognise(&points, tolerance) {
+            return Some(Element::Conic(self.writer.shape(&conic)));
+        }
+        // Sub-pixel labels round a sharp corner by about half a working pixel.
+        let rect = shapes::recognise_rect(&points, tolerance, self.grid.scale as f64)?;
+        self.writer.rect(&rect).map(Element::Rect)
+    }
+
+    /// Whole shapes are on and outlines are fitted as curves.
+    fn primitives_on(&self) -> bool {
+        let options = &self.grid.options;
+        options.primitives && matches!(options.mode, TraceMode::Spline | TraceMode::Auto)
+    }
+
+    /// The midpoints of a pixel outline's unit edges, in grid coordinates.
+    fn boundary(&self, outline: &PathI32, offset: PointI32) -> Vec<fit::Point> {
+        let corners: Vec<(i32, i32)> = outline
+            .path
+            .iter()
+            .map(|p| (p.x + offset.x, p.y + offset.y))
+            .collect();
+        shapes::edge_midpoints(&corners)
+    }
+
+    /// The circle or ellipse a pixel outline (its corners, from visioncortex's walker) is,
+    /// in grid coordinates, when whole shapes are on and the outline is fitted as curves.
+    fn conic(&self, outline: &PathI32, offset: PointI32) -> Option<Conic> {
+        if !self.primitives_on() {
+            return None;
+        }
+        let points = self.boundary(outline, offset);
+        let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
+        shapes::recognise(&points, tolerance)
+    }
+
+    /// One closed outline (`outer`: clockwise; a hole: anticlockwise) from its pixel corners:
+    /// exact arcs when it is a circle or an ellipse, else simplified and fitted.
     fn trace_outline(
         &self,
-        image: &BinaryImage,
+        outline: PathI32,
         offset: PointI32,
         outer: bool,
         slack: &dyn Fn(fit::Point) -> f64,
         data: &mut PathData,
     ) {
         let options = &self.grid.options;
-        let simplify = if options.mode == TraceMode::Pixel {
-            PathSimplifyMode::None
+        if let Some(conic) = self.conic(&outline, offset) {
+            let corners: Vec<fit::Point> = outline
+                .path
+                .iter()
+                .map(|p| (f64::from(p.x), f64::from(p.y)))
+                .collect();
+            let clockwise = shapes::signed_area2(&corners) > 0.0;
+            self.writer.conic(&conic, clockwise, data);
+            return;
+        }
+        let path = if options.mode == TraceMode::Pixel {
+            outline
         } else {
-            PathSimplifyMode::Polygon
+            // What `PathSimplifyMode::Polygon` does after the same walk.
+            outline.simplify(outer)
         };
-        let path = PathI32::image_to_path(image, outer, simplify);
         let points: Vec<(f64, f64)> = path
             .path
             .iter()

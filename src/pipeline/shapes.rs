@@ -1,0 +1,667 @@
+//! Whole-shape recognition for phase 4: a closed outline that is a circle or an ellipse
+//! within tolerance is written as exactly that (`<circle>`, `<ellipse>`, or exact arcs `A`);
+//! one that is a rectangle, sharp or rounded, as a `<rect>` ([`recognise_rect`]).
+//!
+//! **Boundary points.** The fit uses the midpoints of the outline's unit pixel edges (on the
+//! label grid, which is supersampled up to 4× from the interpolated image): each lies halfway
+//! between a pixel inside and one outside, so on average on the sub-pixel edge, within half a
+//! grid pixel of it.
+//!
+//! **Fits.** A circle by geometric least squares (Kåsa's algebraic fit as the start, then
+//! Gauss–Newton on the radial distances); an ellipse by a gradient-weighted algebraic conic
+//! fit (`A + C = 1`, re-weighted by `1 / |∇Q|²` so that it minimises Sampson's approximation of
+//! the geometric distance), in coordinates centred and scaled for conditioning.
+//!
+//! **Acceptance.** A fit is kept only if every boundary point lies within `tolerance + ½`
+//! grid pixels of it (half a pixel is the staircase of the boundary itself) and the RMS
+//! distance is under half of that: an egg, a squircle or a rounded square deviates
+//! systematically and is left to the curve fitter. Degenerate inputs (too few points,
+//! collinear points, NaN, a conic that is not an ellipse, axes more than
+//! [`MAX_AXIS_RATIO`] apart) give `None`, never a panic.
+
+/// A point in grid coordinates (y down).
+pub type Point = (f64, f64);
+
+/// Outlines with fewer boundary points are not tried.
+const MIN_POINTS: usize = 12;
+
+/// Ellipses flatter than this (long over short semi-axis) are not recognised.
+pub const MAX_AXIS_RATIO: f64 = 20.0;
+
+/// The outline's area may differ from the conic's by this fraction.
+const MAX_AREA_MISMATCH: f64 = 0.15;
+
+/// Half a grid pixel: how far the midpoints of a pixel staircase lie from the edge it samples.
+const STAIRCASE: f64 = 0.5;
+
+/// A circle or an ellipse, in some coordinate system (grid or output pixels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conic {
+    /// Centre.
+    pub center: Point,
+    /// Semi-axis along `angle`.
+    pub rx: f64,
+    /// Semi-axis across `angle`.
+    pub ry: f64,
+    /// Direction of the `rx` axis, radians, in `(-π/2, π/2]`; 0 for a circle.
+    pub angle: f64,
+    /// Written as a circle (`rx == ry`).
+    pub circle: bool,
+}
+
+impl Conic {
+    /// A circle.
+    pub fn circle(center: Point, r: f64) -> Self {
+        Self {
+            center,
+            rx: r,
+            ry: r,
+            angle: 0.0,
+            circle: true,
+        }
+    }
+
+    /// The conic after scaling x by `sx` and y by `sy` (both positive). A circle stays a
+    /// circle when the two scales agree within 0.1 %; otherwise it becomes an ellipse.
+    pub fn scaled(&self, sx: f64, sy: f64) -> Conic {
+        let center = (self.center.0 * sx, self.center.1 * sy);
+        if (sx - sy).abs() <= 1e-3 * sx.max(sy) {
+            let s = 0.5 * (sx + sy);
+            return Conic {
+                center,
+                rx: self.rx * s,
+                ry: self.ry * s,
+                ..*self
+            };
+        }
+        // The image of the unit circle under M = S · R(angle) · diag(rx, ry): its semi-axes
+        // are M's singular values, their directions M's left singular vectors.
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let m = [
+            [sx * c * self.rx, -sx * s * self.ry],
+            [sy * s * self.rx, sy * c * self.ry],
+        ];
+        // M Mᵀ = [[p, q], [q, r]].
+        let p = m[0][0] * m[0][0] + m[0][1] * m[0][1];
+        let q = m[0][0] * m[1][0] + m[0][1] * m[1][1];
+        let r = m[1][0] * m[1][0] + m[1][1] * m[1][1];
+        let mean = 0.5 * (p + r);
+        let spread = (0.25 * (p - r) * (p - r) + q * q).sqrt();
+        let (big, small) = ((mean + spread).max(0.0), (mean - spread).max(0.0));
+        let angle = 0.5 * (2.0 * q).atan2(p - r);
+        Conic {
+            center,
+            rx: big.sqrt(),
+            ry: small.sqrt(),
+            angle: normalise_angle(angle),
+            circle: false,
+        }
+    }
+
+    /// The point at parameter `t` (radians from the `rx` axis).
+    pub fn point(&self, t: f64) -> Point {
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let (u, v) = (self.rx * t.cos(), self.ry * t.sin());
+        (self.center.0 + u * c - v * s, self.center.1 + u * s + v * c)
+    }
+
+    /// Approximate distance of `p` from the curve: exact for a circle, Sampson's first-order
+    /// distance for an ellipse.
+    pub fn distance(&self, p: Point) -> f64 {
+        let (dx, dy) = (p.0 - self.center.0, p.1 - self.center.1);
+        if self.circle {
+            return ((dx * dx + dy * dy).sqrt() - self.rx).abs();
+        }
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+        let (a2, b2) = (self.rx * self.rx, self.ry * self.ry);
+        let q = u * u / a2 + v * v / b2 - 1.0;
+        let (gu, gv) = (2.0 * u / a2, 2.0 * v / b2);
+        let gradient = (gu * gu + gv * gv).sqrt();
+        if gradient > 0.0 {
+            q.abs() / gradient
+        } else {
+            self.rx.min(self.ry)
+        }
+    }
+
+    fn is_finite(&self) -> bool {
+        self.center.0.is_finite()
+            && self.center.1.is_finite()
+            && self.rx.is_finite()
+            && self.ry.is_finite()
+            && self.angle.is_finite()
+            && self.rx > 0.0
+            && self.ry > 0.0
+    }
+}
+
+/// The angle folded into `(-π/2, π/2]` (an axis has no direction).
+fn normalise_angle(angle: f64) -> f64 {
+    let half = std::f64::consts::FRAC_PI_2;
+    let mut a = angle % std::f64::consts::PI;
+    if a > half {
+        a -= std::f64::consts::PI;
+    } else if a <= -half {
+        a += std::f64::consts::PI;
+    }
+    a
+}
+
+/// The midpoints of the unit edges of a closed pixel outline given by its corner points
+/// (consecutive points differ along one axis only, as visioncortex's walker gives them; other
+/// steps are sampled at unit spacing along their chord).
+pub fn edge_midpoints(corners: &[(i32, i32)]) -> Vec<Point> {
+    let mut out = Vec::new();
+    let count = corners.len();
+    for index in 0..count {
+        let (x0, y0) = corners[index];
+        let (x1, y1) = corners[(index + 1) % count];
+        let (dx, dy) = (f64::from(x1 - x0), f64::from(y1 - y0));
+        let steps = dx.abs().max(dy.abs()).ceil() as usize;
+        for step in 0..steps {
+            let t = (step as f64 + 0.5) / steps as f64;
+            out.push((f64::from(x0) + dx * t, f64::from(y0) + dy * t));
+        }
+    }
+    out
+}
+
+/// The circle or ellipse that `points` (an outline's boundary points in order, grid pixels) are within
+/// `tolerance` (grid pixels, plus half a pixel of staircase) of, if any; a circle is preferred.
+pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
+    if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 {
+        return None;
+    }
+    if points.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
+        return None;
+    }
+    let limit = tolerance + STAIRCASE;
+    // The RMS distance of the points when the conic is within the limits.
+    let error = |conic: &Conic| -> Option<f64> {
+        // The curve must also be larger than its own tolerance.
+        if !conic.is_finite() || conic.rx.min(conic.ry) < 2.0 * limit {
+            return None;
+        }
+        let (worst, rms) = deviation(points, conic)?;
+        (worst <= limit && rms <= 0.5 * limit).then_some(rms)
+    };
+    if let Some(circle) = fit_circle(points) {
+        if error(&circle).is_some() {
+            return Some(circle);
+        }
+    }
+    let ellipse = fit_ellipse(points)?;
+    let rms = error(&ellipse)?;
+    // Axes within a few degrees of the page's snap to them when that costs next to nothing
+    // (the fitted angle of a near-circle or a small ellipse is mostly noise).
+    let snapped = snap_axes(&ellipse);
+    match error(&snapped) {
+        Some(snapped_rms) if snapped_rms <= rms + SNAP_COST * limit => Some(snapped),
+        _ => Some(ellipse),
+    }
+}
+
+/// The largest and the RMS distance of `points` (a closed outline, in order) from `conic`;
+/// `None` when the conic is no whole outline of them: flatter than [`MAX_AXIS_RATIO`], or
+/// enclosing an area more than [`MAX_AREA_MISMATCH`] off theirs (a thin straight strip lies
+/// close to a huge circle, along a short arc of it).
+pub fn deviation(points: &[Point], conic: &Conic) -> Option<(f64, f64)> {
+    if points.is_empty()
+        || !conic.is_finite()
+        || conic.rx.max(conic.ry) > conic.rx.min(conic.ry) * MAX_AXIS_RATIO
+    {
+        return None;
+    }
+    let area = 0.5 * signed_area2(points).abs();
+    let conic_area = std::f64::consts::PI * conic.rx * conic.ry;
+    let mismatch = (area - conic_area).abs();
+    if mismatch.is_nan() || mismatch > MAX_AREA_MISMATCH * conic_area {
+        return None;
+    }
+    let mut worst: f64 = 0.0;
+    let mut sum = 0.0;
+    for p in points {
+        let d = conic.distance(*p);
+        worst = worst.max(d);
+        sum += d * d;
+    }
+    let rms = (sum / points.len() as f64).sqrt();
+    (worst.is_finite() && rms.is_finite()).then_some((worst, rms))
+}
+
+/// How much RMS distance (times the limit) snapping an ellipse's axes may add.
+const SNAP_COST: f64 = 0.02;
+
+/// Largest rotation (radians, about 3°) snapped to the page's axes.
+const SNAP_ANGLE: f64 = 0.05;
+
+/// The ellipse with its axes on the page's when they are within [`SNAP_ANGLE`] of them.
+fn snap_axes(ellipse: &Conic) -> Conic {
+    let half = std::f64::consts::FRAC_PI_2;
+    let mut snapped = *ellipse;
+    if ellipse.angle.abs() <= SNAP_ANGLE {
+        snapped.angle = 0.0;
+    } else if half - ellipse.angle.abs() <= SNAP_ANGLE {
+        snapped.angle = 0.0;
+        std::mem::swap(&mut snapped.rx, &mut snapped.ry);
+    }
+    snapped
+}
+
+/// A rectangle, its corners rounded by `radius` (0: sharp), rotated by `angle` about its
+/// centre, in some coordinate system (grid or output pixels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    /// Centre.
+    pub center: Point,
+    /// Side along `angle`.
+    pub width: f64,
+    /// Side across `angle`.
+    pub height: f64,
+    /// Direction of the `width` side, radians, in `(-π/4, π/4]` once recognised.
+    pub angle: f64,
+    /// Corner radius, at most half the shorter side.
+    pub radius: f64,
+}
+
+impl Rect {
+    /// Distance of `p` from the outline (exact for a rounded or sharp rectangle).
+    pub fn distance(&self, p: Point) -> f64 {
+        let (dx, dy) = (p.0 - self.center.0, p.1 - self.center.1);
+        let (c, s) = (self.angle.cos(), self.angle.sin());
+        let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+        let (qx, qy) = (
+            u.abs() - (0.5 * self.width - self.radius),
+            v.abs() - (0.5 * self.height - self.radius),
+        );
+        let outside = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt();
+        let inside = qx.max(qy).min(0.0);
+        (outside + inside - self.radius).abs()
+    }
+
+    /// The rectangle after scaling by `sx`, `sy`: `None` unless the two agree within 0.2 %
+    /// (a rotated rectangle would become a parallelogram).
+    pub fn scaled(&self, sx: f64, sy: f64) -> Option<Rect> {
+        if (sx - sy).abs() > 2e-3 * sx.max(sy) {
+            return None;
+        }
+        let scale = 0.5 * (sx + sy);
+        Some(Rect {
+            center: (self.center.0 * sx, self.center.1 * sy),
+            width: self.width * scale,
+            height: self.height * scale,
+            angle: self.angle,
+            radius: self.radius * scale,
+        })
+    }
+
+    fn is_finite(&self) -> bool {
+        [
+            self.center.0,
+            self.center.1,
+            self.width,
+            self.height,
+            self.angle,
+            self.radius,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+            && self.width > 0.0
+            && self.height > 0.0
+            && self.radius >= 0.0
+    }
+}
+
+/// The convex hull of `points` (Andrew's monotone chain), anticlockwise in y-up terms.
+fn hull(points: &[Point]) -> Vec<Point> {
+    let mut sorted: Vec<Point> = points.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    sorted.dedup();
+    if sorted.len() < 3 {
+        return sorted;
+    }
+    let cross =
+        |o: Point, a: Point, b: Point| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+    let mut lower: Vec<Point> = Vec::new();
+    for p in &sorted {
+        while lower.len() >= 2 && cross(lower[lower.len() - 2], lower[lower.len() - 1], *p) <= 0.0 {
+            lower.pop();
+        }
+        lower.push(*p);
+    }
+    let mut upper: Vec<Point> = Vec::new();
+    for p in sorted.iter().rev() {
+        while upper.len() >= 2 && cross(upper[upper.len() - 2], upper[upper.len() - 1], *p) <= 0.0 {
+            upper.pop();
+        }
+        upper.push(*p);
+    }
+    lower.pop();
+    upper.pop();
+    lower.extend(upper);
+    lower
+}
+
+/// The bounding box of `points` in the frame turned by `angle`: centre (page coordinates)
+/// and the two sides.
+fn box_at(points: &[Point], angle: f64) -> (Point, f64, f64) {
+    let (c, s) = (angle.cos(), angle.sin());
+    let (mut lo_u, mut hi_u, mut lo_v, mut hi_v) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for p in points {
+        let (u, v) = (p.0 * c + p.1 * s, -p.0 * s + p.1 * c);
+        lo_u = lo_u.min(u);
+        hi_u = hi_u.max(u);
+        lo_v = lo_v.min(v);
+        hi_v = hi_v.max(v);
+    }
+    let (u, v) = (0.5 * (lo_u + hi_u), 0.5 * (lo_v + hi_v));
+    ((u * c - v * s, u * s + v * c), hi_u - lo_u, hi_v - lo_v)
+}
+
+/// The rectangle (sharp or with rounded corners, possibly rotated) that `points` (a closed
+/// outline's boundary points in order, grid pixels) are within `tolerance` (plus half a pixel
+/// of staircase) of, if any. Orientation from the minimum-area bounding box of the hull; each
+/// side placed at the mean of the points along its straight part; the corner radius from the
+/// area the corners cut off (`(4 − π) r²`); a radius under `sharp` (grid pixels: sub-pixel
+/// labels round a sharp corner by about half a working pixel) or under the limit is a sharp
+/// corner.
+pub fn recognise_rect(points: &[Point], tolerance: f64, sharp: f64) -> Option<Rect> {
+    if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 {
+        return None;
+    }
+    if points.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
+        return None;
+    }
+    let limit = tolerance + STAIRCASE;
+    let hull = hull(points);
+    if hull.len() < 3 {
+        return None;
+    }
+    let mut best: Option<(f64, f64)> = None;
+    for index in 0..hull.len() {
+        let (a, b) = (hull[index], hull[(index + 1) % hull.len()]);
+        let angle = (b.1 - a.1).atan2(b.0 - a.0);
+        let (_, w, h) = box_at(points, angle);
+        if best.is_none_or(|(area, _)| w * h < area) {
+            best = Some((w * h, angle));
+        }
+    }
+    let (_, mut angle) = best?;
+    // Fold the angle into (−π/4, π/4]: the same box, sides swapped.
+    let quarter = std::f64::consts::FRAC_PI_2;
+    while angle > 0.5 * quarter {
+        angle -= quarter;
+    }
+    while angle <= -0.5 * quarter {
+        angle += quarter;
+    }
+    let (center, width, height) = box_at(points, angle);
+    if width.min(height) < 4.0 * limit {
+        return None;
+    }
+    // Each side at the mean of the points on its straight part (away from the corners).
+    let (c, s) = (angle.cos(), angle.sin());
+    let (hw, hh) = (0.5 * width, 0.5 * height);
+    let margin = 0.3 * hw.min(hh);
+    let mut sums = [(0.0, 0usize); 4];
+    for p in points {
+        let (dx, dy) = (p.0 - center.0, p.1 - center.1);
+        let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+        let side = if v.abs() < hh - margin {
+            if u < 0.0 {
+                0
+            } else {
+                1
+            }
+        } else if u.abs() < hw - margin {
+            if v < 0.0 {
+                2
+            } else {
+                3
+            }
+        } else {
+            continue;
+        };
+        let value = if side < 2 { u } else { v };
+        sums[side].0 += value;
+        sums[side].1 += 1;
+    }
+    if sums.iter().any(|(_, n)| *n == 0) {
+        return None;
+    }
+    let mean = |side: usize| sums[side].0 / sums[side].1 as f64;
+    let (left, right, top, bottom) = (mean(0), mean(1), mean(2), mean(3));
+    let (mu, mv) = (0.5 * (left + right), 0.5 * (top + bottom));
+    let width = right - left;
+    let height = bottom - top;
+    let center = (center.0 + mu * c - mv * s, center.1 + mu * s + mv * c);
+    let area = 0.5 * signed_area2(points).abs();
+    let cut = (width * height - area).max(0.0);
+    let mut radius = (cut / (4.0 - std::f64::consts::PI)).sqrt();
+    if radius < limit.max(sharp) {
+        radius = 0.0;
+    }
+    let rect = Rect {
+        center,
+        width,
+        height,
+        angle,
+        radius: radius.min(0.5 * width.min(height)),
+    };
+    let error = |rect: &Rect| -> Option<f64> {
+        if !rect.is_finite() || rect.width.min(rect.height) < 4.0 * limit {
+            return None;
+        }
+        let mut worst: f64 = 0.0;
+        let mut sum = 0.0;
+        for p in points {
+            let d = rect.distance(*p);
+            worst = worst.max(d);
+            sum += d * d;
+        }
+        let rms = (sum / points.len() as f64).sqrt();
+        (worst <= limit && rms <= 0.5 * limit).then_some(rms)
+    };
+    let rms = error(&rect)?;
+    // Nearly upright: snap, when it costs next to nothing.
+    if rect.angle != 0.0 && rect.angle.abs() <= SNAP_ANGLE {
+        let upright = Rect { angle: 0.0, ..rect };
+        if error(&upright).is_some_and(|snapped| snapped <= rms + SNAP_COST * limit) {
+            return Some(upright);
+        }
+    }
+    Some(rect)
+}
+
+/// Centre and scale that map `points` to mean 0 and RMS distance 1 from it.
+fn normalisation(points: &[Point]) -> Option<(Point, f64)> {
+    let n = points.len() as f64;
+    let mean = points
+        .iter()
+        .fold((0.0, 0.0), |acc, p| (acc.0 + p.0 / n, acc.1 + p.1 / n));
+    let spread = (points
+        .iter()
+        .map(|p| (p.0 - mean.0).powi(2) + (p.1 - mean.1).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    (spread.is_finite() && spread > 1e-9).then_some((mean, spread))
+}
+
+/// The geometric least-squares circle through `points`.
+pub fn fit_circle(points: &[Point]) -> Option<Conic> {
+    let (mean, spread) = normalisation(points)?;
+    let local: Vec<Point> = points
+        .iter()
+        .map(|p| ((p.0 - mean.0) / spread, (p.1 - mean.1) / spread))
+        .collect();
+    // Kåsa: x² + y² + D x + E y + F = 0 by linear least squares.
+    let mut normal = [[0.0; 3]; 3];
+    let mut rhs = [0.0; 3];
+    for (x, y) in &local {
+        let row = [*x, *y, 1.0];
+        let target = -(x * x + y * y);
+        for i in 0..3 {
+            for j in 0..3 {
+                normal[i][j] += row[i] * row[j];
+            }
+            rhs[i] += row[i] * target;
+        }
+    }
+    let [d, e, f] = solve::<3>(normal, rhs)?;
+    let (mut a, mut b) = (-d / 2.0, -e / 2.0);
+    let mut r = (a * a + b * b - f).max(0.0).sqrt();
+    // Gauss–Newton on the radial residuals |p − c| − r.
+    for _ in 0..20 {
+        let mut normal = [[0.0; 3]; 3];
+        let mut rhs = [0.0; 3];
+        for (x, y) in &local {
+            let (dx, dy) = (x - a, y - b);
+            let distance = (dx * dx + dy * dy).sqrt();
+            if distance < 1e-12 {
+                continue;
+            }
+            let row = [-dx / distance, -dy / distance, -1.0];
+            let residual = distance - r;
+            for i in 0..3 {
+                for j in 0..3 {
+                    normal[i][j] += row[i] * row[j];
+                }
+                rhs[i] -= row[i] * residual;
+            }
+        }
+        let Some([da, db, dr]) = solve::<3>(normal, rhs) else {
+            break;
+        };
+        a += da;
+        b += db;
+        r += dr;
+        if da.abs() + db.abs() + dr.abs() < 1e-12 {
+            break;
+        }
+    }
+    let circle = Conic::circle((a * spread + mean.0, b * spread + mean.1), r.abs() * spread);
+    circle.is_finite().then_some(circle)
+}
+
+/// The ellipse through `points` by gradient-weighted algebraic least squares.
+pub fn fit_ellipse(points: &[Point]) -> Option<Conic> {
+    let (mean, spread) = normalisation(points)?;
+    let local: Vec<Point> = points
+        .iter()
+        .map(|p| ((p.0 - mean.0) / spread, (p.1 - mean.1) / spread))
+        .collect();
+    // A x² + B xy + C y² + D x + E y + F = 0 with C = 1 − A:
+    // A (x² − y²) + B xy + D x + E y + F = −y².
+    let mut coefficients: Option<[f64; 5]> = None;
+    for _ in 0..6 {
+        let mut normal = [[0.0; 5]; 5];
+        let mut rhs = [0.0; 5];
+        for (x, y) in &local {
+            let weight = match coefficients {
+                None => 1.0,
+                Some([a, b, d, e, _]) => {
+                    let c = 1.0 - a;
+                    let gx = 2.0 * a * x + b * y + d;
+                    let gy = b * x + 2.0 * c * y + e;
+                    let g2 = gx * gx + gy * gy;
+                    if g2 > 1e-12 {
+                        1.0 / g2
+                    } else {
+                        1e12
+                    }
+                }
+            };
+            let row = [x * x - y * y, x * y, *x, *y, 1.0];
+            let target = -(y * y);
+            for i in 0..5 {
+                for j in 0..5 {
+                    normal[i][j] += weight * row[i] * row[j];
+                }
+                rhs[i] += weight * row[i] * target;
+            }
+        }
+        coefficients = Some(solve::<5>(normal, rhs)?);
+    }
+    let [a, b, d, e, f] = coefficients?;
+    let c = 1.0 - a;
+    let discriminant = 4.0 * a * c - b * b;
+    if discriminant <= 1e-12 {
+        return None;
+    }
+    // Centre: the gradient vanishes there.
+    let x0 = (b * e - 2.0 * c * d) / discriminant;
+    let y0 = (b * d - 2.0 * a * e) / discriminant;
+    let f0 = a * x0 * x0 + b * x0 * y0 + c * y0 * y0 + d * x0 + e * y0 + f;
+    // Eigen-decomposition of [[a, b/2], [b/2, c]].
+    let mean_eigen = 0.5 * (a + c);
+    let spread_eigen = (0.25 * (a - c) * (a - c) + 0.25 * b * b).sqrt();
+    let (l1, l2) = (mean_eigen - spread_eigen, mean_eigen + spread_eigen);
+    // Eigenvector of the smaller eigenvalue: the long axis.
+    let angle = 0.5 * b.atan2(a - c) + std::f64::consts::FRAC_PI_2;
+    let (r1, r2) = (-f0 / l1, -f0 / l2);
+    if r1.is_nan() || r2.is_nan() || r1 <= 0.0 || r2 <= 0.0 {
+        return None;
+    }
+    let ellipse = Conic {
+        center: (x0 * spread + mean.0, y0 * spread + mean.1),
+        rx: r1.sqrt() * spread,
+        ry: r2.sqrt() * spread,
+        angle: normalise_angle(angle),
+        circle: false,
+    };
+    ellipse.is_finite().then_some(ellipse)
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting; `None` when singular.
+fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; N]> {
+    let scale = a
+        .iter()
+        .flatten()
+        .fold(0.0f64, |acc, value| acc.max(value.abs()));
+    if scale <= 0.0 || !scale.is_finite() {
+        return None;
+    }
+    for column in 0..N {
+        let pivot =
+            (column..N).max_by(|i, j| a[*i][column].abs().total_cmp(&a[*j][column].abs()))?;
+        if a[pivot][column].abs() <= scale * 1e-13 {
+            return None;
+        }
+        a.swap(column, pivot);
+        b.swap(column, pivot);
+        let pivot_row = a[column];
+        for row in column + 1..N {
+            let factor = a[row][column] / pivot_row[column];
+            for (value, above) in a[row].iter_mut().zip(&pivot_row).skip(column) {
+                *value -= factor * above;
+            }
+            b[row] -= factor * b[column];
+        }
+    }
+    let mut x = [0.0; N];
+    for row in (0..N).rev() {
+        let mut sum = b[row];
+        for k in row + 1..N {
+            sum -= a[row][k] * x[k];
+        }
+        x[row] = sum / a[row][row];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
+/// Twice the signed area of a closed polygon (positive: clockwise on screen, y down).
+pub fn signed_area2(points: &[Point]) -> f64 {
+    let count = points.len();
+    (0..count)
+        .map(|i| {
+            let (a, b) = (points[i], points[(i + 1) % count]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum()
+}
+
+#[cfg(test)]
+#[path = "shapes_tests.rs"]
+mod tests;

@@ -1,0 +1,178 @@
+use super::*;
+
+/// The boundary midpoints, in outline order, of the pixels whose centres lie inside
+/// `inside` over a `size × size` grid (one component), as image tracing makes them.
+fn digitise(size: i32, inside: impl Fn(f64, f64) -> bool) -> Vec<Point> {
+    use visioncortex::{BinaryImage, PathI32, PathSimplifyMode};
+    let mut image = BinaryImage::new_w_h(size as usize, size as usize);
+    for y in 0..size {
+        for x in 0..size {
+            if inside(f64::from(x) + 0.5, f64::from(y) + 0.5) {
+                image.set_pixel(x as usize, y as usize, true);
+            }
+        }
+    }
+    let path = PathI32::image_to_path(&image, true, PathSimplifyMode::None);
+    let corners: Vec<(i32, i32)> = path.path.iter().map(|p| (p.x, p.y)).collect();
+    edge_midpoints(&corners)
+}
+
+#[test]
+fn a_digitised_circle_is_a_circle_with_its_centre_and_radius() {
+    for (cx, cy, r) in [(40.3, 41.7, 30.2), (20.0, 20.0, 8.0), (60.5, 50.25, 45.0)] {
+        let points = digitise(128, |x, y| (x - cx).powi(2) + (y - cy).powi(2) <= r * r);
+        let conic = recognise(&points, 0.375).expect("a circle");
+        assert!(conic.circle, "{conic:?}");
+        assert!((conic.center.0 - cx).abs() < 0.1 && (conic.center.1 - cy).abs() < 0.1);
+        // Digitising a small circle moves its staircase by up to ~0.15 px.
+        assert!((conic.rx - r).abs() < 0.2, "{conic:?} vs {r}");
+    }
+}
+
+#[test]
+fn a_digitised_rotated_ellipse_is_that_ellipse() {
+    let (cx, cy, a, b, angle) = (64.0f64, 60.0f64, 50.0f64, 22.0f64, 0.5f64);
+    let points = digitise(128, |x, y| {
+        let (dx, dy) = (x - cx, y - cy);
+        let u = dx * angle.cos() + dy * angle.sin();
+        let v = -dx * angle.sin() + dy * angle.cos();
+        (u / a).powi(2) + (v / b).powi(2) <= 1.0
+    });
+    let conic = recognise(&points, 0.375).expect("an ellipse");
+    assert!(!conic.circle);
+    assert!((conic.center.0 - cx).abs() < 0.2 && (conic.center.1 - cy).abs() < 0.2);
+    assert!(
+        (conic.rx - a).abs() < 0.3 && (conic.ry - b).abs() < 0.3,
+        "{conic:?}"
+    );
+    assert!((conic.angle - angle).abs() < 0.01, "{conic:?}");
+}
+
+#[test]
+fn eggs_squircles_and_squares_are_not_conics() {
+    let egg = digitise(128, |x, y| {
+        let (dx, dy) = (x - 64.0, y - 64.0);
+        let b = if dy < 0.0 { 30.0 } else { 45.0 };
+        (dx / 35.0).powi(2) + (dy / b).powi(2) <= 1.0
+    });
+    assert_eq!(recognise(&egg, 0.375), None);
+    let squircle = digitise(128, |x, y| {
+        ((x - 64.0) / 40.0).powi(4) + ((y - 64.0) / 40.0).powi(4) <= 1.0
+    });
+    assert_eq!(recognise(&squircle, 0.375), None);
+    let square = digitise(128, |x, y| {
+        (x - 64.0).abs() < 30.0 && (y - 64.0).abs() < 30.0
+    });
+    assert_eq!(recognise(&square, 0.375), None);
+}
+
+#[test]
+fn rectangles_sharp_rounded_and_rotated_are_recognised_and_squircles_are_not_circles() {
+    let rect = |cx: f64, cy: f64, w: f64, h: f64, angle: f64, r: f64| {
+        let shape = Rect {
+            center: (cx, cy),
+            width: w,
+            height: h,
+            angle,
+            radius: r,
+        };
+        move |x: f64, y: f64| {
+            let (dx, dy) = (x - cx, y - cy);
+            let (u, v) = (
+                dx * angle.cos() + dy * angle.sin(),
+                -dx * angle.sin() + dy * angle.cos(),
+            );
+            let (qx, qy) = (u.abs() - (0.5 * w - r), v.abs() - (0.5 * h - r));
+            let outside = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt();
+            let _ = shape;
+            outside + qx.max(qy).min(0.0) - r <= 0.0
+        }
+    };
+    for (cx, cy, w, h, angle, r) in [
+        (60.0, 62.0, 70.0, 40.0, 0.0, 0.0),
+        (64.0, 64.0, 60.0, 50.0, 0.4, 0.0),
+        (60.3, 61.7, 80.0, 50.0, 0.0, 12.0),
+        (64.0, 64.0, 70.0, 44.0, -0.3, 9.0),
+    ] {
+        let points = digitise(128, rect(cx, cy, w, h, angle, r));
+        assert_eq!(recognise(&points, 0.375), None, "not a conic");
+        let found = recognise_rect(&points, 0.375, 1.0).expect("a rectangle");
+        let (fw, fh, fa) = if (found.angle - angle).abs() < 0.3 {
+            (found.width, found.height, found.angle)
+        } else {
+            (
+                found.height,
+                found.width,
+                found.angle + std::f64::consts::FRAC_PI_2,
+            )
+        };
+        assert!(
+            (found.center.0 - cx).abs() < 0.3 && (found.center.1 - cy).abs() < 0.3,
+            "{found:?}"
+        );
+        assert!((fw - w).abs() < 0.5 && (fh - h).abs() < 0.5, "{found:?}");
+        assert!((fa - angle).abs() < 0.02, "{found:?}");
+        assert!((found.radius - r).abs() < 1.5, "{found:?} vs radius {r}");
+    }
+    let circle = digitise(128, |x, y| {
+        (x - 64.0).powi(2) + (y - 64.0).powi(2) <= 40.0 * 40.0
+    });
+    assert_eq!(recognise_rect(&circle, 0.375, 1.0), None);
+    let hexagon = digitise(128, |x, y| {
+        let (dx, dy) = ((x - 64.0).abs(), (y - 64.0).abs());
+        dy <= 40.0 * 0.866 && dx * 0.866 + dy * 0.5 <= 40.0 * 0.866
+    });
+    assert_eq!(recognise_rect(&hexagon, 0.375, 1.0), None);
+}
+
+#[test]
+fn a_thin_strip_is_not_an_arc_of_a_huge_circle() {
+    // One row of 40 pixels: its outline lies within half a pixel of many huge circles.
+    let strip = digitise(64, |x, y| {
+        (10.0..50.0).contains(&x) && (20.0..21.0).contains(&y)
+    });
+    assert_eq!(recognise(&strip, 0.375), None);
+    let bent: Vec<Point> = (0..200)
+        .map(|i| {
+            let t = 0.3 * f64::from(i) / 200.0;
+            (1000.0 * t.sin(), 1000.0 * (1.0 - t.cos()))
+        })
+        .collect();
+    assert_eq!(recognise(&bent, 0.375), None);
+}
+
+#[test]
+fn degenerate_inputs_are_none() {
+    assert_eq!(recognise(&[], 1.0), None);
+    let line: Vec<Point> = (0..40)
+        .map(|i| (f64::from(i), 2.0 * f64::from(i)))
+        .collect();
+    assert_eq!(recognise(&line, 1.0), None);
+    let same = vec![(3.0, 3.0); 40];
+    assert_eq!(recognise(&same, 1.0), None);
+    let mut nan = line.clone();
+    nan[3].0 = f64::NAN;
+    assert_eq!(recognise(&nan, 1.0), None);
+    assert_eq!(recognise(&line, f64::NAN), None);
+}
+
+#[test]
+fn scaling_keeps_circles_and_turns_them_into_ellipses_when_uneven() {
+    let circle = Conic::circle((10.0, 20.0), 5.0);
+    let same = circle.scaled(2.0, 2.0);
+    assert!(same.circle && (same.rx - 10.0).abs() < 1e-12 && same.center == (20.0, 40.0));
+    let stretched = circle.scaled(3.0, 1.0);
+    assert!(!stretched.circle);
+    assert!((stretched.rx - 15.0).abs() < 1e-9 && (stretched.ry - 5.0).abs() < 1e-9);
+    assert!(stretched.angle.abs() < 1e-9);
+    let ellipse = Conic {
+        center: (0.0, 0.0),
+        rx: 4.0,
+        ry: 2.0,
+        angle: std::f64::consts::FRAC_PI_2,
+        circle: false,
+    };
+    let scaled = ellipse.scaled(1.0, 3.0);
+    assert!((scaled.rx - 12.0).abs() < 1e-9 && (scaled.ry - 2.0).abs() < 1e-9);
+    assert!((scaled.angle.abs() - std::f64::consts::FRAC_PI_2).abs() < 1e-9);
+}

@@ -1,0 +1,394 @@
+//! Whole shapes (issue 20) through the real pipeline (CPU engine, shipped models): circles,
+//! ellipses and rings drawn at 48–128 px come back as `<circle>`, `<ellipse>` or exact arcs
+//! with their centres and radii; an egg and a squircle do not; `trace.primitives: false`
+//! writes none; the cutout layout still tiles with arcs; DXF has `CIRCLE` entities on the
+//! ink's layer.
+//!
+//! Fixtures are small SVGs rendered here with resvg (anti-aliased, like real uploads).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use gemini3::cancel::CancelToken;
+use gemini3::engine::Engine;
+use gemini3::output::{encode, Format, OutputOptions};
+use gemini3::pipeline::options::Layout;
+use gemini3::pipeline::{DecodedImage, Output, Pipeline, Request};
+use gemini3::settings::{LoadOptions, Settings};
+use resvg::tiny_skia::Pixmap;
+use resvg::usvg;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pipeline() -> &'static Pipeline {
+    static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+    PIPELINE.get_or_init(|| {
+        let settings = Settings::load(&LoadOptions {
+            root: root(),
+            env: vec![("GEMINI3__HARDWARE__DEVICE".into(), "cpu".into())],
+            overrides: vec![("hardware.warmup".to_owned(), toml::Value::Boolean(false))],
+            ..Default::default()
+        })
+        .expect("test settings are valid");
+        let engine = Engine::load(&settings.engine).expect("ONNX Runtime loads from .ort/lib");
+        let models = engine
+            .load_models(&settings.pipeline)
+            .expect("the shipped models load");
+        Pipeline::new(settings.pipeline, models)
+    })
+}
+
+/// `body` (SVG elements) rendered at `size × size` px with anti-aliasing, straight RGBA.
+fn draw(size: u32, body: &str) -> DecodedImage {
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{size}\">{body}</svg>"
+    );
+    let tree = usvg::Tree::from_str(&svg, &usvg::Options::default()).unwrap();
+    let mut pixmap = Pixmap::new(size, size).unwrap();
+    resvg::render(&tree, Default::default(), &mut pixmap.as_mut());
+    let rgba = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|pixel| {
+            let c = pixel.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    DecodedImage {
+        width: size,
+        height: size,
+        rgba,
+        lossy: false,
+    }
+}
+
+fn run(image: DecodedImage, set: impl FnOnce(&mut Request)) -> Output {
+    let mut request = Request::new(image);
+    set(&mut request);
+    pipeline()
+        .run(&request, &CancelToken::new(), &mut |_| {})
+        .expect("the pipeline runs")
+}
+
+fn number(node: &roxmltree::Node, name: &str) -> f64 {
+    node.attribute(name)
+        .unwrap_or_else(|| panic!("no {name}"))
+        .parse()
+        .unwrap()
+}
+
+/// `(cx, cy, r)` of every `<circle>` filled with `fill`.
+fn circles(svg: &str, fill: &str) -> Vec<(f64, f64, f64)> {
+    let document = roxmltree::Document::parse(svg).unwrap();
+    document
+        .descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("fill") == Some(fill))
+        .map(|n| (number(&n, "cx"), number(&n, "cy"), number(&n, "r")))
+        .collect()
+}
+
+fn count(svg: &str, tag: &str) -> usize {
+    let document = roxmltree::Document::parse(svg).unwrap();
+    document
+        .descendants()
+        .filter(|n| n.has_tag_name(tag))
+        .count()
+}
+
+/// The numbers of an SVG path data run (`1-95.8 .5.5` is 1, -95.8, .5, .5).
+fn numbers(text: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in text.chars() {
+        let starts_new = c == '-' || (c == '.' && current.contains('.')) || c == ' ' || c == ',';
+        if starts_new && !current.is_empty() && current != "-" {
+            out.push(current.parse().unwrap());
+            current.clear();
+        }
+        if c != ' ' && c != ',' {
+            current.push(c);
+        }
+    }
+    if !current.is_empty() {
+        out.push(current.parse().unwrap());
+    }
+    out
+}
+
+/// The radii of the arc commands (`a rx ry rotation large sweep dx dy`, repeated without
+/// the letter) in the path data filled with `fill`.
+fn arc_radii(svg: &str, fill: &str) -> Vec<(f64, f64)> {
+    let document = roxmltree::Document::parse(svg).unwrap();
+    let mut out = Vec::new();
+    for path in document
+        .descendants()
+        .filter(|n| n.has_tag_name("path") && n.attribute("fill") == Some(fill))
+    {
+        let data = path.attribute("d").unwrap();
+        for (index, letter) in data.char_indices() {
+            if letter != 'a' && letter != 'A' {
+                continue;
+            }
+            let rest = &data[index + 1..];
+            let end = rest
+                .find(|c: char| c.is_ascii_alphabetic())
+                .unwrap_or(rest.len());
+            for arc in numbers(&rest[..end]).chunks(7) {
+                out.push((arc[0], arc[1]));
+            }
+        }
+    }
+    out
+}
+
+fn near(actual: f64, expected: f64, tolerance: f64, what: &str) {
+    assert!(
+        (actual - expected).abs() <= tolerance,
+        "{what}: {actual} vs {expected} (±{tolerance})"
+    );
+}
+
+#[test]
+fn circles_on_a_ground_or_on_nothing_are_circle_elements_with_their_centre_and_radius() {
+    for (size, cx, cy, r, ground) in [
+        (48u32, 23.5, 25.0, 15.0, true),
+        (64, 30.3, 33.1, 21.7, false),
+        (128, 60.0, 66.5, 44.0, true),
+    ] {
+        let ground = if ground {
+            "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>"
+        } else {
+            ""
+        };
+        let image = draw(
+            size,
+            &format!("{ground}<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\" fill=\"#d02020\"/>"),
+        );
+        let output = run(image, |_| {});
+        let found = circles(&output.svg, "#d02020");
+        assert_eq!(found.len(), 1, "{size} px: {}", output.svg);
+        let (x, y, radius) = found[0];
+        // 1 % of the radius, and the path precision (0.05 px).
+        let tolerance = 0.01 * r + 0.05;
+        near(x, cx, tolerance, "cx");
+        near(y, cy, tolerance, "cy");
+        near(radius, r, tolerance, "r");
+        assert_eq!(output.metadata.primitives.circles, 1, "{}", output.svg);
+        assert_eq!(
+            output.metadata.paths,
+            output
+                .metadata
+                .layers
+                .iter()
+                .map(|l| l.paths)
+                .sum::<usize>()
+        );
+    }
+}
+
+#[test]
+fn a_rotated_ellipse_is_an_ellipse_element() {
+    let image = draw(
+        96,
+        "<ellipse cx=\"47\" cy=\"50\" rx=\"38\" ry=\"20\" transform=\"rotate(30 47 50)\" fill=\"#2050c0\"/>",
+    );
+    let output = run(image, |_| {});
+    let document = roxmltree::Document::parse(&output.svg).unwrap();
+    let ellipses: Vec<roxmltree::Node> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("ellipse"))
+        .collect();
+    assert_eq!(ellipses.len(), 1, "{}", output.svg);
+    let e = ellipses[0];
+    assert_eq!(e.attribute("fill"), Some("#2050c0"));
+    near(number(&e, "cx"), 47.0, 0.3, "cx");
+    near(number(&e, "cy"), 50.0, 0.3, "cy");
+    near(number(&e, "rx"), 38.0, 0.4, "rx");
+    near(number(&e, "ry"), 20.0, 0.3, "ry");
+    let transform = e.attribute("transform").unwrap();
+    let angle: f64 = transform
+        .trim_start_matches("rotate(")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    near(angle, 30.0, 1.0, "angle");
+    assert_eq!(output.metadata.primitives.ellipses, 1);
+}
+
+#[test]
+fn a_ring_is_two_circles_of_exact_arcs() {
+    let image = draw(
+        128,
+        "<circle cx=\"64\" cy=\"64\" r=\"40\" fill=\"none\" stroke=\"#108040\" stroke-width=\"16\"/>",
+    );
+    let output = run(image, |_| {});
+    let radii = arc_radii(&output.svg, "#108040");
+    assert_eq!(radii.len(), 4, "{}", output.svg);
+    assert_eq!(output.metadata.primitives.arcs, 4);
+    let mut outer: Vec<f64> = radii.iter().map(|(rx, ry)| rx.max(*ry)).collect();
+    outer.sort_by(f64::total_cmp);
+    for (radius, expected) in outer.iter().zip([32.0, 32.0, 48.0, 48.0]) {
+        near(*radius, expected, 0.01 * expected + 0.05, "ring radius");
+    }
+    // Painted as a ring: the middle is empty, the band is not.
+    let pixmap = render(&output.svg);
+    assert_eq!(pixmap.pixel(64, 64).unwrap().alpha(), 0);
+    assert_eq!(pixmap.pixel(64, 64 - 40).unwrap().alpha(), 255);
+}
+
+fn render(svg: &str) -> Pixmap {
+    let tree = usvg::Tree::from_str(svg, &usvg::Options::default()).unwrap();
+    let size = tree.size().to_int_size();
+    let mut pixmap = Pixmap::new(size.width(), size.height()).unwrap();
+    resvg::render(&tree, Default::default(), &mut pixmap.as_mut());
+    pixmap
+}
+
+#[test]
+fn an_egg_and_a_squircle_are_not_forced_into_conics() {
+    // An egg: two half-ellipses of different heights.
+    let egg = "<path d=\"M18 52 A30 36 0 0 1 78 52 A30 22 0 0 1 18 52 Z\" fill=\"#805020\"/>";
+    // A squircle |x|⁴ + |y|⁴ = 36⁴, as a polygon of 256 points.
+    let squircle: Vec<String> = (0..256)
+        .map(|i| {
+            let t = std::f64::consts::TAU * f64::from(i) / 256.0;
+            let (c, s) = (t.cos(), t.sin());
+            let x = 48.0 + 36.0 * c.signum() * c.abs().sqrt();
+            let y = 48.0 + 36.0 * s.signum() * s.abs().sqrt();
+            format!("{x:.3},{y:.3}")
+        })
+        .collect();
+    let squircle = format!(
+        "<polygon points=\"{}\" fill=\"#805020\"/>",
+        squircle.join(" ")
+    );
+    for (name, body) in [("egg", egg.to_owned()), ("squircle", squircle)] {
+        let output = run(draw(96, &body), |_| {});
+        assert_eq!(count(&output.svg, "circle"), 0, "{name}: {}", output.svg);
+        assert_eq!(count(&output.svg, "ellipse"), 0, "{name}: {}", output.svg);
+        assert_eq!(output.metadata.primitives.arcs, 0, "{name}: {}", output.svg);
+    }
+}
+
+#[test]
+fn primitives_false_writes_no_circle_ellipse_or_arc() {
+    let body = "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
+        <circle cx=\"30\" cy=\"30\" r=\"20\" fill=\"#d02020\"/>\
+        <ellipse cx=\"70\" cy=\"64\" rx=\"22\" ry=\"12\" fill=\"#2050c0\"/>\
+        <circle cx=\"40\" cy=\"78\" r=\"12\" fill=\"none\" stroke=\"#108040\" stroke-width=\"6\"/>";
+    for layout in [Layout::Stacked, Layout::Cutout] {
+        let on = run(draw(96, body), |r| r.options.layout = Some(layout));
+        let primitives = on.metadata.primitives;
+        assert!(
+            primitives.circles + primitives.ellipses + primitives.arcs >= 3,
+            "{layout:?}: {primitives:?}\n{}",
+            on.svg
+        );
+        let off = run(draw(96, body), |r| {
+            r.options.layout = Some(layout);
+            r.options.trace.primitives = Some(false);
+        });
+        assert_eq!(count(&off.svg, "circle"), 0, "{}", off.svg);
+        assert_eq!(count(&off.svg, "ellipse"), 0, "{}", off.svg);
+        let document = roxmltree::Document::parse(&off.svg).unwrap();
+        for path in document.descendants().filter(|n| n.has_tag_name("path")) {
+            let data = path.attribute("d").unwrap();
+            assert!(!data.contains(['a', 'A']), "an arc: {data}");
+        }
+        assert_eq!(off.metadata.primitives, Default::default());
+    }
+}
+
+#[test]
+fn dxf_has_a_circle_entity_on_the_inks_layer() {
+    let image = draw(
+        64,
+        "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/><circle cx=\"30\" cy=\"34\" r=\"20\" fill=\"#d02020\"/>\
+         <circle cx=\"30\" cy=\"34\" r=\"8\" fill=\"#ffffff\"/>",
+    );
+    let output = run(image, |_| {});
+    let options = OutputOptions::default();
+    let bytes = encode(&output.svg, Format::Dxf, &options).unwrap();
+    let drawing = dxf::Drawing::load(&mut bytes.as_slice()).unwrap();
+    let mm = 25.4 / options.dxf_dpi;
+    let mut found = Vec::new();
+    for entity in drawing.entities() {
+        if let dxf::entities::EntityType::Circle(circle) = &entity.specific {
+            found.push((
+                entity.common.layer.clone(),
+                circle.center.x / mm,
+                64.0 - circle.center.y / mm,
+                circle.radius / mm,
+            ));
+        }
+    }
+    // The red disc's outline, and its hole where the white dot shows through (or the white
+    // dot painted over it): circles of radius 20 and 8 about (30, 34).
+    let red: Vec<_> = found.iter().filter(|c| c.0 == "ink-d02020").collect();
+    assert!(!red.is_empty(), "{found:?}\n{}", output.svg);
+    for expected in [20.0, 8.0] {
+        let circle = found
+            .iter()
+            .find(|c| (c.3 - expected).abs() < 0.25)
+            .unwrap_or_else(|| panic!("no circle of radius {expected}: {found:?}"));
+        near(circle.1, 30.0, 0.25, "DXF cx");
+        near(circle.2, 34.0, 0.25, "DXF cy");
+        if expected == 20.0 {
+            assert_eq!(circle.0, "ink-d02020");
+        }
+    }
+}
+
+#[test]
+fn rectangles_sharp_rotated_and_rounded_are_rect_elements() {
+    // (size, x, y, width, height, rx, rotation in degrees)
+    for (size, x, y, w, h, rx, angle) in [
+        (48u32, 8.0, 10.0, 30.0, 22.0, 0.0, 0.0f64),
+        (96, 20.5, 25.0, 56.0, 40.0, 9.0, 0.0),
+        (128, 30.0, 34.0, 64.0, 52.0, 0.0, 25.0),
+        (128, 28.0, 38.0, 70.0, 44.0, 10.0, -20.0),
+    ] {
+        let (cx, cy) = (x + w / 2.0, y + h / 2.0);
+        let body = format!(
+            "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"{rx}\" \
+             transform=\"rotate({angle} {cx} {cy})\" fill=\"#6a4c93\"/>"
+        );
+        let output = run(draw(size, &body), |_| {});
+        let document = roxmltree::Document::parse(&output.svg).unwrap();
+        let rects: Vec<roxmltree::Node> = document
+            .descendants()
+            .filter(|n| n.has_tag_name("rect"))
+            .collect();
+        assert_eq!(rects.len(), 1, "{size} px: {}", output.svg);
+        let r = rects[0];
+        assert_eq!(r.attribute("fill"), Some("#6a4c93"));
+        let (fw, fh) = (number(&r, "width"), number(&r, "height"));
+        let (fx, fy) = (number(&r, "x") + fw / 2.0, number(&r, "y") + fh / 2.0);
+        let found_angle = r.attribute("transform").map_or(0.0, |t| {
+            t.trim_start_matches("rotate(")
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        });
+        // The sides may come back swapped with the angle a quarter turn off.
+        let (fw, fh, found_angle) = if (found_angle - angle).abs() > 45.0 {
+            (fh, fw, found_angle + 90.0 * (angle - found_angle).signum())
+        } else {
+            (fw, fh, found_angle)
+        };
+        near(fx, cx, 0.3, "centre x");
+        near(fy, cy, 0.3, "centre y");
+        near(fw, w, 0.02 * w + 0.1, "width");
+        near(fh, h, 0.02 * h + 0.1, "height");
+        near(found_angle, angle, 1.0, "angle");
+        let found_rx = r.attribute("rx").map_or(0.0, |v| v.parse().unwrap());
+        near(found_rx, rx, 1.5, "corner radius");
+        assert_eq!(output.metadata.primitives.rects, 1);
+    }
+}
