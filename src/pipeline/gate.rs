@@ -43,9 +43,46 @@ pub fn weighted_iou(reference: &[u8], steered: &[u8], mask: &[bool]) -> f32 {
     score as f32
 }
 
+/// A `width × height` label map brought down by a whole `scale` to the resolution the gate
+/// compares at: each `scale × scale` block becomes its most frequent label (ties: the lower
+/// label). `width` and `height` are multiples of `scale`.
+pub fn downsample_majority(labels: &[u8], width: usize, height: usize, scale: usize) -> Vec<u8> {
+    debug_assert_eq!(labels.len(), width * height);
+    if scale <= 1 {
+        return labels.to_vec();
+    }
+    let (coarse_width, coarse_height) = (width / scale, height / scale);
+    let mut out = Vec::with_capacity(coarse_width * coarse_height);
+    let mut counts = [0u16; 256];
+    for y in 0..coarse_height {
+        for x in 0..coarse_width {
+            counts.fill(0);
+            for dy in 0..scale {
+                let row = (y * scale + dy) * width;
+                for label in &labels[row + x * scale..row + (x + 1) * scale] {
+                    counts[usize::from(*label)] += 1;
+                }
+            }
+            let best = (0..256)
+                .max_by(|a, b| counts[*a].cmp(&counts[*b]).then(b.cmp(a)))
+                .unwrap_or(0);
+            out.push(best as u8);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn downsampling_takes_each_blocks_majority() {
+        // 4×2 at scale 2: blocks [0,0,0,1] -> 0 and [1,1,2,2] -> 1 (a tie goes to the lower).
+        let labels = [0, 0, 1, 1, 0, 1, 2, 2];
+        assert_eq!(downsample_majority(&labels, 4, 2, 2), vec![0, 1]);
+        assert_eq!(downsample_majority(&labels, 4, 2, 1), labels.to_vec());
+    }
 
     #[test]
     fn identical_maps_score_one() {
