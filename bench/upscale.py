@@ -53,6 +53,9 @@ CONFIGS = {
     "bicubic": {"GEMINI3__PHASE1__ENABLED": "false", "GEMINI3__PHASE2__ENABLED": "false"},
     "p2only": {"GEMINI3__PHASE1__ENABLED": "false"},
     "x2": {"GEMINI3__PHASE2__MODEL": "models/upscale_x2.onnx"},
+    # Trials: any model file, phase 1 off (UPSCALE_TRIAL_MODEL).
+    "trial": {"GEMINI3__PHASE1__ENABLED": "false",
+              "GEMINI3__PHASE2__MODEL": os.environ.get("UPSCALE_TRIAL_MODEL", "models/upscale_x4.onnx")},
 }
 
 

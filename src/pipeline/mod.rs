@@ -331,15 +331,17 @@ impl Pipeline {
                 image,
                 scale,
             }) if scale > 1 => {
-                working = working::upscale(&working, image.clone(), scale);
-                (width, height) = (working.width, working.height);
-                levels = alpha::classify(
-                    &working.alpha,
+                let upscaled = working::upscale(&working, image.clone(), scale);
+                levels = alpha::upscale_levels(
+                    &levels,
                     width as usize,
                     height as usize,
-                    options.alpha,
+                    &upscaled.alpha,
+                    scale as usize,
                     top,
                 );
+                working = upscaled;
+                (width, height) = (working.width, working.height);
                 drawn = levels.iter().map(|level| *level > 0).collect();
                 (labels, image)
             }
@@ -659,6 +661,19 @@ impl Pipeline {
                 height as usize,
                 scale as usize,
             );
+            // An output at s× places edges between the plate's pixels: one plate pixel of
+            // edge placement is forgiven (`gate::forgive_edges`); at 1× the maps compare as
+            // they are.
+            let coarse = if scale > 1 {
+                gate::forgive_edges(
+                    plate_labels,
+                    &coarse,
+                    working.width as usize,
+                    working.height as usize,
+                )
+            } else {
+                coarse
+            };
             let iou = gate::weighted_iou(plate_labels, &coarse, &working.opaque);
             tracing::debug!(
                 phase = "phase2",
