@@ -40,9 +40,14 @@ fn settings_with(env: &[(&str, &str)]) -> Settings {
     .expect("valid settings")
 }
 
-/// The default configuration's phase-1 model (the learned one), on CPU.
+/// The default configuration's phase-1 model (the learned one), enabled, on CPU.
 fn learned_model() -> std::sync::Arc<dyn CleanModel> {
-    let settings = settings_with(&[("GEMINI3__HARDWARE__DEVICE", "cpu")]);
+    // Phase 1 is off by default since phase 2's upscaler (issue 19); its model is still the
+    // learned one.
+    let settings = settings_with(&[
+        ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE1__ENABLED", "true"),
+    ]);
     assert!(
         settings
             .pipeline
@@ -287,6 +292,7 @@ fn manifest_sha256_matches_the_learned_model() {
 fn guided_filter_stays_available_as_the_configured_alternative() {
     let settings = settings_with(&[
         ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE1__ENABLED", "true"),
         ("GEMINI3__PHASE1__MODEL", "models/clean_guided.onnx"),
     ]);
     let engine = Engine::load(&settings.engine).unwrap();

@@ -37,6 +37,7 @@ fn cpu_settings() -> Settings {
 fn guided_settings() -> Settings {
     settings_with(&[
         ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE1__ENABLED", "true"),
         ("GEMINI3__PHASE1__MODEL", "models/clean_guided.onnx"),
     ])
 }
@@ -261,7 +262,7 @@ fn steering_models_shift_by_strength_and_seed() {
 
 #[test]
 fn cancelled_token_stops_inference() {
-    let settings = cpu_settings();
+    let settings = guided_settings();
     let engine = Engine::load(&settings.engine).unwrap();
     let models = engine.load_models(&settings.pipeline).unwrap();
     let cancel = CancelToken::new();
@@ -343,8 +344,10 @@ fn check_reports_cpu_for_every_enabled_phase() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // Phase 1 is off by default since phase 2's upscaler (issue 19).
+    assert!(stdout.contains("phase1 clean: disabled"), "{stdout}");
     assert!(
-        stdout.contains("phase1 clean:") && stdout.contains("clean.onnx on cpu"),
+        stdout.contains("phase2 steer:") && stdout.contains("upscale_x4.onnx on cpu"),
         "{stdout}"
     );
     assert!(stdout.contains("quantize.onnx on cpu"), "{stdout}");
@@ -397,16 +400,25 @@ fn only_the_enabled_phases_get_a_session() {
     // A steering model configured but steering off: no phase-2 session.
     let steer_off = phases(&[
         ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE1__ENABLED", "true"),
+        ("GEMINI3__PHASE2__ENABLED", "false"),
         ("GEMINI3__PHASE2__MODEL", "models/steer_shift_2.onnx"),
     ]);
     assert_eq!(steer_off, ["phase1", "phase3"]);
     let clean_off = phases(&[
         ("GEMINI3__HARDWARE__DEVICE", "cpu"),
         ("GEMINI3__PHASE1__ENABLED", "false"),
+        ("GEMINI3__PHASE2__ENABLED", "false"),
     ]);
     assert_eq!(clean_off, ["phase3"]);
+    // The default: the upscaler, no phase 1.
+    assert_eq!(
+        phases(&[("GEMINI3__HARDWARE__DEVICE", "cpu")]),
+        ["phase2", "phase3"]
+    );
     let all = phases(&[
         ("GEMINI3__HARDWARE__DEVICE", "cpu"),
+        ("GEMINI3__PHASE1__ENABLED", "true"),
         ("GEMINI3__PHASE2__ENABLED", "true"),
         ("GEMINI3__PHASE2__MODEL", "models/steer_shift_2.onnx"),
     ]);

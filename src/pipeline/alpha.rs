@@ -43,6 +43,40 @@ impl AlphaMode {
 /// Smallest and largest number of opacity levels (`phase4.alpha_levels`).
 pub const LEVELS_RANGE: std::ops::RangeInclusive<u8> = 2..=16;
 
+/// Opacity levels at `scale ×` a working grid whose levels are `coarse` (`width × height`, from
+/// [`classify`]), for phase 2's upscaled image: `alpha` is the alpha resampled to the fine grid.
+/// A fine pixel inside a translucent working pixel keeps a translucent level (its own
+/// resampled alpha, quantised); any other follows the 50 % rule on its resampled alpha. (The
+/// anti-aliased rim of a shape is `scale` fine pixels wide: classified afresh it would pass
+/// for a soft area and be drawn as translucent specks along every edge.)
+pub fn upscale_levels(
+    coarse: &[u8],
+    width: usize,
+    height: usize,
+    alpha: &[f32],
+    scale: usize,
+    levels: u8,
+) -> Vec<u8> {
+    let top = levels.max(2);
+    let fine_width = width * scale;
+    debug_assert_eq!(alpha.len(), fine_width * height * scale);
+    alpha
+        .iter()
+        .enumerate()
+        .map(|(index, a)| {
+            let (fx, fy) = (index % fine_width, index / fine_width);
+            let level = coarse[(fy / scale).min(height - 1) * width + (fx / scale).min(width - 1)];
+            if level > 0 && level < top {
+                (a * f32::from(top)).round().clamp(1.0, f32::from(top - 1)) as u8
+            } else if *a >= 0.5 {
+                top
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
 /// The opacity level of every pixel of a `width × height` alpha map (values in `[0, 1]`).
 ///
 /// `levels` is `L`; with [`AlphaMode::Threshold`] only `0` and `L` occur.

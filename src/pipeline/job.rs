@@ -94,16 +94,34 @@ pub struct PhaseReport {
     pub provider: Provider,
 }
 
-/// What phase 2 did: `{"attempts": 2, "iou": 0.91, "accepted": true}`. `iou` is the best
-/// attempt's score, `null` when phase 2 did not run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What phase 2 did: `{"attempts": 1, "iou": 0.93, "accepted": true, "scale": 4, "note": null}`.
+/// `iou` is the best attempt's score, `null` when phase 2 did not run; `scale` is the factor
+/// phases 3 and 4 worked at (1 when no attempt was accepted); `note` says why the phase did
+/// not run or was refused.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SteeringReport {
     /// Steering runs made (0 when phase 2 is off).
     pub attempts: u32,
     /// The best attempt's IoU against the clean plate.
     pub iou: Option<f32>,
-    /// Whether an attempt reached the threshold.
+    /// Whether an attempt reached the threshold (and was used).
     pub accepted: bool,
+    /// The accepted output's scale over the working image; 1 when none was used.
+    pub scale: u32,
+    /// Why phase 2 was skipped or its output refused, when it was.
+    pub note: Option<String>,
+}
+
+impl Default for SteeringReport {
+    fn default() -> Self {
+        Self {
+            attempts: 0,
+            iou: None,
+            accepted: false,
+            scale: 1,
+            note: None,
+        }
+    }
 }
 
 /// The metadata of a finished job (DESIGN.md section 4):

@@ -280,12 +280,22 @@ impl Pipeline {
             }
         };
         let quantize = &self.models.quantize;
-        let plate_labels = quantize_cropped(quantize.as_ref(), &plate, &palette, &working, cancel)?;
+        let plate_labels = quantize_cropped(
+            quantize.as_ref(),
+            &plate,
+            &palette,
+            (width, height),
+            cancel,
+        )?;
         let quantize_elapsed = quantize_started.elapsed();
 
-        // Phase 2.
+        // Phase 2: restore and upscale (or steer), gated; when accepted at `s ×`, phases 3
+        // and 4 work on its output at that size (the SVG stays in input pixels).
         let mut steering = SteeringReport::default();
-        let steered = match self.steering_wanted(request, &mut run.warnings) {
+        let mut working = working;
+        let (mut width, mut height, mut levels, mut drawn) = (width, height, levels, drawn);
+        let steered = match self.steering_wanted(request, &working, &mut steering, &mut run.warnings)
+        {
             Some(steer) => {
                 let phase_started = Instant::now();
                 let outcome = self.steer(
@@ -298,21 +308,45 @@ impl Pipeline {
                     &mut run,
                 )?;
                 run.record(Phase::Steer, phase_started.elapsed(), steer.provider());
-                steering = outcome.report.clone();
+                steering = outcome.report;
                 run.report(
                     Phase::Steer,
                     format!(
-                        "steering: {} attempt(s), best IoU {:.3}",
+                        "steering: {} attempt(s), best IoU {:.3}, {}",
                         steering.attempts,
-                        steering.iou.unwrap_or(0.0)
+                        steering.iou.unwrap_or(0.0),
+                        if steering.accepted {
+                            format!("accepted at {}x", steering.scale)
+                        } else {
+                            "refused".to_owned()
+                        }
                     ),
                 );
-                Some(outcome)
+                outcome.accepted
             }
             None => None,
         };
         let (mut labels, labelled_image) = match steered {
-            Some(outcome) => (outcome.labels, outcome.image),
+            Some(Accepted {
+                labels,
+                image,
+                scale,
+            }) if scale > 1 => {
+                let upscaled = working::upscale(&working, image.clone(), scale);
+                levels = alpha::upscale_levels(
+                    &levels,
+                    width as usize,
+                    height as usize,
+                    &upscaled.alpha,
+                    scale as usize,
+                    top,
+                );
+                working = upscaled;
+                (width, height) = (working.width, working.height);
+                drawn = levels.iter().map(|level| *level > 0).collect();
+                (labels, image)
+            }
+            Some(Accepted { labels, image, .. }) => (labels, image),
             None => (plate_labels, plate),
         };
         run.check(Phase::Quantize)?;
@@ -538,18 +572,22 @@ impl Pipeline {
         })
     }
 
-    /// The steering model when phase 2 should run for this request.
+    /// The steering model when phase 2 should run for this request. When it is skipped for
+    /// the image's size, `report.note` says why (and a warning, when the job asked for it).
     fn steering_wanted(
         &self,
         request: &Request,
+        working: &working::WorkingImage,
+        report: &mut SteeringReport,
         warnings: &mut Vec<String>,
     ) -> Option<Arc<dyn model::SteerModel>> {
         let asked = request.options.steering.map(|s| s.enabled);
         if asked == Some(false) {
             return None;
         }
-        match (&self.models.steer, self.settings.phase2.enabled) {
-            (Some(steer), true) => Some(steer.clone()),
+        let phase2 = &self.settings.phase2;
+        let steer = match (&self.models.steer, phase2.enabled) {
+            (Some(steer), true) => steer.clone(),
             _ => {
                 if asked == Some(true) {
                     warnings.push(
@@ -557,9 +595,29 @@ impl Pipeline {
                             .to_owned(),
                     );
                 }
-                None
+                return None;
             }
+        };
+        let long = working.width.max(working.height);
+        let on_cpu = steer.provider() == Provider::Cpu;
+        let limits = [
+            ("phase2.cpu_max_side", phase2.cpu_max_side, " on the CPU provider", on_cpu),
+            ("phase2.max_side", phase2.max_side, "", true),
+        ];
+        if let Some((key, side, provider, _)) = limits
+            .into_iter()
+            .find(|(_, side, _, applies)| *applies && *side > 0 && long > *side)
+        {
+            let note = format!(
+                "phase 2 skipped: the working image's long side is {long} px, over {key} = {side}{provider}"
+            );
+            if asked == Some(true) {
+                warnings.push(note.clone());
+            }
+            report.note = Some(note);
+            return None;
         }
+        Some(steer)
     }
 
     /// Phase 2: steering attempts gated by label IoU against the clean plate.
@@ -579,73 +637,117 @@ impl Pipeline {
         let asked = request.options.steering;
         let seed = asked.and_then(|s| s.seed).unwrap_or(phase2.seed);
         let strength = asked.and_then(|s| s.strength).unwrap_or(phase2.strength);
-        let mut best: Option<(f32, Vec<u8>, PlanarImage)> = None;
+        let mut best: Option<(f32, Accepted)> = None;
         let mut attempts = 0u32;
-        for attempt in 0..=gate.max_retries {
+        // A model that reads neither seed nor strength gives the same output every time.
+        let tries = if steer.retries_differ() {
+            gate.max_retries + 1
+        } else {
+            1
+        };
+        for attempt in 0..tries {
             run.check(Phase::Steer)?;
             let attempt_seed = seed.wrapping_add(i64::from(attempt));
             let attempt_strength = strength * gate.strength_decay.powi(attempt as i32);
             let steered = steer
                 .steer(plate, attempt_seed, attempt_strength, run.cancel)
                 .map_err(PipelineError::model(Phase::Steer))?;
-            same_size(Phase::Steer, plate, &steered)?;
+            let scale = output_scale(plate, &steered)?;
+            let (width, height) = (working.width * scale, working.height * scale);
             let labels = quantize_cropped(
                 self.models.quantize.as_ref(),
                 &steered,
                 palette,
-                working,
+                (width, height),
                 run.cancel,
             )
             .map_err(|error| PipelineError::new(Phase::Steer, error.kind))?;
             attempts += 1;
-            let iou = gate::weighted_iou(plate_labels, &labels, &working.opaque);
+            // The gate compares at the plate's resolution.
+            let coarse = gate::downsample_majority(
+                &labels,
+                width as usize,
+                height as usize,
+                scale as usize,
+            );
+            // An output at s× places edges between the plate's pixels: one plate pixel of
+            // edge placement is forgiven (`gate::forgive_edges`); at 1× the maps compare as
+            // they are.
+            let coarse = if scale > 1 {
+                gate::forgive_edges(
+                    plate_labels,
+                    &coarse,
+                    working.width as usize,
+                    working.height as usize,
+                )
+            } else {
+                coarse
+            };
+            let iou = gate::weighted_iou(plate_labels, &coarse, &working.opaque);
             tracing::debug!(
                 phase = "phase2",
                 attempt,
                 seed = attempt_seed,
                 strength = attempt_strength,
+                scale,
                 iou,
                 "steering attempt"
             );
             let passed = iou >= gate.iou_threshold;
-            if best.as_ref().is_none_or(|(best_iou, _, _)| iou > *best_iou) {
-                best = Some((iou, labels, steered));
+            if best.as_ref().is_none_or(|(best_iou, _)| iou > *best_iou) {
+                best = Some((
+                    iou,
+                    Accepted {
+                        labels,
+                        image: steered,
+                        scale,
+                    },
+                ));
             }
             if passed {
                 break;
             }
         }
-        let (best_iou, labels, image) = best.ok_or_else(|| {
+        let (best_iou, attempt) = best.ok_or_else(|| {
             PipelineError::new(
                 Phase::Steer,
                 PipelineErrorKind::Internal("no steering attempt was made".to_owned()),
             )
         })?;
         let accepted = best_iou >= gate.iou_threshold;
-        if !accepted {
-            if !gate.allow_skip_on_failure {
-                return Err(PipelineError::new(
-                    Phase::Steer,
-                    PipelineErrorKind::GateFailed {
-                        best_iou,
-                        threshold: gate.iou_threshold,
-                        attempts,
-                    },
-                ));
-            }
-            run.warnings.push(format!(
-                "phase2: no steering attempt reached the IoU threshold {} (best {best_iou:.3} of {attempts} attempts); the best attempt was kept",
-                gate.iou_threshold
+        let mut report = SteeringReport {
+            attempts,
+            iou: Some(best_iou),
+            accepted,
+            scale: if accepted { attempt.scale } else { 1 },
+            note: None,
+        };
+        if accepted {
+            return Ok(SteerOutcome {
+                accepted: Some(attempt),
+                report,
+            });
+        }
+        if !gate.allow_skip_on_failure {
+            return Err(PipelineError::new(
+                Phase::Steer,
+                PipelineErrorKind::GateFailed {
+                    best_iou,
+                    threshold: gate.iou_threshold,
+                    attempts,
+                },
             ));
         }
+        // Refused: its geometry moved too far from the plate's, so the plate is traced.
+        let note = format!(
+            "phase2: no steering attempt reached the IoU threshold {} (best {best_iou:.3} of {attempts} attempts); the output was refused and the clean plate traced",
+            gate.iou_threshold
+        );
+        run.warnings.push(note.clone());
+        report.note = Some(note);
         Ok(SteerOutcome {
-            labels,
-            image,
-            report: SteeringReport {
-                attempts,
-                iou: Some(best_iou),
-                accepted,
-            },
+            accepted: None,
+            report,
         })
     }
 }
@@ -657,11 +759,20 @@ struct ResolvedOptions {
     alpha: AlphaMode,
 }
 
+/// What the gate made of phase 2: the accepted attempt, if any, and the report.
 struct SteerOutcome {
-    labels: Vec<u8>,
-    /// The steered image the labels came from.
-    image: PlanarImage,
+    accepted: Option<Accepted>,
     report: SteeringReport,
+}
+
+/// An accepted phase-2 output.
+struct Accepted {
+    /// Its labels, at `scale ×` the working size.
+    labels: Vec<u8>,
+    /// The steered image the labels came from (padded, `scale ×` the plate).
+    image: PlanarImage,
+    /// Its size over the plate's.
+    scale: u32,
 }
 
 /// Majority passes over the supersampled label map, near colours only.
@@ -684,6 +795,28 @@ fn nearest(inks: &[[f32; 3]], lab: [f32; 3]) -> u8 {
         .map_or(0, |(index, _)| index as u8)
 }
 
+/// The whole factor `s` in 1..=4 by which a phase-2 output is larger than the plate.
+fn output_scale(plate: &PlanarImage, output: &PlanarImage) -> Result<u32, PipelineError> {
+    (1..=4)
+        .find(|s| {
+            (output.width, output.height) == (plate.width * s, plate.height * s)
+                && output.data.len() == plate.data.len() * (s * s) as usize
+        })
+        .ok_or_else(|| {
+            PipelineError::new(
+                Phase::Steer,
+                PipelineErrorKind::Model(ModelError::BadOutput(format!(
+                    "the output is {}x{} with {} values, the input was {}x{}: expected s times its size, s in 1..=4",
+                    output.width,
+                    output.height,
+                    output.data.len(),
+                    plate.width,
+                    plate.height
+                ))),
+            )
+        })
+}
+
 fn same_size(phase: Phase, input: &PlanarImage, output: &PlanarImage) -> Result<(), PipelineError> {
     if (output.width, output.height) != (input.width, input.height)
         || output.data.len() != input.data.len()
@@ -703,12 +836,12 @@ fn same_size(phase: Phase, input: &PlanarImage, output: &PlanarImage) -> Result<
     Ok(())
 }
 
-/// Quantises a padded image and crops the labels to the working size.
+/// Quantises a padded image and crops the labels to `width × height`.
 fn quantize_cropped(
     quantize: &dyn QuantizeModel,
     image: &PlanarImage,
     palette: &Palette,
-    working: &working::WorkingImage,
+    (width, height): (u32, u32),
     cancel: &CancelToken,
 ) -> Result<Vec<u8>, PipelineError> {
     let labels: LabelMap = quantize
@@ -738,7 +871,7 @@ fn quantize_cropped(
             ))),
         ));
     }
-    Ok(working::crop_labels(&labels, working.width, working.height))
+    Ok(working::crop_labels(&labels, width, height))
 }
 
 #[cfg(test)]

@@ -120,7 +120,8 @@ pub trait CleanModel: Send + Sync {
     fn provider(&self) -> Provider;
 }
 
-/// Phase 2: generative steering. Output has the input's size.
+/// Phase 2: generative steering, or a restore-and-upscale network. The output is `s ×` the
+/// input's size for one whole factor `s` in 1..=4 (the same factor on both axes).
 pub trait SteerModel: Send + Sync {
     /// Runs the model with a seed and a strength in (0, 1].
     fn steer(
@@ -130,6 +131,11 @@ pub trait SteerModel: Send + Sync {
         strength: f32,
         cancel: &CancelToken,
     ) -> Result<PlanarImage, ModelError>;
+    /// Whether another seed or a lower strength can change the output (the model reads
+    /// them). When not, the gate makes one attempt: a retry would repeat it.
+    fn retries_differ(&self) -> bool {
+        true
+    }
     /// The provider the session runs on.
     fn provider(&self) -> Provider;
 }

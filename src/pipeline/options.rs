@@ -47,6 +47,12 @@ pub struct SteerSettings {
     pub strength: f32,
     /// Seed of the first attempt.
     pub seed: i64,
+    /// On the CPU provider the phase runs only when the working image's long side is at
+    /// most this (0: no limit); larger images skip it with a note in the metadata.
+    pub cpu_max_side: u32,
+    /// On any provider the phase runs only when the working image's long side is at most
+    /// this (0: no limit): phases 3 and 4 then work at `s ×` that size.
+    pub max_side: u32,
     /// The IoU gate.
     pub iou_retry: IouRetrySettings,
 }

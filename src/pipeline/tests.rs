@@ -107,6 +107,8 @@ fn settings() -> PipelineSettings {
             model: None,
             strength: 0.6,
             seed: 0,
+            cpu_max_side: 0,
+            max_side: 0,
             iou_retry: IouRetrySettings {
                 max_retries: 2,
                 iou_threshold: 0.85,
@@ -408,11 +410,13 @@ fn gate_retries_with_lower_strength_until_it_passes() {
 }
 
 #[test]
-fn gate_failure_keeps_the_best_attempt_with_a_warning_when_allowed() {
+fn gate_failure_traces_the_plate_with_a_warning_when_allowed() {
     let output = steered(512.0, 0.6, true).unwrap();
     let steering = &output.metadata.steering;
     assert_eq!(steering.attempts, 3);
     assert!(!steering.accepted);
+    assert_eq!(steering.scale, 1);
+    assert!(steering.note.as_deref().unwrap().contains("refused"));
     assert_eq!(output.metadata.warnings.len(), 1);
     assert!(output.metadata.warnings[0].contains("0.85"));
 }

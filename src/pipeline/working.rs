@@ -142,6 +142,67 @@ pub fn prepare(image: &DecodedImage, working_size: u32, pad_multiple: u32) -> Wo
     }
 }
 
+/// The working image at `scale ×` its resolution, for phases 3 and 4 after phase 2 upscaled:
+/// `upscaled` (the accepted phase-2 output, `scale ×` the padded working image) is the model
+/// input; alpha and the straight colours of translucent pixels are resampled (Catmull-Rom,
+/// premultiplied) from the working image, so the 50 % rule still decides coverage. Where the
+/// resampled alpha is below one (the rim against transparency) the model, which saw those
+/// pixels faded towards white, is not trusted: the model input there is the resampled straight
+/// colour, faded the same way.
+pub fn upscale(working: &WorkingImage, mut upscaled: PlanarImage, scale: u32) -> WorkingImage {
+    let (width, height) = (working.width * scale, working.height * scale);
+    debug_assert_eq!(upscaled.width, working.padded.width * scale);
+    let premultiplied: Vec<f32> = working
+        .straight
+        .chunks_exact(3)
+        .zip(&working.alpha)
+        .flat_map(|(rgb, a)| [rgb[0] * a, rgb[1] * a, rgb[2] * a, *a])
+        .collect();
+    let source = Rgba32FImage::from_raw(working.width, working.height, premultiplied)
+        .expect("buffer holds 4 values per pixel");
+    let scaled = image::imageops::resize(&source, width, height, FilterType::CatmullRom);
+    let mut straight = Vec::with_capacity(width as usize * height as usize * 3);
+    let mut alpha = Vec::with_capacity(width as usize * height as usize);
+    for px in scaled.into_raw().chunks_exact(4) {
+        let a = px[3].clamp(0.0, 1.0);
+        for value in &px[..3] {
+            straight.push(if a > 0.0 {
+                (value / a).clamp(0.0, 1.0)
+            } else {
+                1.0
+            });
+        }
+        alpha.push(a);
+    }
+    let opaque = alpha.iter().map(|a| *a >= 0.5).collect();
+    let plane = upscaled.pixel_count();
+    let stride = upscaled.width as usize;
+    for y in 0..height as usize {
+        for x in 0..width as usize {
+            let index = y * width as usize + x;
+            let a = alpha[index];
+            if a >= RIM_ALPHA {
+                continue;
+            }
+            for channel in 0..3 {
+                upscaled.data[channel * plane + y * stride + x] =
+                    model_value(straight[index * 3 + channel], a);
+            }
+        }
+    }
+    WorkingImage {
+        width,
+        height,
+        padded: upscaled,
+        alpha,
+        straight,
+        opaque,
+    }
+}
+
+/// Below this resampled alpha an upscaled pixel is on the rim against transparency.
+const RIM_ALPHA: f32 = 0.999;
+
 /// The unpadded top-left `width × height` of a padded label map.
 pub fn crop_labels(labels: &LabelMap, width: u32, height: u32) -> Vec<u8> {
     let mut cropped = Vec::with_capacity(width as usize * height as usize);

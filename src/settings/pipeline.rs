@@ -80,6 +80,10 @@ struct SteerDef {
     #[serde(deserialize_with = "fields::unit")]
     strength: f32,
     seed: i64,
+    #[serde(deserialize_with = "fields::int::<_, u32, 0, 65536>")]
+    cpu_max_side: u32,
+    #[serde(deserialize_with = "fields::int::<_, u32, 0, 65536>")]
+    max_side: u32,
     #[serde(with = "IouRetryDef")]
     iou_retry: IouRetrySettings,
 }

@@ -32,7 +32,16 @@ fn defaults_load_and_validate() {
     let settings = load_with(None, &[]).unwrap();
     assert_eq!(settings.pipeline.working_size, 1024);
     assert_eq!(settings.engine.device, Device::Auto);
-    assert!(!settings.pipeline.phase2.enabled);
+    // Phase 2's upscaler is on by default, phase 1 off (issue 19, bench/upscale.md).
+    assert!(settings.pipeline.phase2.enabled);
+    assert!(settings
+        .pipeline
+        .phase2
+        .model
+        .as_ref()
+        .is_some_and(|model| model.ends_with("models/upscale_x4.onnx")));
+    assert_eq!(settings.pipeline.phase2.cpu_max_side, 256);
+    assert!(!settings.pipeline.phase1.enabled);
     assert_eq!(settings.pipeline.phase4.mode, TraceMode::Auto);
     assert_eq!(settings.profile, None);
 }
@@ -58,7 +67,7 @@ fn threshold_out_of_range_is_refused() {
 
 #[test]
 fn enabled_steering_needs_a_model() {
-    let error = load_with(Some("[phase2]\nenabled = true\n"), &[]).unwrap_err();
+    let error = load_with(Some("[phase2]\nenabled = true\nmodel = \"\"\n"), &[]).unwrap_err();
     assert_eq!(
         error.detail,
         "phase2.enabled is true but phase2.model is not set"
@@ -77,7 +86,11 @@ fn unknown_key_is_refused_with_its_file() {
 
 #[test]
 fn missing_model_file_is_refused() {
-    let error = load_with(Some("[phase1]\nmodel = \"models/nope.onnx\"\n"), &[]).unwrap_err();
+    let error = load_with(
+        Some("[phase1]\nenabled = true\nmodel = \"models/nope.onnx\"\n"),
+        &[],
+    )
+    .unwrap_err();
     assert!(
         error
             .detail
