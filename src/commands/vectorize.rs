@@ -23,7 +23,12 @@ use anyhow::Context;
 use crate::cancel::CancelToken;
 use crate::engine::Engine;
 use crate::output::{self, Format, OutputOptions};
+use crate::pipeline::alpha::AlphaMode;
+use crate::pipeline::options::{Layout, TraceMode};
 use crate::pipeline::palette::Palette;
+use crate::pipeline::request::{
+    check_filter_speckle, check_gap_filler, check_max_colors, JobOptions, TraceOverrides,
+};
 use crate::pipeline::{decode, DecodeLimits, Output, Pipeline, Request};
 use crate::settings::{InputLimits, Settings};
 
@@ -53,19 +58,26 @@ pub struct VectorizeArgs {
     #[arg(long, value_name = "HEX,HEX,…", value_delimiter = ',')]
     pub palette: Option<Vec<String>>,
     /// Colours of the automatic palette when no palette is given (1 to 64).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = max_colors)]
     pub max_colors: Option<u8>,
     /// Partly transparent areas: `levels` (soft shadows keep their opacity, the default) or
     /// `threshold` (opaque shapes only, drawn where at least half covered).
-    #[arg(long, value_name = "MODE", value_parser = ["levels", "threshold"])]
-    pub alpha: Option<String>,
+    #[arg(long, value_name = "MODE", value_parser = job_value::<AlphaMode>)]
+    pub alpha: Option<AlphaMode>,
     /// `stacked` (larger shapes under smaller ones, the default) or `cutout` (shapes that
     /// never overlap and tile the drawn area exactly: cutters, vinyl, screen print).
-    #[arg(long, value_name = "LAYOUT", value_parser = ["stacked", "cutout"])]
-    pub layout: Option<String>,
-    /// Gap filler width in output pixels (0 = off): a thin stroke under the boundaries
-    /// between shapes, in one neighbour's colour, so no hairline seam shows.
-    #[arg(long, value_name = "PX")]
+    #[arg(long, value_name = "LAYOUT", value_parser = job_value::<Layout>)]
+    pub layout: Option<Layout>,
+    /// Tracing: `auto` (the default), `spline`, `polygon` or `pixel`.
+    #[arg(long, value_name = "MODE", value_parser = job_value::<TraceMode>)]
+    pub mode: Option<TraceMode>,
+    /// Regions smaller than this many working pixels are dropped (0 to 1024; default: scaled
+    /// with the image, see `phase4.filter_speckle`).
+    #[arg(long, value_name = "PX", value_parser = filter_speckle)]
+    pub filter_speckle: Option<u32>,
+    /// Gap filler width in output pixels (0 = off, up to 20): a thin stroke under the
+    /// boundaries between shapes, in one neighbour's colour, so no hairline seam shows.
+    #[arg(long, value_name = "PX", value_parser = gap_filler)]
     pub gap_filler: Option<f64>,
     /// Whole circles and ellipses written exactly (`<circle>`, `<ellipse>`, arcs): `true`
     /// (the default) or `false` (Bézier curves only).
@@ -83,42 +95,73 @@ pub struct VectorizeArgs {
 }
 
 impl VectorizeArgs {
-    /// Settings overrides from the flags, as full keys and TOML values (`--max-colors`).
+    /// Settings overrides from the flags that are settings, not job options (`--dxf-dpi`).
     pub fn overrides(&self) -> Vec<(String, toml::Value)> {
-        let max_colors = self.max_colors.map(|n| {
-            (
-                "phase3.max_colors".to_owned(),
-                toml::Value::Integer(i64::from(n)),
-            )
-        });
-        let alpha = self
-            .alpha
-            .as_ref()
-            .map(|mode| ("phase4.alpha".to_owned(), toml::Value::String(mode.clone())));
-        let dxf_dpi = self
-            .dxf_dpi
-            .map(|dpi| ("output.dxf_dpi".to_owned(), toml::Value::Float(dpi)));
-        let layout = self.layout.as_ref().map(|layout| {
-            (
-                "phase4.layout".to_owned(),
-                toml::Value::String(layout.clone()),
-            )
-        });
-        let gap_filler = self
-            .gap_filler
-            .map(|width| ("phase4.gap_filler".to_owned(), toml::Value::Float(width)));
-        let primitives = self
-            .primitives
-            .map(|on| ("phase4.primitives".to_owned(), toml::Value::Boolean(on)));
-        max_colors
+        self.dxf_dpi
+            .map(|dpi| ("output.dxf_dpi".to_owned(), toml::Value::Float(dpi)))
             .into_iter()
-            .chain(alpha)
-            .chain(dxf_dpi)
-            .chain(layout)
-            .chain(gap_filler)
-            .chain(primitives)
             .collect()
     }
+
+    /// The job options the flags ask for: the same type, names and ranges as a job's input,
+    /// so a flag and a job field cannot disagree.
+    pub fn job_options(&self) -> anyhow::Result<JobOptions> {
+        let palette = match &self.palette {
+            Some(values) => Some(Palette::from_hex(values).context("--palette")?),
+            None => None,
+        };
+        let options = JobOptions {
+            palette,
+            max_colors: self.max_colors,
+            steering: None,
+            trace: TraceOverrides {
+                mode: self.mode,
+                filter_speckle: self.filter_speckle,
+                primitives: self.primitives,
+            },
+            alpha: self.alpha,
+            layout: self.layout,
+            gap_filler: self.gap_filler,
+        };
+        options.check().context("the command-line options")?;
+        Ok(options)
+    }
+}
+
+/// A job option's value by its job-input name (serde's), so the CLI takes exactly what a job
+/// does, and says the same when it is wrong.
+fn job_value<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned())).map_err(|error| {
+        let text = error.to_string();
+        text.split(" at line ").next().unwrap_or(&text).to_owned()
+    })
+}
+
+/// `--max-colors` in the job's range.
+fn max_colors(value: &str) -> Result<u8, String> {
+    let number: i64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a whole number"))?;
+    check_max_colors(number)
+}
+
+/// `--filter-speckle` in the job's range.
+fn filter_speckle(value: &str) -> Result<u32, String> {
+    let number: i64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a whole number"))?;
+    check_filter_speckle(number)
+}
+
+/// `--gap-filler` in the job's range.
+fn gap_filler(value: &str) -> Result<f64, String> {
+    let number: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number"))?;
+    check_gap_filler(number)
 }
 
 fn parse_format(value: &str) -> Result<Format, output::OutputError> {
@@ -150,10 +193,7 @@ pub fn run(
     settings: &Settings,
     limits: &InputLimits,
 ) -> anyhow::Result<ExitCode> {
-    let palette = match &args.palette {
-        Some(values) => Some(Palette::from_hex(values).context("--palette")?),
-        None => None,
-    };
+    let job_options = args.job_options()?;
     let folder = if args.input.is_dir() {
         Some(folder_images(&args.input)?)
     } else {
@@ -170,8 +210,7 @@ pub fn run(
     let pipeline = Pipeline::new(settings.pipeline.clone(), models);
     let job = Job {
         pipeline: &pipeline,
-        palette,
-        max_colors: args.max_colors,
+        job_options,
         limits: DecodeLimits::from(limits),
         format,
         options: settings.output.clone(),
@@ -208,8 +247,8 @@ pub fn run(
 /// What every file shares.
 struct Job<'a> {
     pipeline: &'a Pipeline,
-    palette: Option<Palette>,
-    max_colors: Option<u8>,
+    /// The flags' job options, the same for every file.
+    job_options: JobOptions,
     limits: DecodeLimits,
     /// The format of the main output.
     format: Format,
@@ -231,8 +270,7 @@ impl Job<'_> {
             std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
         let image = decode(&bytes, &self.limits).with_context(|| input.display().to_string())?;
         let mut request = Request::new(image);
-        request.options.palette = self.palette.clone();
-        request.options.max_colors = self.max_colors;
+        request.options = self.job_options.clone();
         let output = self
             .pipeline
             .run(&request, &CancelToken::new(), &mut |progress| {

@@ -280,13 +280,8 @@ impl Pipeline {
             }
         };
         let quantize = &self.models.quantize;
-        let plate_labels = quantize_cropped(
-            quantize.as_ref(),
-            &plate,
-            &palette,
-            (width, height),
-            cancel,
-        )?;
+        let plate_labels =
+            quantize_cropped(quantize.as_ref(), &plate, &palette, (width, height), cancel)?;
         let quantize_elapsed = quantize_started.elapsed();
 
         // Phase 2: restore and upscale (or steer), gated; when accepted at `s ×`, phases 3
@@ -294,38 +289,38 @@ impl Pipeline {
         let mut steering = SteeringReport::default();
         let mut working = working;
         let (mut width, mut height, mut levels, mut drawn) = (width, height, levels, drawn);
-        let steered = match self.steering_wanted(request, &working, &mut steering, &mut run.warnings)
-        {
-            Some(steer) => {
-                let phase_started = Instant::now();
-                let outcome = self.steer(
-                    steer.as_ref(),
-                    request,
-                    &plate,
-                    &plate_labels,
-                    &palette,
-                    &working,
-                    &mut run,
-                )?;
-                run.record(Phase::Steer, phase_started.elapsed(), steer.provider());
-                steering = outcome.report;
-                run.report(
-                    Phase::Steer,
-                    format!(
-                        "steering: {} attempt(s), best IoU {:.3}, {}",
-                        steering.attempts,
-                        steering.iou.unwrap_or(0.0),
-                        if steering.accepted {
-                            format!("accepted at {}x", steering.scale)
-                        } else {
-                            "refused".to_owned()
-                        }
-                    ),
-                );
-                outcome.accepted
-            }
-            None => None,
-        };
+        let steered =
+            match self.steering_wanted(request, &working, &mut steering, &mut run.warnings) {
+                Some(steer) => {
+                    let phase_started = Instant::now();
+                    let outcome = self.steer(
+                        steer.as_ref(),
+                        request,
+                        &plate,
+                        &plate_labels,
+                        &palette,
+                        &working,
+                        &mut run,
+                    )?;
+                    run.record(Phase::Steer, phase_started.elapsed(), steer.provider());
+                    steering = outcome.report;
+                    run.report(
+                        Phase::Steer,
+                        format!(
+                            "steering: {} attempt(s), best IoU {:.3}, {}",
+                            steering.attempts,
+                            steering.iou.unwrap_or(0.0),
+                            if steering.accepted {
+                                format!("accepted at {}x", steering.scale)
+                            } else {
+                                "refused".to_owned()
+                            }
+                        ),
+                    );
+                    outcome.accepted
+                }
+                None => None,
+            };
         let (mut labels, labelled_image) = match steered {
             Some(Accepted {
                 labels,
@@ -601,7 +596,12 @@ impl Pipeline {
         let long = working.width.max(working.height);
         let on_cpu = steer.provider() == Provider::Cpu;
         let limits = [
-            ("phase2.cpu_max_side", phase2.cpu_max_side, " on the CPU provider", on_cpu),
+            (
+                "phase2.cpu_max_side",
+                phase2.cpu_max_side,
+                " on the CPU provider",
+                on_cpu,
+            ),
             ("phase2.max_side", phase2.max_side, "", true),
         ];
         if let Some((key, side, provider, _)) = limits
@@ -664,12 +664,8 @@ impl Pipeline {
             .map_err(|error| PipelineError::new(Phase::Steer, error.kind))?;
             attempts += 1;
             // The gate compares at the plate's resolution.
-            let coarse = gate::downsample_majority(
-                &labels,
-                width as usize,
-                height as usize,
-                scale as usize,
-            );
+            let coarse =
+                gate::downsample_majority(&labels, width as usize, height as usize, scale as usize);
             // An output at s× places edges between the plate's pixels: one plate pixel of
             // edge placement is forgiven (`gate::forgive_edges`); at 1× the maps compare as
             // they are.
