@@ -70,7 +70,7 @@ pub enum EngineError {
     },
     /// Creating the ONNX Runtime environment failed.
     #[error("cannot create the ONNX Runtime environment: {0}")]
-    Environment(String),
+    Environment(#[source] ort::Error),
     /// No provider in the chain could build a session for a model.
     #[error("{model}: no execution provider could load it: {causes}")]
     NoProvider {
@@ -257,7 +257,7 @@ fn load_runtime(settings: &EngineSettings) -> Result<&'static Runtime, EngineErr
     let environment = builder
         .with_name("gemini3")
         .build()
-        .map_err(|error| EngineError::Environment(error.to_string()))?;
+        .map_err(EngineError::Environment)?;
     let runtime = Runtime {
         version: version_from_path(&path),
         path,
@@ -630,7 +630,7 @@ impl PhaseSession {
         if cancel.is_cancelled() {
             return Err(ModelError::Cancelled);
         }
-        let options = Arc::new(RunOptions::new().map_err(|e| ModelError::Failed(e.to_string()))?);
+        let options = Arc::new(RunOptions::new().map_err(|e| ModelError::Failed(Box::new(e)))?);
         let terminator = options.clone();
         let _registration = cancel.on_cancel(move || {
             let _ = terminator.terminate();
@@ -641,7 +641,7 @@ impl PhaseSession {
             Ok(value) if !cancel.is_cancelled() => Ok(value),
             Ok(_) => Err(ModelError::Cancelled),
             Err(_) if cancel.is_cancelled() => Err(ModelError::Cancelled),
-            Err(error) => Err(ModelError::Failed(error.to_string())),
+            Err(error) => Err(ModelError::Failed(Box::new(error))),
         }
     }
 }

@@ -104,9 +104,10 @@ pub enum ModelError {
     /// The run was terminated through the cancel token (deadline or job-stop).
     #[error("inference was cancelled")]
     Cancelled,
-    /// The runtime refused the inputs or failed while running.
+    /// The runtime refused the inputs or failed while running; its own error kept as the
+    /// source (no runtime type is named here).
     #[error("inference failed: {0}")]
-    Failed(String),
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The model produced an output that breaks the phase contract.
     #[error("model output breaks the phase contract: {0}")]
     BadOutput(String),
