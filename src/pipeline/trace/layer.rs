@@ -287,11 +287,26 @@ impl LayerJob<'_> {
         }
         let points = self.boundary(outline, offset);
         let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
-        let grow = self.inset_against_nothing(&points);
-        if let Some(mut conic) = shapes::recognise(&points, tolerance) {
+        let alone = self.against_nothing(&points);
+        let grow = if alone && self.grid.scale > 1 {
+            f64::from(crate::pipeline::supersample::EDGE_INSET) * self.grid.scale as f64
+        } else {
+            0.0
+        };
+        let scale = self.grid.scale as f64;
+        if let Some(mut conic) = shapes::recognise(&points, tolerance)
+            .filter(|c| shapes::large_enough(c, self.grid.scale as f64))
+            .filter(|c| shapes::large_enough(c, scale))
+        {
             conic.rx += grow;
             conic.ry += grow;
             return Some(Element::Conic(self.writer.shape(&conic)));
+        }
+        // Rectangles only where nothing is drawn around them: against other colours (a flag's
+        // bands) the sides' mean position on the label map sat up to half a pixel off the
+        // Bézier path's, which follows the map's outer corners (UAE flag: -4.6 dB at 512 px).
+        if !alone {
+            return None;
         }
         // Sub-pixel labels round a sharp corner by about half a working pixel.
         let mut rect = shapes::recognise_rect(&points, tolerance, self.grid.scale as f64)?;
@@ -303,16 +318,13 @@ impl LayerJob<'_> {
         self.writer.rect(&rect).map(Element::Rect)
     }
 
-    /// How far (grid pixels) sub-pixel labelling moved an outline in that runs wholly against
-    /// transparency: fine pixels next to transparency need `EDGE_INSET` more coverage to be
-    /// drawn (see `supersample`), which the curve fitter's polygon, keeping the staircase's
-    /// outer corners, about made up for, and an unbiased least-squares fit does not (a 128 px
-    /// icon's circle came out 0.2 px small). 0 at 1× or where any neighbour is drawn.
-    fn inset_against_nothing(&self, points: &[fit::Point]) -> f64 {
+    /// Whether an outline (its unit-edge midpoints) runs wholly against transparency. Such a
+    /// whole shape grows by `EDGE_INSET` working pixels (above 1×): fine pixels next to
+    /// transparency need that much more coverage to be drawn (see `supersample`), which the
+    /// curve fitter's polygon, keeping the staircase's outer corners, about made up for and an
+    /// unbiased least-squares fit does not (a 128 px icon's circle came out 0.2 px small).
+    fn against_nothing(&self, points: &[fit::Point]) -> bool {
         let grid = self.grid;
-        if grid.scale <= 1 {
-            return 0.0;
-        }
         let key = |x: f64, y: f64| -> u16 {
             if x < 0.0 || y < 0.0 || x >= grid.width as f64 || y >= grid.height as f64 {
                 return TRANSPARENT_KEY;
@@ -320,19 +332,14 @@ impl LayerJob<'_> {
             grid.keys[y as usize * grid.width + x as usize]
         };
         // Each midpoint sits on a unit edge between two pixels: one of them must be nothing.
-        let alone = points.iter().all(|&(x, y)| {
+        points.iter().all(|&(x, y)| {
             let (a, b) = if x.fract() == 0.0 {
                 (key(x - 0.5, y), key(x + 0.5, y))
             } else {
                 (key(x, y - 0.5), key(x, y + 0.5))
             };
             a == TRANSPARENT_KEY || b == TRANSPARENT_KEY
-        });
-        if alone {
-            f64::from(crate::pipeline::supersample::EDGE_INSET) * grid.scale as f64
-        } else {
-            0.0
-        }
+        })
     }
 
     /// Whole shapes are on and outlines are fitted as curves.
