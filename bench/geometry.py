@@ -354,6 +354,8 @@ def score(args):
             "psnr": dict((n, v) for v, n in per_image),
         }
     (folder / f"scores-{args.label}.json").write_text(json.dumps(rows, indent=1))
+    if args.grid:
+        write_grid(folder, out, rows, Path(args.grid))
     for size, row in rows.items():
         pct = lambda v: "-" if v is None else f"{100 * v:.2f} %"
         print(f"{args.label} {size:>3} px: conics exact {100 * row['conics_exact']:.0f} % of "
@@ -362,6 +364,24 @@ def score(args):
               f"max {pct(row['radius_err_max'])}; segments median {row['segments_median']}; "
               f"PSNR@512 median {row['psnr_median']:.2f} dB (mean {row['psnr_mean']:.2f}); "
               f"phase 4 median {row['phase4_ms_median']:.1f} ms")
+
+
+def write_grid(folder, out, rows, path, cell=160):
+    """The ten images whose 96 px SVG scores worst at 512 px: per row the 512 px truth, the
+    SVG from 512 px and the SVG from 96 px, each rendered at 512 and shown at `cell` px, on a
+    light checkerboard-free grey so transparent grounds show."""
+    worst = [name for _, name in rows[96]["worst"]]
+    grid = Image.new("RGB", (3 * cell + 4 * 4, len(worst) * (cell + 4) + 4), (200, 200, 200))
+    for row, name in enumerate(worst):
+        images = [Image.open(folder / "512" / f"{name}.png").convert("RGBA")]
+        for size in (512, 96):
+            images.append(render((out / str(size) / f"{name}.svg").read_text(), 512))
+        for column, image in enumerate(images):
+            white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+            tile = Image.alpha_composite(white, image).convert("RGB").resize((cell, cell), Image.LANCZOS)
+            grid.paste(tile, (4 + column * (cell + 4), 4 + row * (cell + 4)))
+    grid.save(path)
+    print(f"worst ten (truth | SVG from 512 px | SVG from 96 px) in {path}")
 
 
 def main():
@@ -376,6 +396,7 @@ def main():
     s.add_argument("--bin", default="target/release/gemini3")
     s.add_argument("--dir", default="bench/.work/geometry")
     s.add_argument("--label", default="gemini3")
+    s.add_argument("--grid", help="write the worst ten of the 96 px inputs as a PNG here")
     s.add_argument("flags", nargs="*", help="extra flags for gemini3 vectorize (after --)")
     args = parser.parse_args()
     {"generate": generate, "score": score}[args.command](args)

@@ -22,6 +22,17 @@
 /// A point in grid coordinates (y down).
 pub type Point = (f64, f64);
 
+/// Image tracing writes no conic whose shorter semi-axis is under this many working pixels:
+/// specks (a coat of arms' dots on a 512 px flag) cost more bytes as elements than as a few
+/// curves in their layer's path, and are no geometry anyone edits.
+pub const MIN_SEMI_AXIS: f64 = 2.0;
+
+/// Whether `conic` (grid pixels, `scale` grid pixels per working pixel) is large enough to be
+/// written as a whole shape ([`MIN_SEMI_AXIS`]).
+pub fn large_enough(conic: &Conic, scale: f64) -> bool {
+    conic.rx.min(conic.ry) >= MIN_SEMI_AXIS * scale
+}
+
 /// Outlines with fewer boundary points are not tried.
 const MIN_POINTS: usize = 12;
 

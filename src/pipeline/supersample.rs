@@ -26,7 +26,7 @@ use crate::pipeline::palette::Palette;
 
 /// How much less coverage a fine pixel next to transparency needs to be left out (see
 /// [`refine`]).
-const EDGE_INSET: f32 = 0.1;
+pub(crate) const EDGE_INSET: f32 = 0.1;
 
 /// A label map with its opacity levels, at some resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -426,3 +426,16 @@ fn a_stacked_layer_reaches_under_the_shapes_it_touches_only() {
     assert_eq!(subpaths("ink-00ff00"), 1, "{}", group("ink-00ff00"));
     assert_eq!(subpaths("ink-0000ff"), 2, "{}", group("ink-0000ff"));
 }
+
+#[test]
+fn the_speckle_area_scales_with_small_art_and_never_below_one() {
+    // 4 px at 256 px and above, (long side / 256)² of it below, at least 1; 0 stays 0.
+    assert_eq!(super::art_speckle(4, 1024), 4);
+    assert_eq!(super::art_speckle(4, 256), 4);
+    assert_eq!(super::art_speckle(4, 192), 2);
+    assert_eq!(super::art_speckle(4, 128), 1);
+    assert_eq!(super::art_speckle(4, 96), 1);
+    assert_eq!(super::art_speckle(4, 16), 1);
+    assert_eq!(super::art_speckle(0, 96), 0);
+    assert_eq!(super::art_speckle(64, 128), 16);
+}

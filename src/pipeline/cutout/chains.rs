@@ -174,7 +174,8 @@ fn closed_conic(chain: &Chain, options: &TraceOptions, scale: usize) -> Option<F
         return None;
     }
     let points = shapes::edge_midpoints(&chain.points);
-    let conic = shapes::recognise(&points, options.fit_tolerance * scale as f64)?;
+    let conic = shapes::recognise(&points, options.fit_tolerance * scale as f64)
+        .filter(|c| shapes::large_enough(c, scale as f64))?;
     let corners: Vec<fit::Point> = chain
         .points
         .iter()
