@@ -186,7 +186,11 @@ fn a_2x_output_that_keeps_the_geometry_is_traced_at_2x_in_input_pixels() {
     assert!(output.metadata.warnings.is_empty(), "{:?}", output.metadata);
     assert!(output.metadata.phases.contains_key("phase2"));
     // The SVG stays in the input's pixels.
-    assert!(output.svg.contains(r#"viewBox="0 0 64 32""#), "{}", output.svg);
+    assert!(
+        output.svg.contains(r#"viewBox="0 0 64 32""#),
+        "{}",
+        output.svg
+    );
     assert_eq!((output.metadata.width, output.metadata.height), (64, 32));
 }
 
@@ -203,7 +207,10 @@ fn the_gate_refuses_a_2x_output_that_moves_the_geometry_and_traces_the_plate() {
     let note = steering.note.as_deref().unwrap();
     assert!(note.contains("0.85") && note.contains("refused"), "{note}");
     assert_eq!(output.metadata.warnings, vec![note.to_owned()]);
-    assert_eq!(output.metadata.label_scale, 4, "the plate's 4x sub-pixel labels");
+    assert_eq!(
+        output.metadata.label_scale, 4,
+        "the plate's 4x sub-pixel labels"
+    );
 }
 
 #[test]
@@ -290,7 +297,11 @@ fn render(svg: &str, size: u32) -> Pixmap {
     let mut pixmap = Pixmap::new(size, size).unwrap();
     pixmap.fill(resvg::tiny_skia::Color::WHITE);
     let zoom = size as f32 / tree.size().width();
-    resvg::render(&tree, Transform::from_scale(zoom, zoom), &mut pixmap.as_mut());
+    resvg::render(
+        &tree,
+        Transform::from_scale(zoom, zoom),
+        &mut pixmap.as_mut(),
+    );
     pixmap
 }
 

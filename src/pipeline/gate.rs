@@ -110,13 +110,19 @@ mod tests {
         // Reference: 0 0 1 1 1 1; steered moved by one pixel: 0 0 0 1 1 1 (forgiven), and
         // by two: 0 0 0 0 1 1 (the far pixel is not).
         let reference = [0, 0, 1, 1, 1, 1];
-        assert_eq!(forgive_edges(&reference, &[0, 0, 0, 1, 1, 1], 6, 1), reference);
+        assert_eq!(
+            forgive_edges(&reference, &[0, 0, 0, 1, 1, 1], 6, 1),
+            reference
+        );
         assert_eq!(
             forgive_edges(&reference, &[0, 0, 0, 0, 1, 1], 6, 1),
             vec![0, 0, 1, 0, 1, 1]
         );
         // A label the reference does not have nearby stays a disagreement.
-        assert_eq!(forgive_edges(&reference, &[0, 2, 1, 1, 1, 1], 6, 1), [0, 2, 1, 1, 1, 1]);
+        assert_eq!(
+            forgive_edges(&reference, &[0, 2, 1, 1, 1, 1], 6, 1),
+            [0, 2, 1, 1, 1, 1]
+        );
     }
 
     #[test]
