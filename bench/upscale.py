@@ -15,11 +15,12 @@ glossy; the same pinned Iconify packages). Variants (the reference is always the
 
 Configurations (one `gemini3 vectorize` folder run each, on the CPU provider):
 
-* default: the shipped configuration (phase 1 learned clean plate, phase 2 upscaler x4);
+* default: the shipped configuration (phase 2 upscaler x4, phase 1 off), with
+  phase2.cpu_max_side raised to 256 so that the 256 px variants run it too;
 * off: every learned phase off (phase1.enabled = phase2.enabled = false);
 * bicubic: learned phases off, the upload enlarged 4x (SCALE) with plain bicubic (premultiplied);
-* p2only: phase 2 on, phase 1 off;
-* x2: phase 2 with models/upscale_x2.onnx (phase 1 on).
+* p1on: the default with phase 1 (the learned clean plate) on;
+* trial: any model file as phase 2 (UPSCALE_TRIAL_MODEL), phase 1 off.
 
 Scores: every SVG rendered back with resvg at 256 px, on white, against the reference: PSNR,
 bytes. Deltas are paired per image; the page gives medians.
@@ -48,13 +49,11 @@ SCALE = 4
 SETS = ["outline", "flat", "logos", "flags", "glossy"]
 VARIANTS = ["small", "small-jpeg", "jpeg30", "jpeg50", "clean"]
 CONFIGS = {
-    "default": {},
+    "default": {"GEMINI3__PHASE2__CPU_MAX_SIDE": "256"},
     "off": {"GEMINI3__PHASE1__ENABLED": "false", "GEMINI3__PHASE2__ENABLED": "false"},
     "bicubic": {"GEMINI3__PHASE1__ENABLED": "false", "GEMINI3__PHASE2__ENABLED": "false"},
-    "p2only": {"GEMINI3__PHASE1__ENABLED": "false"},
-    "x2": {"GEMINI3__PHASE2__MODEL": "models/upscale_x2.onnx"},
-    # Trials: any model file, phase 1 off (UPSCALE_TRIAL_MODEL).
-    "trial": {"GEMINI3__PHASE1__ENABLED": "false",
+    "p1on": {"GEMINI3__PHASE2__CPU_MAX_SIDE": "256", "GEMINI3__PHASE1__ENABLED": "true"},
+    "trial": {"GEMINI3__PHASE2__CPU_MAX_SIDE": "256", "GEMINI3__PHASE1__ENABLED": "false",
               "GEMINI3__PHASE2__MODEL": os.environ.get("UPSCALE_TRIAL_MODEL", "models/upscale_x4.onnx")},
 }
 

@@ -16,8 +16,9 @@
 #      (cache reused) of `gemini3 vectorize` on generated 512x512 and 1024x1024 images;
 #      Each run's metadata gives the time and provider per phase; a model phase on CPU fails;
 #   5. reports the peak GPU memory seen by polling nvidia-smi during all of it;
-# and exits non-zero if any step failed. All phases run, phase 2 included (with the shipped
-# test steering model unless GEMINI3__PHASE2__MODEL names yours).
+# and exits non-zero if any step failed. The enabled phases run: phase 2 with the shipped
+# upscaler (models/upscale_x4.onnx, up to phase2.max_side) unless GEMINI3__PHASE2__MODEL names
+# yours; phase 1 only when GEMINI3__PHASE1__ENABLED=true (off by default since issue 19).
 #
 # Environment:
 #   DISABLE_TENSORRT=1     test the CUDA provider alone (no engine builds)
@@ -98,10 +99,7 @@ baseline_mib="$(nvidia-smi -i "$device_id" --query-gpu=memory.used --format=csv,
 nvidia-smi -i "$device_id" --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 >"$mem_log" 2>/dev/null &
 poller_pid=$!
 
-# Every phase: phase 2 with the shipped test steering model unless a real one is configured.
-if [ -z "${GEMINI3__PHASE2__MODEL:-}" ]; then
-  export GEMINI3__PHASE2__MODEL="models/steer_seeded.onnx"
-fi
+# Phase 2: the shipped upscaler (the default model) unless another one is configured.
 export GEMINI3__PHASE2__ENABLED=true
 
 # A fresh TensorRT cache for the timed runs, so that "cold" really includes engine builds and

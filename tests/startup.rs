@@ -104,7 +104,7 @@ fn unloadable_model_is_reported_unhealthy() {
     std::fs::write(&broken, b"not an onnx model").unwrap();
     let (code, stderr) = run_worker(
         &queue,
-        &[("GEMINI3__PHASE1__MODEL", broken.to_str().unwrap())],
+        &[("GEMINI3__PHASE2__MODEL", broken.to_str().unwrap())],
     );
     assert_eq!(code, Some(2), "{stderr}");
     let (check, reason) = unhealthy_report(&queue);

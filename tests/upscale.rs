@@ -68,7 +68,7 @@ fn tensor(value: &serde_json::Value) -> (Vec<usize>, Vec<f32>) {
 }
 
 #[test]
-fn converted_upscalers_match_the_numpy_reference() {
+fn the_converted_upscaler_matches_the_numpy_reference() {
     let fixture: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("tests/fixtures/upscale_reference.json")).unwrap(),
     )
@@ -81,32 +81,31 @@ fn converted_upscalers_match_the_numpy_reference() {
     };
     let settings = settings(&[]);
     let engine = Engine::load(&settings.engine).unwrap();
-    for scale in [4usize] {
-        let model = engine
-            .load_steer(&root().join(format!("models/upscale_x{scale}.onnx")))
-            .unwrap();
-        assert!(
-            !model.retries_differ(),
-            "the upscaler reads neither seed nor strength"
-        );
-        let output = model.steer(&image, 0, 1.0, &CancelToken::new()).unwrap();
-        let (expected_shape, expected) = tensor(&fixture[format!("x{scale}").as_str()]);
-        assert_eq!(
-            [output.height as usize, output.width as usize],
-            [expected_shape[2], expected_shape[3]]
-        );
-        assert_eq!(
-            (output.width as usize, output.height as usize),
-            (shape[3] * scale, shape[2] * scale)
-        );
-        let worst = output
-            .data
-            .iter()
-            .zip(&expected)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
-        assert!(worst < 1e-4, "x{scale}: largest difference {worst}");
-    }
+    let scale = 4usize;
+    let model = engine
+        .load_steer(&root().join(format!("models/upscale_x{scale}.onnx")))
+        .unwrap();
+    assert!(
+        !model.retries_differ(),
+        "the upscaler reads neither seed nor strength"
+    );
+    let output = model.steer(&image, 0, 1.0, &CancelToken::new()).unwrap();
+    let (expected_shape, expected) = tensor(&fixture[format!("x{scale}").as_str()]);
+    assert_eq!(
+        [output.height as usize, output.width as usize],
+        [expected_shape[2], expected_shape[3]]
+    );
+    assert_eq!(
+        (output.width as usize, output.height as usize),
+        (shape[3] * scale, shape[2] * scale)
+    );
+    let worst = output
+        .data
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-4, "x{scale}: largest difference {worst}");
 }
 
 #[test]
@@ -115,21 +114,20 @@ fn the_manifest_declares_the_upscalers_scale_source_and_licence() {
         &std::fs::read_to_string(root().join("models/manifest.json")).unwrap(),
     )
     .unwrap();
-    for scale in [4] {
-        let file = format!("upscale_x{scale}.onnx");
-        let entry = manifest["models"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["file"] == file.as_str())
-            .unwrap_or_else(|| panic!("a manifest entry for {file}"));
-        assert_eq!(entry["phase"], "phase2");
-        assert_eq!(entry["params"]["scale"], scale);
-        assert_eq!(entry["params"]["licence"], "BSD-3-Clause");
-        assert_eq!(entry["params"]["source"]["version"], "2.0.0");
-        let licence = entry["params"]["licence_file"].as_str().unwrap();
-        assert!(root().join("models").join(licence).exists());
-    }
+    let scale = 4;
+    let file = format!("upscale_x{scale}.onnx");
+    let entry = manifest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["file"] == file.as_str())
+        .unwrap_or_else(|| panic!("a manifest entry for {file}"));
+    assert_eq!(entry["phase"], "phase2");
+    assert_eq!(entry["params"]["scale"], scale);
+    assert_eq!(entry["params"]["licence"], "BSD-3-Clause");
+    assert_eq!(entry["params"]["source"]["version"], "2.0.0");
+    let licence = entry["params"]["licence_file"].as_str().unwrap();
+    assert!(root().join("models").join(licence).exists());
 }
 
 // ---------------------------------------------------------------------------------------------

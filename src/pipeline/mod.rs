@@ -8,7 +8,7 @@
 //! - [`kmeans`]: automatic palettes (k-means in OKLab, deterministic).
 //! - [`fringe`]: label clean-up after phase 3: one label per flat input region, and
 //!   anti-aliasing fringes merged into the regions they blend.
-//! - [`gate`]: the phase-2 IoU score.
+//! - [`gate`]: the phase-2 IoU score; `steer`: phase 2's attempts and its gate.
 //! - [`mode`]: `trace.mode = "auto"`, the label map's fragmentation and the mode it picks.
 //! - [`trace`]: phase 4, stacked-layer image tracing on visioncortex, in parallel on one
 //!   process-wide pool ([`trace::init_thread_pool`]).
@@ -44,6 +44,7 @@ pub mod options;
 pub mod palette;
 pub mod request;
 pub mod shapes;
+mod steer;
 pub mod supersample;
 pub mod svg;
 pub mod trace;
@@ -51,7 +52,6 @@ pub mod working;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cancel::CancelToken;
@@ -67,6 +67,7 @@ use model::{LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeMo
 use options::{PipelineSettings, TraceMode, TraceOptions};
 use palette::Palette;
 pub use request::{JobOptions, SteeringRequest, TraceOverrides, GAP_FILLER_MAX};
+use steer::Accepted;
 use trace::{TraceError, TraceInput};
 
 /// Share of the overall progress reached after each phase.
@@ -566,186 +567,6 @@ impl Pipeline {
             alpha: options.alpha.unwrap_or(self.settings.phase4.alpha),
         })
     }
-
-    /// The steering model when phase 2 should run for this request. When it is skipped for
-    /// the image's size, `report.note` says why (and a warning, when the job asked for it).
-    fn steering_wanted(
-        &self,
-        request: &Request,
-        working: &working::WorkingImage,
-        report: &mut SteeringReport,
-        warnings: &mut Vec<String>,
-    ) -> Option<Arc<dyn model::SteerModel>> {
-        let asked = request.options.steering.map(|s| s.enabled);
-        if asked == Some(false) {
-            return None;
-        }
-        let phase2 = &self.settings.phase2;
-        let steer = match (&self.models.steer, phase2.enabled) {
-            (Some(steer), true) => steer.clone(),
-            _ => {
-                if asked == Some(true) {
-                    warnings.push(
-                        "steering was requested but this worker has no steering model (phase2.enabled is false); phase 2 was skipped"
-                            .to_owned(),
-                    );
-                }
-                return None;
-            }
-        };
-        let long = working.width.max(working.height);
-        let on_cpu = steer.provider() == Provider::Cpu;
-        let limits = [
-            (
-                "phase2.cpu_max_side",
-                phase2.cpu_max_side,
-                " on the CPU provider",
-                on_cpu,
-            ),
-            ("phase2.max_side", phase2.max_side, "", true),
-        ];
-        if let Some((key, side, provider, _)) = limits
-            .into_iter()
-            .find(|(_, side, _, applies)| *applies && *side > 0 && long > *side)
-        {
-            let note = format!(
-                "phase 2 skipped: the working image's long side is {long} px, over {key} = {side}{provider}"
-            );
-            if asked == Some(true) {
-                warnings.push(note.clone());
-            }
-            report.note = Some(note);
-            return None;
-        }
-        Some(steer)
-    }
-
-    /// Phase 2: steering attempts gated by label IoU against the clean plate.
-    #[allow(clippy::too_many_arguments)]
-    fn steer(
-        &self,
-        steer: &dyn model::SteerModel,
-        request: &Request,
-        plate: &PlanarImage,
-        plate_labels: &[u8],
-        palette: &Palette,
-        working: &working::WorkingImage,
-        run: &mut Run<'_>,
-    ) -> Result<SteerOutcome, PipelineError> {
-        let phase2 = &self.settings.phase2;
-        let gate = &phase2.iou_retry;
-        let asked = request.options.steering;
-        let seed = asked.and_then(|s| s.seed).unwrap_or(phase2.seed);
-        let strength = asked.and_then(|s| s.strength).unwrap_or(phase2.strength);
-        let mut best: Option<(f32, Accepted)> = None;
-        let mut attempts = 0u32;
-        // A model that reads neither seed nor strength gives the same output every time.
-        let tries = if steer.retries_differ() {
-            gate.max_retries + 1
-        } else {
-            1
-        };
-        for attempt in 0..tries {
-            run.check(Phase::Steer)?;
-            let attempt_seed = seed.wrapping_add(i64::from(attempt));
-            let attempt_strength = strength * gate.strength_decay.powi(attempt as i32);
-            let steered = steer
-                .steer(plate, attempt_seed, attempt_strength, run.cancel)
-                .map_err(PipelineError::model(Phase::Steer))?;
-            let scale = output_scale(plate, &steered)?;
-            let (width, height) = (working.width * scale, working.height * scale);
-            let labels = quantize_cropped(
-                self.models.quantize.as_ref(),
-                &steered,
-                palette,
-                (width, height),
-                run.cancel,
-            )
-            .map_err(|error| PipelineError::new(Phase::Steer, error.kind))?;
-            attempts += 1;
-            // The gate compares at the plate's resolution.
-            let coarse =
-                gate::downsample_majority(&labels, width as usize, height as usize, scale as usize);
-            // An output at s× places edges between the plate's pixels: one plate pixel of
-            // edge placement is forgiven (`gate::forgive_edges`); at 1× the maps compare as
-            // they are.
-            let coarse = if scale > 1 {
-                gate::forgive_edges(
-                    plate_labels,
-                    &coarse,
-                    working.width as usize,
-                    working.height as usize,
-                )
-            } else {
-                coarse
-            };
-            let iou = gate::weighted_iou(plate_labels, &coarse, &working.opaque);
-            tracing::debug!(
-                phase = "phase2",
-                attempt,
-                seed = attempt_seed,
-                strength = attempt_strength,
-                scale,
-                iou,
-                "steering attempt"
-            );
-            let passed = iou >= gate.iou_threshold;
-            if best.as_ref().is_none_or(|(best_iou, _)| iou > *best_iou) {
-                best = Some((
-                    iou,
-                    Accepted {
-                        labels,
-                        image: steered,
-                        scale,
-                    },
-                ));
-            }
-            if passed {
-                break;
-            }
-        }
-        let (best_iou, attempt) = best.ok_or_else(|| {
-            PipelineError::new(
-                Phase::Steer,
-                PipelineErrorKind::Internal("no steering attempt was made".to_owned()),
-            )
-        })?;
-        let accepted = best_iou >= gate.iou_threshold;
-        let mut report = SteeringReport {
-            attempts,
-            iou: Some(best_iou),
-            accepted,
-            scale: if accepted { attempt.scale } else { 1 },
-            note: None,
-        };
-        if accepted {
-            return Ok(SteerOutcome {
-                accepted: Some(attempt),
-                report,
-            });
-        }
-        if !gate.allow_skip_on_failure {
-            return Err(PipelineError::new(
-                Phase::Steer,
-                PipelineErrorKind::GateFailed {
-                    best_iou,
-                    threshold: gate.iou_threshold,
-                    attempts,
-                },
-            ));
-        }
-        // Refused: its geometry moved too far from the plate's, so the plate is traced.
-        let note = format!(
-            "phase2: no steering attempt reached the IoU threshold {} (best {best_iou:.3} of {attempts} attempts); the output was refused and the clean plate traced",
-            gate.iou_threshold
-        );
-        run.warnings.push(note.clone());
-        report.note = Some(note);
-        Ok(SteerOutcome {
-            accepted: None,
-            report,
-        })
-    }
 }
 
 /// Request options resolved against the settings.
@@ -753,22 +574,6 @@ struct ResolvedOptions {
     max_colors: u8,
     trace: TraceOptions,
     alpha: AlphaMode,
-}
-
-/// What the gate made of phase 2: the accepted attempt, if any, and the report.
-struct SteerOutcome {
-    accepted: Option<Accepted>,
-    report: SteeringReport,
-}
-
-/// An accepted phase-2 output.
-struct Accepted {
-    /// Its labels, at `scale ×` the working size.
-    labels: Vec<u8>,
-    /// The steered image the labels came from (padded, `scale ×` the plate).
-    image: PlanarImage,
-    /// Its size over the plate's.
-    scale: u32,
 }
 
 /// Majority passes over the supersampled label map, near colours only.
@@ -789,28 +594,6 @@ fn nearest(inks: &[[f32; 3]], lab: [f32; 3]) -> u8 {
         .enumerate()
         .min_by(|(_, a), (_, b)| distance(a).total_cmp(&distance(b)))
         .map_or(0, |(index, _)| index as u8)
-}
-
-/// The whole factor `s` in 1..=4 by which a phase-2 output is larger than the plate.
-fn output_scale(plate: &PlanarImage, output: &PlanarImage) -> Result<u32, PipelineError> {
-    (1..=4)
-        .find(|s| {
-            (output.width, output.height) == (plate.width * s, plate.height * s)
-                && output.data.len() == plate.data.len() * (s * s) as usize
-        })
-        .ok_or_else(|| {
-            PipelineError::new(
-                Phase::Steer,
-                PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                    "the output is {}x{} with {} values, the input was {}x{}: expected s times its size, s in 1..=4",
-                    output.width,
-                    output.height,
-                    output.data.len(),
-                    plate.width,
-                    plate.height
-                ))),
-            )
-        })
 }
 
 fn same_size(phase: Phase, input: &PlanarImage, output: &PlanarImage) -> Result<(), PipelineError> {

@@ -40,7 +40,7 @@ fn defaults_load_and_validate() {
         .model
         .as_ref()
         .is_some_and(|model| model.ends_with("models/upscale_x4.onnx")));
-    assert_eq!(settings.pipeline.phase2.cpu_max_side, 256);
+    assert_eq!(settings.pipeline.phase2.cpu_max_side, 160);
     assert!(!settings.pipeline.phase1.enabled);
     assert_eq!(settings.pipeline.phase4.mode, TraceMode::Auto);
     assert_eq!(settings.profile, None);
