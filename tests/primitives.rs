@@ -28,7 +28,13 @@ fn pipeline() -> &'static Pipeline {
         let settings = Settings::load(&LoadOptions {
             root: root(),
             env: vec![("GEMINI3__HARDWARE__DEVICE".into(), "cpu".into())],
-            overrides: vec![("hardware.warmup".to_owned(), toml::Value::Boolean(false))],
+            // Phase 4 alone, as issue 20 measures it: the learned upscaler (phase 2, on by
+            // default for small uploads) enlarges the art before tracing, and its outlines
+            // wobble past the whole-shape tolerance (see ARCHITECTURE.md).
+            overrides: vec![
+                ("hardware.warmup".to_owned(), toml::Value::Boolean(false)),
+                ("phase2.enabled".to_owned(), toml::Value::Boolean(false)),
+            ],
             ..Default::default()
         })
         .expect("test settings are valid");

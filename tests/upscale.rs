@@ -283,11 +283,13 @@ fn a_job_can_turn_the_upscaler_off() {
 // A small upload against the true art.
 
 /// The true art: a blue rounded square, an orange disc, a dark bar and a thin white ring.
+/// Organic art (curves, no whole circles or rectangles): the upscaler's domain. On purely
+/// geometric art phase 4 alone now recognises the whole shapes from the plate, and the
+/// upscaler's wobble hides them (ARCHITECTURE.md, "Phase 2 and whole shapes").
 const ART: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 96 96">
-<rect x="6" y="6" width="84" height="84" rx="14" fill="#2456c8"/>
-<circle cx="48" cy="42" r="25" fill="#f5a02a"/>
-<circle cx="48" cy="42" r="29" fill="none" stroke="#ffffff" stroke-width="1.5"/>
-<rect x="27" y="76" width="42" height="6" fill="#1c1c2e"/>
+<path d="M10 30 C10 8 40 4 48 24 C56 4 86 8 86 30 C86 56 60 70 48 88 C36 70 10 56 10 30 Z" fill="#d8344f"/>
+<path d="M30 30 C38 22 44 40 52 32 S66 26 70 36 C62 48 40 52 30 30 Z" fill="#fff3c4"/>
+<path d="M20 78 Q34 64 48 78 T76 78 L76 86 Q62 72 48 86 T20 86 Z" fill="#1c6e4a"/>
 </svg>"##;
 
 fn render(svg: &str, size: u32) -> Pixmap {
