@@ -165,9 +165,11 @@ def generate(args):
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
-def path_conics_and_segments(d):
+def path_conics_and_segments(d, polygons=None):
     """(conics, segments) of a path's data as the pipeline writes it (relative commands):
-    conics as (cx, cy, rx, ry, angle_deg) from each closed pair of half arcs."""
+    conics as (cx, cy, rx, ry, angle_deg) from each closed pair of half arcs. Closed subpaths
+    of straight segments only (`l h v`) are collected in `polygons` (their corners), when
+    given."""
     tokens = re.findall(r"[a-zA-Z]|" + NUMBER.pattern, d)
     arity = {"m": 2, "l": 2, "h": 1, "v": 1, "c": 6, "a": 7, "z": 0, "s": 4, "q": 4, "t": 2}
     x = y = 0.0
@@ -176,6 +178,7 @@ def path_conics_and_segments(d):
     segments = 0
     conics = []
     pending = None  # the first half arc of a subpath: (from, params)
+    corners, straight = [], True
     i = 0
     while i < len(tokens):
         t = tokens[i]
@@ -183,7 +186,10 @@ def path_conics_and_segments(d):
             command = t
             i += 1
             if t in "zZ":
+                if straight and len(corners) >= 3 and polygons is not None:
+                    polygons.append(corners)
                 x, y = start
+                corners, straight = [(x, y)], True
                 pending = None
                 command = None
             continue
@@ -195,10 +201,13 @@ def path_conics_and_segments(d):
         if lower == "m":
             x, y = (x + values[0], y + values[1]) if relative else (values[0], values[1])
             start = (x, y)
+            corners, straight = [(x, y)], True
             pending = None
             command = "l" if relative else "L"
             continue
         segments += 1
+        if lower not in "lhv":
+            straight = False
         if lower == "h":
             x = x + values[0] if relative else values[0]
         elif lower == "v":
@@ -214,11 +223,14 @@ def path_conics_and_segments(d):
                     conics.append(((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2, v[0], v[1], v[2]))
                     pending = None
             x, y = nx, ny
+        if (x, y) != start:
+            corners.append((x, y))
     return conics, segments
 
 
-def svg_geometry(svg_text):
-    """All conics (cx, cy, rx, ry, angle_deg) and the segment count of an SVG."""
+def svg_geometry(svg_text, polygons=None):
+    """All conics (cx, cy, rx, ry, angle_deg) and the segment count of an SVG; straight closed
+    subpaths' corners into `polygons` when given (see `path_conics_and_segments`)."""
     conics = []
     segments = 0
     for match in re.finditer(r"<circle ([^>]*)/>", svg_text):
@@ -235,7 +247,7 @@ def svg_geometry(svg_text):
         segments += 1
     segments += len(re.findall(r"<rect ", svg_text))
     for match in re.finditer(r'<path d="([^"]*)"', svg_text):
-        found, count = path_conics_and_segments(match.group(1))
+        found, count = path_conics_and_segments(match.group(1), polygons)
         conics.extend(found)
         segments += count
     return conics, segments
@@ -261,6 +273,49 @@ def rect_hits(svg_text, truth, scale):
                 hits += 1
                 break
     return total, hits
+
+
+def true_polygons(truth):
+    """The corners (512 px coordinates) of every regular polygon and sharp rectangle."""
+    out = []
+    for s in truth["shapes"]:
+        if s["kind"] == "polygon":
+            out.append(polygon_points(s["cx"], s["cy"], s["r"], s["sides"], s["angle"]))
+        elif s["kind"] == "rect":
+            out.append(rect_points(s["cx"], s["cy"], s["w"], s["h"], s["angle"]))
+    return out
+
+
+def polygon_hits(svg_text, truth, scale, within=0.015):
+    """(true polygons and sharp rectangles, those written as straight sides exactly: a closed
+    subpath of `l h v` only, or a sharp `<rect>`, with as many corners, each within `within`
+    of the image's size (512 px) of a true corner; and the hits' worst corner errors)."""
+    written = []
+    svg_geometry(svg_text, written)
+    for match in re.finditer(r"<rect ([^>]*)/>", svg_text):
+        a = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', match.group(1)))
+        if float(a.get("rx", 0)) > 0:
+            continue
+        x, y, w, h = (float(a[k]) for k in ("x", "y", "width", "height"))
+        points = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+        if "transform" in a:
+            angle, cx, cy = (float(v) for v in NUMBER.findall(a["transform"])[:3])
+            c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+            points = [(cx + (px - cx) * c - (py - cy) * s, cy + (px - cx) * s + (py - cy) * c)
+                      for px, py in points]
+        written.append(points)
+    written = [[(x * scale, y * scale) for x, y in w] for w in written]
+    total, errors = 0, []
+    for true in true_polygons(truth):
+        total += 1
+        for w in written:
+            if len(w) != len(true):
+                continue
+            worst = max(min(math.hypot(tx - x, ty - y) for x, y in w) for tx, ty in true) / 512
+            if worst <= within:
+                errors.append(worst)
+                break
+    return total, errors
 
 
 def true_conics(truth):
@@ -317,7 +372,8 @@ def score(args):
         command = [args.bin, "vectorize", str(folder / str(size)), "-o", str(out / str(size)),
                    "--metadata", str(out / f"{size}-meta")] + args.flags
         subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-        found = total = rect_total = rect_found = 0
+        found = total = rect_total = rect_found = poly_total = 0
+        poly_errors = []
         centre_errors, radius_errors, segments, psnrs, phase4 = [], [], [], [], []
         per_image = []
         for name, truth in sorted(truths.items()):
@@ -325,6 +381,9 @@ def score(args):
             meta = json.loads((out / f"{size}-meta" / f"{name}.json").read_text())
             written, count = svg_geometry(svg)
             segments.append(count)
+            t, e = polygon_hits(svg, truth, 512 / size)
+            poly_total += t
+            poly_errors.extend(e)
             t, h = rect_hits(svg, truth, 512 / size)
             rect_total += t
             rect_found += h
@@ -343,6 +402,8 @@ def score(args):
         rows[size] = {
             "conics_exact": found / max(total, 1), "conics_true": total,
             "rects_exact": rect_found / max(rect_total, 1), "rects_true": rect_total,
+            "polygons_exact": len(poly_errors) / max(poly_total, 1), "polygons_true": poly_total,
+            "polygon_corner_err_max": max(poly_errors) if poly_errors else None,
             "centre_err_median": statistics.median(centre_errors) if centre_errors else None,
             "centre_err_max": max(centre_errors) if centre_errors else None,
             "radius_err_median": statistics.median(radius_errors) if radius_errors else None,
@@ -359,7 +420,7 @@ def score(args):
     for size, row in rows.items():
         pct = lambda v: "-" if v is None else f"{100 * v:.2f} %"
         print(f"{args.label} {size:>3} px: conics exact {100 * row['conics_exact']:.0f} % of "
-              f"{row['conics_true']}; rects exact {100 * row['rects_exact']:.0f} % of {row['rects_true']}; centre err median {pct(row['centre_err_median'])} max "
+              f"{row['conics_true']}; polygons exact {100 * row['polygons_exact']:.0f} % of {row['polygons_true']} (corners within {pct(row['polygon_corner_err_max'])}); rects exact {100 * row['rects_exact']:.0f} % of {row['rects_true']}; centre err median {pct(row['centre_err_median'])} max "
               f"{pct(row['centre_err_max'])}; radius err median {pct(row['radius_err_median'])} "
               f"max {pct(row['radius_err_max'])}; segments median {row['segments_median']}; "
               f"PSNR@512 median {row['psnr_median']:.2f} dB (mean {row['psnr_mean']:.2f}); "

@@ -42,6 +42,7 @@ pub mod mode;
 pub mod model;
 pub mod options;
 pub mod palette;
+pub mod polygons;
 pub mod request;
 pub mod shapes;
 pub mod supersample;
