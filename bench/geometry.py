@@ -12,7 +12,8 @@ the truth in 512 px coordinates. No shape overlaps another, so every circle, ell
 edge is a whole outline of its own.
 
 `score` runs `gemini3 vectorize` on every copy (learned phases off:
-GEMINI3__PHASE1__ENABLED=false), then reports per input size:
+GEMINI3__PHASE1__ENABLED=false and GEMINI3__PHASE2__ENABLED=false: phase 2 upscales small inputs
+by default since main merged it), then reports per input size:
 - conics: the share of true circles, ellipses and ring edges (each ring is two edges) that
   the SVG writes as an exact conic (`<circle>`, `<ellipse>` or a closed pair of arcs) whose
   centre lies within 5 % of the true radius, radii within 5 %; and for those, the centre and
@@ -365,7 +366,7 @@ def score(args):
     folder = Path(args.dir)
     truths = json.loads((folder / "truth.json").read_text())
     out = folder / "out" / args.label
-    env = dict(os.environ, GEMINI3__PHASE1__ENABLED="false")
+    env = dict(os.environ, GEMINI3__PHASE1__ENABLED="false", GEMINI3__PHASE2__ENABLED="false")
     rows = {}
     for size in SIZES:
         (out / str(size)).mkdir(parents=True, exist_ok=True)
