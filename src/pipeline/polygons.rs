@@ -348,9 +348,11 @@ fn segment_distance(p: Point, a: Point, b: Point) -> f64 {
     dist2(p, (a.0 + t * dx, a.1 + t * dy)).sqrt()
 }
 
-/// The RMS distance of `points` from the polygon `corners` when every point is within the
-/// limit (near a corner: one more working pixel), the RMS is under half of it and the areas
-/// agree; `None` otherwise.
+/// The RMS distance of `points` from the polygon `corners` when every side is at least a few
+/// pixels long, every corner sharp (the outline passes within `r (1 / sin(θ/2) − 1)` plus
+/// about a grid pixel of it, `r` the larger of the limit and one working pixel: a rounded
+/// rectangle is no rectangle), every point within the limit (near a corner: one more
+/// working pixel), the RMS under half of it and the areas agree; `None` otherwise.
 fn accept(points: &[Point], corners: &[Point], area: f64, limit: f64, scale: f64) -> Option<f64> {
     let n = corners.len();
     if n < 3 || corners.iter().any(|c| !c.0.is_finite() || !c.1.is_finite()) {
@@ -359,6 +361,32 @@ fn accept(points: &[Point], corners: &[Point], area: f64, limit: f64, scale: f64
     let own = signed_area2(corners);
     if own.signum() != area.signum() || (own - area).abs() > MAX_AREA_MISMATCH * area.abs() {
         return None;
+    }
+    // Sides long enough to be sides (not a sliver's ends), corners sharp.
+    let min_side = (4.0 * limit).max(3.0 * scale);
+    let sharp = limit.max(scale);
+    // The nearest staircase midpoint to a sharp vertex and the sides' fit: about a grid pixel.
+    let corner_noise = STAIRCASE + 0.25 * scale.max(2.0);
+    for k in 0..n {
+        let (prev, here, next) = (corners[(k + n - 1) % n], corners[k], corners[(k + 1) % n]);
+        if dist2(here, next).sqrt() < min_side {
+            return None;
+        }
+        // The wedge's angle θ: a corner rounded with radius r keeps its boundary
+        // r (1 / sin(θ/2) − 1) from the vertex.
+        let (u, v) = (
+            (prev.0 - here.0, prev.1 - here.1),
+            (next.0 - here.0, next.1 - here.1),
+        );
+        let wedge = (u.0 * v.1 - u.1 * v.0).abs().atan2(u.0 * v.0 + u.1 * v.1);
+        let gap = points
+            .iter()
+            .map(|&p| dist2(p, here))
+            .fold(f64::INFINITY, f64::min)
+            .sqrt();
+        if gap > sharp * (1.0 / (0.5 * wedge).sin() - 1.0) + corner_noise {
+            return None;
+        }
     }
     let reach = 2.0 * scale + limit;
     let mut sum = 0.0;
