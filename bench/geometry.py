@@ -3,6 +3,8 @@
 
     python bench/geometry.py generate [--count 24] [--seed 1] [--out bench/.work/geometry]
     python bench/geometry.py score --bin target/release/gemini3 [--label NAME] [-- FLAGS...]
+    python bench/geometry.py score --vtracer bench/.work/vtracer/bin/vtracer --label vtracer
+    python bench/geometry.py compare NEW vtracer
 
 `generate` draws random circles, ellipses, rings, rectangles, rounded rectangles and regular
 polygons with known parameters (2 to 5 flat colours, some rotated, on white or transparent
@@ -370,16 +372,24 @@ def score(args):
     rows = {}
     for size in SIZES:
         (out / str(size)).mkdir(parents=True, exist_ok=True)
-        command = [args.bin, "vectorize", str(folder / str(size)), "-o", str(out / str(size)),
-                   "--metadata", str(out / f"{size}-meta")] + args.flags
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        if args.vtracer:
+            # VTracer's CLI with its defaults, image by image.
+            for name in sorted(truths):
+                subprocess.run([args.vtracer, "--input", str(folder / str(size) / f"{name}.png"),
+                                "--output", str(out / str(size) / f"{name}.svg")]
+                               + args.flags, check=True, capture_output=True)
+        else:
+            command = [args.bin, "vectorize", str(folder / str(size)), "-o",
+                       str(out / str(size)), "--metadata", str(out / f"{size}-meta")] + args.flags
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
         found = total = rect_total = rect_found = poly_total = 0
         poly_errors = []
         centre_errors, radius_errors, segments, psnrs, phase4 = [], [], [], [], []
         per_image = []
         for name, truth in sorted(truths.items()):
             svg = (out / str(size) / f"{name}.svg").read_text()
-            meta = json.loads((out / f"{size}-meta" / f"{name}.json").read_text())
+            meta = (None if args.vtracer else
+                    json.loads((out / f"{size}-meta" / f"{name}.json").read_text()))
             written, count = svg_geometry(svg)
             segments.append(count)
             t, e = polygon_hits(svg, truth, 512 / size)
@@ -388,7 +398,8 @@ def score(args):
             t, h = rect_hits(svg, truth, 512 / size)
             rect_total += t
             rect_found += h
-            phase4.append(meta["phases"]["phase4"]["ms"])
+            if meta:
+                phase4.append(meta["phases"]["phase4"]["ms"])
             for true in true_conics(truth):
                 total += 1
                 hit = match(true, written, 512 / size)
@@ -411,7 +422,8 @@ def score(args):
             "radius_err_max": max(radius_errors) if radius_errors else None,
             "segments_median": statistics.median(segments),
             "psnr_median": statistics.median(psnrs), "psnr_mean": statistics.fmean(psnrs),
-            "phase4_ms_median": statistics.median(phase4),
+            "phase4_ms_median": statistics.median(phase4) if phase4 else float("nan"),
+            "segments": dict(zip(sorted(truths), segments)),
             "worst": sorted(per_image)[:10],
             "psnr": dict((n, v) for v, n in per_image),
         }
@@ -426,6 +438,29 @@ def score(args):
               f"max {pct(row['radius_err_max'])}; segments median {row['segments_median']}; "
               f"PSNR@512 median {row['psnr_median']:.2f} dB (mean {row['psnr_mean']:.2f}); "
               f"phase 4 median {row['phase4_ms_median']:.1f} ms")
+
+
+def compare(args):
+    """Per input size: median segments of both labels and their ratio (median of the paired
+    per-image ratios), median PSNR of both and the median paired difference; and from 96 px
+    ours against the ours-from-512 px SVG."""
+    folder = Path(args.dir)
+    ours = json.loads((folder / f"scores-{args.ours}.json").read_text())
+    theirs = json.loads((folder / f"scores-{args.theirs}.json").read_text())
+    for size in ours:
+        a, b = ours[size], theirs[size]
+        names = sorted(a["psnr"])
+        ratios = [a["segments"][n] / max(b["segments"][n], 1) for n in names]
+        diffs = [a["psnr"][n] - b["psnr"][n] for n in names]
+        print(f"{size:>3} px: segments median {a['segments_median']} vs {b['segments_median']} "
+              f"(ratio of medians {a['segments_median'] / b['segments_median']:.2f}, paired median "
+              f"{statistics.median(ratios):.2f}); PSNR@512 median {a['psnr_median']:.2f} vs "
+              f"{b['psnr_median']:.2f} dB (paired median {statistics.median(diffs):+.2f}, "
+              f"worst {min(diffs):+.2f})")
+    gaps = [ours["512"]["psnr"][n] - ours["96"]["psnr"][n] for n in ours["96"]["psnr"]]
+    print(f"{args.ours} from 96 px below {args.ours} from 512 px: median of medians "
+          f"{ours['512']['psnr_median'] - ours['96']['psnr_median']:.2f} dB, paired median "
+          f"{statistics.median(gaps):.2f} dB")
 
 
 def write_grid(folder, out, rows, path, cell=160):
@@ -459,9 +494,14 @@ def main():
     s.add_argument("--dir", default="bench/.work/geometry")
     s.add_argument("--label", default="gemini3")
     s.add_argument("--grid", help="write the worst ten of the 96 px inputs as a PNG here")
+    s.add_argument("--vtracer", help="score this VTracer CLI (its defaults) instead of --bin")
+    c = sub.add_parser("compare", help="gemini3 against VTracer: paired ratios of two scores")
+    c.add_argument("--dir", default="bench/.work/geometry")
+    c.add_argument("ours")
+    c.add_argument("theirs")
     s.add_argument("flags", nargs="*", help="extra flags for gemini3 vectorize (after --)")
     args = parser.parse_args()
-    {"generate": generate, "score": score}[args.command](args)
+    {"generate": generate, "score": score, "compare": compare}[args.command](args)
 
 
 if __name__ == "__main__":
