@@ -222,6 +222,20 @@ pub fn offset(corners: &[Point], distance: f64) -> Vec<Point> {
     moved.unwrap_or_else(|| corners.to_vec())
 }
 
+/// Whether every side of `corners` runs within half a degree of the page's axes (an upright
+/// rectangle or staircase): the Bézier path already draws such an outline straight, on the
+/// label map's pixel edges.
+pub fn upright(corners: &[Point]) -> bool {
+    let n = corners.len();
+    (0..n).all(|i| {
+        let (a, b) = (corners[i], corners[(i + 1) % n]);
+        let angle = (b.1 - a.1)
+            .atan2(b.0 - a.0)
+            .rem_euclid(std::f64::consts::FRAC_PI_2);
+        angle.min(std::f64::consts::FRAC_PI_2 - angle) < 0.5_f64.to_radians()
+    })
+}
+
 /// A side's line: a point on it and its unit direction (along the outline).
 #[derive(Debug, Clone, Copy)]
 struct Line {

@@ -105,6 +105,8 @@ fn degenerate_inputs_give_none() {
 #[test]
 fn offset_moves_sides_out() {
     let square = vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)];
+    assert!(upright(&square));
+    assert!(!upright(&[(0.0, 0.0), (10.0, 1.0), (9.0, 11.0)]));
     let grown = offset(&square, 1.0);
     assert!((grown[0].0 + 1.0).abs() < 1e-9 && (grown[0].1 + 1.0).abs() < 1e-9);
     assert!((grown[2].0 - 11.0).abs() < 1e-9 && (grown[2].1 - 11.0).abs() < 1e-9);
