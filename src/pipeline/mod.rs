@@ -41,6 +41,7 @@ pub mod masks;
 pub mod mode;
 pub mod model;
 pub mod options;
+mod outputs;
 pub mod palette;
 pub mod polygons;
 pub mod request;
@@ -64,8 +65,9 @@ pub use job::{
     SteeringReport,
 };
 use kmeans::{AutoPaletteError, AutoPaletteOptions};
-use model::{LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeModel};
+use model::{PhaseModels, PlanarImage, Provider};
 use options::{PipelineSettings, TraceMode, TraceOptions};
+use outputs::{output_scale, quantize_cropped, same_size};
 use palette::Palette;
 pub use request::{JobOptions, SteeringRequest, TraceOverrides, GAP_FILLER_MAX};
 use trace::{TraceError, TraceInput};
@@ -790,85 +792,6 @@ fn nearest(inks: &[[f32; 3]], lab: [f32; 3]) -> u8 {
         .enumerate()
         .min_by(|(_, a), (_, b)| distance(a).total_cmp(&distance(b)))
         .map_or(0, |(index, _)| index as u8)
-}
-
-/// The whole factor `s` in 1..=4 by which a phase-2 output is larger than the plate.
-fn output_scale(plate: &PlanarImage, output: &PlanarImage) -> Result<u32, PipelineError> {
-    (1..=4)
-        .find(|s| {
-            (output.width, output.height) == (plate.width * s, plate.height * s)
-                && output.data.len() == plate.data.len() * (s * s) as usize
-        })
-        .ok_or_else(|| {
-            PipelineError::new(
-                Phase::Steer,
-                PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                    "the output is {}x{} with {} values, the input was {}x{}: expected s times its size, s in 1..=4",
-                    output.width,
-                    output.height,
-                    output.data.len(),
-                    plate.width,
-                    plate.height
-                ))),
-            )
-        })
-}
-
-fn same_size(phase: Phase, input: &PlanarImage, output: &PlanarImage) -> Result<(), PipelineError> {
-    if (output.width, output.height) != (input.width, input.height)
-        || output.data.len() != input.data.len()
-    {
-        return Err(PipelineError::new(
-            phase,
-            PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                "the output is {}x{} with {} values, the input was {}x{}",
-                output.width,
-                output.height,
-                output.data.len(),
-                input.width,
-                input.height
-            ))),
-        ));
-    }
-    Ok(())
-}
-
-/// Quantises a padded image and crops the labels to `width × height`.
-fn quantize_cropped(
-    quantize: &dyn QuantizeModel,
-    image: &PlanarImage,
-    palette: &Palette,
-    (width, height): (u32, u32),
-    cancel: &CancelToken,
-) -> Result<Vec<u8>, PipelineError> {
-    let labels: LabelMap = quantize
-        .quantize(image, palette, cancel)
-        .map_err(PipelineError::model(Phase::Quantize))?;
-    if (labels.width, labels.height) != (image.width, image.height)
-        || labels.labels.len() != image.pixel_count()
-    {
-        return Err(PipelineError::new(
-            Phase::Quantize,
-            PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                "labels are {}x{}, the image was {}x{}",
-                labels.width, labels.height, image.width, image.height
-            ))),
-        ));
-    }
-    if let Some(bad) = labels
-        .labels
-        .iter()
-        .find(|label| usize::from(**label) >= palette.len())
-    {
-        return Err(PipelineError::new(
-            Phase::Quantize,
-            PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                "label {bad} is outside the palette of {} colours",
-                palette.len()
-            ))),
-        ));
-    }
-    Ok(working::crop_labels(&labels, width, height))
 }
 
 #[cfg(test)]
