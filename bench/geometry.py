@@ -3,6 +3,8 @@
 
     python bench/geometry.py generate [--count 24] [--seed 1] [--out bench/.work/geometry]
     python bench/geometry.py score --bin target/release/gemini3 [--label NAME] [-- FLAGS...]
+    python bench/geometry.py score --vtracer bench/.work/vtracer/bin/vtracer --label vtracer
+    python bench/geometry.py compare NEW vtracer
 
 `generate` draws random circles, ellipses, rings, rectangles, rounded rectangles and regular
 polygons with known parameters (2 to 5 flat colours, some rotated, on white or transparent
@@ -12,7 +14,8 @@ the truth in 512 px coordinates. No shape overlaps another, so every circle, ell
 edge is a whole outline of its own.
 
 `score` runs `gemini3 vectorize` on every copy (learned phases off:
-GEMINI3__PHASE1__ENABLED=false), then reports per input size:
+GEMINI3__PHASE1__ENABLED=false and GEMINI3__PHASE2__ENABLED=false: phase 2 upscales small inputs
+by default since main merged it), then reports per input size:
 - conics: the share of true circles, ellipses and ring edges (each ring is two edges) that
   the SVG writes as an exact conic (`<circle>`, `<ellipse>` or a closed pair of arcs) whose
   centre lies within 5 % of the true radius, radii within 5 %; and for those, the centre and
@@ -165,9 +168,11 @@ def generate(args):
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
-def path_conics_and_segments(d):
+def path_conics_and_segments(d, polygons=None):
     """(conics, segments) of a path's data as the pipeline writes it (relative commands):
-    conics as (cx, cy, rx, ry, angle_deg) from each closed pair of half arcs."""
+    conics as (cx, cy, rx, ry, angle_deg) from each closed pair of half arcs. Closed subpaths
+    of straight segments only (`l h v`) are collected in `polygons` (their corners), when
+    given."""
     tokens = re.findall(r"[a-zA-Z]|" + NUMBER.pattern, d)
     arity = {"m": 2, "l": 2, "h": 1, "v": 1, "c": 6, "a": 7, "z": 0, "s": 4, "q": 4, "t": 2}
     x = y = 0.0
@@ -176,6 +181,7 @@ def path_conics_and_segments(d):
     segments = 0
     conics = []
     pending = None  # the first half arc of a subpath: (from, params)
+    corners, straight = [], True
     i = 0
     while i < len(tokens):
         t = tokens[i]
@@ -183,7 +189,10 @@ def path_conics_and_segments(d):
             command = t
             i += 1
             if t in "zZ":
+                if straight and len(corners) >= 3 and polygons is not None:
+                    polygons.append(corners)
                 x, y = start
+                corners, straight = [(x, y)], True
                 pending = None
                 command = None
             continue
@@ -195,10 +204,13 @@ def path_conics_and_segments(d):
         if lower == "m":
             x, y = (x + values[0], y + values[1]) if relative else (values[0], values[1])
             start = (x, y)
+            corners, straight = [(x, y)], True
             pending = None
             command = "l" if relative else "L"
             continue
         segments += 1
+        if lower not in "lhv":
+            straight = False
         if lower == "h":
             x = x + values[0] if relative else values[0]
         elif lower == "v":
@@ -214,11 +226,14 @@ def path_conics_and_segments(d):
                     conics.append(((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2, v[0], v[1], v[2]))
                     pending = None
             x, y = nx, ny
+        if (x, y) != start:
+            corners.append((x, y))
     return conics, segments
 
 
-def svg_geometry(svg_text):
-    """All conics (cx, cy, rx, ry, angle_deg) and the segment count of an SVG."""
+def svg_geometry(svg_text, polygons=None):
+    """All conics (cx, cy, rx, ry, angle_deg) and the segment count of an SVG; straight closed
+    subpaths' corners into `polygons` when given (see `path_conics_and_segments`)."""
     conics = []
     segments = 0
     for match in re.finditer(r"<circle ([^>]*)/>", svg_text):
@@ -235,7 +250,7 @@ def svg_geometry(svg_text):
         segments += 1
     segments += len(re.findall(r"<rect ", svg_text))
     for match in re.finditer(r'<path d="([^"]*)"', svg_text):
-        found, count = path_conics_and_segments(match.group(1))
+        found, count = path_conics_and_segments(match.group(1), polygons)
         conics.extend(found)
         segments += count
     return conics, segments
@@ -261,6 +276,49 @@ def rect_hits(svg_text, truth, scale):
                 hits += 1
                 break
     return total, hits
+
+
+def true_polygons(truth):
+    """The corners (512 px coordinates) of every regular polygon and sharp rectangle."""
+    out = []
+    for s in truth["shapes"]:
+        if s["kind"] == "polygon":
+            out.append(polygon_points(s["cx"], s["cy"], s["r"], s["sides"], s["angle"]))
+        elif s["kind"] == "rect":
+            out.append(rect_points(s["cx"], s["cy"], s["w"], s["h"], s["angle"]))
+    return out
+
+
+def polygon_hits(svg_text, truth, scale, within=0.015):
+    """(true polygons and sharp rectangles, those written as straight sides exactly: a closed
+    subpath of `l h v` only, or a sharp `<rect>`, with as many corners, each within `within`
+    of the image's size (512 px) of a true corner; and the hits' worst corner errors)."""
+    written = []
+    svg_geometry(svg_text, written)
+    for match in re.finditer(r"<rect ([^>]*)/>", svg_text):
+        a = dict(re.findall(r'(\w[\w-]*)="([^"]*)"', match.group(1)))
+        if float(a.get("rx", 0)) > 0:
+            continue
+        x, y, w, h = (float(a[k]) for k in ("x", "y", "width", "height"))
+        points = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+        if "transform" in a:
+            angle, cx, cy = (float(v) for v in NUMBER.findall(a["transform"])[:3])
+            c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+            points = [(cx + (px - cx) * c - (py - cy) * s, cy + (px - cx) * s + (py - cy) * c)
+                      for px, py in points]
+        written.append(points)
+    written = [[(x * scale, y * scale) for x, y in w] for w in written]
+    total, errors = 0, []
+    for true in true_polygons(truth):
+        total += 1
+        for w in written:
+            if len(w) != len(true):
+                continue
+            worst = max(min(math.hypot(tx - x, ty - y) for x, y in w) for tx, ty in true) / 512
+            if worst <= within:
+                errors.append(worst)
+                break
+    return total, errors
 
 
 def true_conics(truth):
@@ -310,25 +368,38 @@ def score(args):
     folder = Path(args.dir)
     truths = json.loads((folder / "truth.json").read_text())
     out = folder / "out" / args.label
-    env = dict(os.environ, GEMINI3__PHASE1__ENABLED="false")
+    env = dict(os.environ, GEMINI3__PHASE1__ENABLED="false", GEMINI3__PHASE2__ENABLED="false")
     rows = {}
     for size in SIZES:
         (out / str(size)).mkdir(parents=True, exist_ok=True)
-        command = [args.bin, "vectorize", str(folder / str(size)), "-o", str(out / str(size)),
-                   "--metadata", str(out / f"{size}-meta")] + args.flags
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-        found = total = rect_total = rect_found = 0
+        if args.vtracer:
+            # VTracer's CLI with its defaults, image by image.
+            for name in sorted(truths):
+                subprocess.run([args.vtracer, "--input", str(folder / str(size) / f"{name}.png"),
+                                "--output", str(out / str(size) / f"{name}.svg")]
+                               + args.flags, check=True, capture_output=True)
+        else:
+            command = [args.bin, "vectorize", str(folder / str(size)), "-o",
+                       str(out / str(size)), "--metadata", str(out / f"{size}-meta")] + args.flags
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        found = total = rect_total = rect_found = poly_total = 0
+        poly_errors = []
         centre_errors, radius_errors, segments, psnrs, phase4 = [], [], [], [], []
         per_image = []
         for name, truth in sorted(truths.items()):
             svg = (out / str(size) / f"{name}.svg").read_text()
-            meta = json.loads((out / f"{size}-meta" / f"{name}.json").read_text())
+            meta = (None if args.vtracer else
+                    json.loads((out / f"{size}-meta" / f"{name}.json").read_text()))
             written, count = svg_geometry(svg)
             segments.append(count)
+            t, e = polygon_hits(svg, truth, 512 / size)
+            poly_total += t
+            poly_errors.extend(e)
             t, h = rect_hits(svg, truth, 512 / size)
             rect_total += t
             rect_found += h
-            phase4.append(meta["phases"]["phase4"]["ms"])
+            if meta:
+                phase4.append(meta["phases"]["phase4"]["ms"])
             for true in true_conics(truth):
                 total += 1
                 hit = match(true, written, 512 / size)
@@ -343,13 +414,16 @@ def score(args):
         rows[size] = {
             "conics_exact": found / max(total, 1), "conics_true": total,
             "rects_exact": rect_found / max(rect_total, 1), "rects_true": rect_total,
+            "polygons_exact": len(poly_errors) / max(poly_total, 1), "polygons_true": poly_total,
+            "polygon_corner_err_max": max(poly_errors) if poly_errors else None,
             "centre_err_median": statistics.median(centre_errors) if centre_errors else None,
             "centre_err_max": max(centre_errors) if centre_errors else None,
             "radius_err_median": statistics.median(radius_errors) if radius_errors else None,
             "radius_err_max": max(radius_errors) if radius_errors else None,
             "segments_median": statistics.median(segments),
             "psnr_median": statistics.median(psnrs), "psnr_mean": statistics.fmean(psnrs),
-            "phase4_ms_median": statistics.median(phase4),
+            "phase4_ms_median": statistics.median(phase4) if phase4 else float("nan"),
+            "segments": dict(zip(sorted(truths), segments)),
             "worst": sorted(per_image)[:10],
             "psnr": dict((n, v) for v, n in per_image),
         }
@@ -359,11 +433,34 @@ def score(args):
     for size, row in rows.items():
         pct = lambda v: "-" if v is None else f"{100 * v:.2f} %"
         print(f"{args.label} {size:>3} px: conics exact {100 * row['conics_exact']:.0f} % of "
-              f"{row['conics_true']}; rects exact {100 * row['rects_exact']:.0f} % of {row['rects_true']}; centre err median {pct(row['centre_err_median'])} max "
+              f"{row['conics_true']}; polygons exact {100 * row['polygons_exact']:.0f} % of {row['polygons_true']} (corners within {pct(row['polygon_corner_err_max'])}); rects exact {100 * row['rects_exact']:.0f} % of {row['rects_true']}; centre err median {pct(row['centre_err_median'])} max "
               f"{pct(row['centre_err_max'])}; radius err median {pct(row['radius_err_median'])} "
               f"max {pct(row['radius_err_max'])}; segments median {row['segments_median']}; "
               f"PSNR@512 median {row['psnr_median']:.2f} dB (mean {row['psnr_mean']:.2f}); "
               f"phase 4 median {row['phase4_ms_median']:.1f} ms")
+
+
+def compare(args):
+    """Per input size: median segments of both labels and their ratio (median of the paired
+    per-image ratios), median PSNR of both and the median paired difference; and from 96 px
+    ours against the ours-from-512 px SVG."""
+    folder = Path(args.dir)
+    ours = json.loads((folder / f"scores-{args.ours}.json").read_text())
+    theirs = json.loads((folder / f"scores-{args.theirs}.json").read_text())
+    for size in ours:
+        a, b = ours[size], theirs[size]
+        names = sorted(a["psnr"])
+        ratios = [a["segments"][n] / max(b["segments"][n], 1) for n in names]
+        diffs = [a["psnr"][n] - b["psnr"][n] for n in names]
+        print(f"{size:>3} px: segments median {a['segments_median']} vs {b['segments_median']} "
+              f"(ratio of medians {a['segments_median'] / b['segments_median']:.2f}, paired median "
+              f"{statistics.median(ratios):.2f}); PSNR@512 median {a['psnr_median']:.2f} vs "
+              f"{b['psnr_median']:.2f} dB (paired median {statistics.median(diffs):+.2f}, "
+              f"worst {min(diffs):+.2f})")
+    gaps = [ours["512"]["psnr"][n] - ours["96"]["psnr"][n] for n in ours["96"]["psnr"]]
+    print(f"{args.ours} from 96 px below {args.ours} from 512 px: median of medians "
+          f"{ours['512']['psnr_median'] - ours['96']['psnr_median']:.2f} dB, paired median "
+          f"{statistics.median(gaps):.2f} dB")
 
 
 def write_grid(folder, out, rows, path, cell=160):
@@ -397,9 +494,14 @@ def main():
     s.add_argument("--dir", default="bench/.work/geometry")
     s.add_argument("--label", default="gemini3")
     s.add_argument("--grid", help="write the worst ten of the 96 px inputs as a PNG here")
+    s.add_argument("--vtracer", help="score this VTracer CLI (its defaults) instead of --bin")
+    c = sub.add_parser("compare", help="gemini3 against VTracer: paired ratios of two scores")
+    c.add_argument("--dir", default="bench/.work/geometry")
+    c.add_argument("ours")
+    c.add_argument("theirs")
     s.add_argument("flags", nargs="*", help="extra flags for gemini3 vectorize (after --)")
     args = parser.parse_args()
-    {"generate": generate, "score": score}[args.command](args)
+    {"generate": generate, "score": score, "compare": compare}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,14 @@ fn pipeline() -> &'static Pipeline {
     PIPELINE.get_or_init(|| {
         let settings = Settings::load(&LoadOptions {
             root: root(),
-            env: vec![("GEMINI3__HARDWARE__DEVICE".into(), "cpu".into())],
-            // Phase 4 alone, as issue 20 measures it: the learned upscaler (phase 2, on by
-            // default for small uploads) enlarges the art before tracing, and its outlines
-            // wobble past the whole-shape tolerance (see ARCHITECTURE.md).
-            overrides: vec![
-                ("hardware.warmup".to_owned(), toml::Value::Boolean(false)),
-                ("phase2.enabled".to_owned(), toml::Value::Boolean(false)),
+            // Phase 4 alone (the issue's terms): phase 2's upscaler, on by default, would
+            // trace its 4x output instead of the fixture.
+            env: vec![
+                ("GEMINI3__HARDWARE__DEVICE".into(), "cpu".into()),
+                ("GEMINI3__PHASE1__ENABLED".into(), "false".into()),
+                ("GEMINI3__PHASE2__ENABLED".into(), "false".into()),
             ],
+            overrides: vec![("hardware.warmup".to_owned(), toml::Value::Boolean(false))],
             ..Default::default()
         })
         .expect("test settings are valid");
@@ -397,4 +397,183 @@ fn rectangles_sharp_rotated_and_rounded_are_rect_elements() {
         near(found_rx, rx, 1.5, "corner radius");
         assert_eq!(output.metadata.primitives.rects, 1);
     }
+}
+
+/// The closed subpaths of straight segments only (`m`, `l`, `h`, `v`, `z`, relative or
+/// absolute) in the paths filled with `fill`, as their corners; and whether those paths hold
+/// any other segment.
+fn straight_subpaths(svg: &str, fill: &str) -> (Vec<Vec<(f64, f64)>>, bool) {
+    let document = roxmltree::Document::parse(svg).unwrap();
+    let mut out = Vec::new();
+    let mut curves = false;
+    for path in document
+        .descendants()
+        .filter(|n| n.has_tag_name("path") && n.attribute("fill") == Some(fill))
+    {
+        let data = path.attribute("d").unwrap();
+        let (mut x, mut y, mut start) = (0.0, 0.0, (0.0, 0.0));
+        let (mut corners, mut straight) = (Vec::new(), true);
+        let letters: Vec<(usize, char)> = data
+            .char_indices()
+            .filter(|(_, c)| c.is_ascii_alphabetic())
+            .collect();
+        for (k, &(at, letter)) in letters.iter().enumerate() {
+            let end = letters.get(k + 1).map_or(data.len(), |next| next.0);
+            let values = numbers(&data[at + 1..end]);
+            let relative = letter.is_ascii_lowercase();
+            match letter.to_ascii_lowercase() {
+                'z' => {
+                    if straight && corners.len() >= 3 {
+                        out.push(std::mem::take(&mut corners));
+                    }
+                    (x, y) = start;
+                    corners = vec![(x, y)];
+                    straight = true;
+                }
+                'm' | 'l' => {
+                    for (i, pair) in values.chunks(2).enumerate() {
+                        (x, y) = if relative {
+                            (x + pair[0], y + pair[1])
+                        } else {
+                            (pair[0], pair[1])
+                        };
+                        if letter.eq_ignore_ascii_case(&'m') && i == 0 {
+                            start = (x, y);
+                            corners = vec![(x, y)];
+                            straight = true;
+                        } else {
+                            corners.push((x, y));
+                        }
+                    }
+                }
+                'h' => {
+                    for v in values {
+                        x = if relative { x + v } else { v };
+                        corners.push((x, y));
+                    }
+                }
+                'v' => {
+                    for v in values {
+                        y = if relative { y + v } else { v };
+                        corners.push((x, y));
+                    }
+                }
+                _ => {
+                    // Curves and arcs: the path is not all straight (their end points are
+                    // not followed; only straight subpaths are returned).
+                    straight = false;
+                    curves = true;
+                }
+            }
+        }
+    }
+    for corners in &mut out {
+        if corners.len() > 1 && corners.first() == corners.last() {
+            corners.pop();
+        }
+    }
+    (out, curves)
+}
+
+/// Corners of a regular polygon (or, with two radii, a star) centred on `(cx, cy)`.
+fn regular_corners(
+    n: usize,
+    cx: f64,
+    cy: f64,
+    radii: &[f64],
+    rotation_deg: f64,
+) -> Vec<(f64, f64)> {
+    (0..n)
+        .map(|k| {
+            let a = rotation_deg.to_radians() + std::f64::consts::TAU * k as f64 / n as f64;
+            let r = radii[k % radii.len()];
+            (cx + r * a.cos(), cy + r * a.sin())
+        })
+        .collect()
+}
+
+#[test]
+fn polygons_and_stars_come_back_straight_with_their_corners() {
+    // (name, image size, true corners, ground)
+    let fixtures = [
+        (
+            "hexagon",
+            96u32,
+            regular_corners(6, 48.0, 47.0, &[36.0], 10.0),
+            true,
+        ),
+        (
+            "triangle",
+            64,
+            regular_corners(3, 32.0, 35.0, &[26.0], -90.0),
+            true,
+        ),
+        (
+            "square at 30°",
+            128,
+            regular_corners(4, 64.0, 64.0, &[45.0], 30.0 + 45.0),
+            true,
+        ),
+        (
+            "star",
+            128,
+            regular_corners(10, 64.0, 66.0, &[56.0, 26.0], -90.0),
+            true,
+        ),
+        (
+            "hexagon on nothing",
+            96,
+            regular_corners(6, 48.0, 48.0, &[38.0], 0.0),
+            false,
+        ),
+    ];
+    for (name, size, truth, white) in fixtures {
+        let points: Vec<String> = truth
+            .iter()
+            .map(|(x, y)| format!("{x:.3},{y:.3}"))
+            .collect();
+        let ground = if white {
+            "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>"
+        } else {
+            ""
+        };
+        let body = format!(
+            "{ground}<polygon points=\"{}\" fill=\"#2a9d8f\"/>",
+            points.join(" ")
+        );
+        let output = run(draw(size, &body), |_| {});
+        let (polygons, curves) = straight_subpaths(&output.svg, "#2a9d8f");
+        assert!(!curves, "{name}: curves in {}", output.svg);
+        assert_eq!(polygons.len(), 1, "{name}: {}", output.svg);
+        let found = &polygons[0];
+        assert_eq!(found.len(), truth.len(), "{name}: {found:?}");
+        let within = 0.015 * f64::from(size);
+        for (tx, ty) in &truth {
+            let nearest = found
+                .iter()
+                .map(|(x, y)| (x - tx).hypot(y - ty))
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                nearest <= within,
+                "{name}: corner ({tx}, {ty}) {nearest:.2} px off: {found:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_circle_stays_a_circle_and_a_bean_is_no_polygon() {
+    let body = "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
+        <circle cx=\"30\" cy=\"30\" r=\"20\" fill=\"#d02020\"/>\
+        <path d=\"M50 70 C50 52 66 50 74 56 C80 61 86 58 88 66 C91 80 78 90 66 88 \
+        C56 86 50 80 50 70 Z\" fill=\"#2050c0\"/>";
+    let output = run(draw(96, body), |_| {});
+    assert_eq!(circles(&output.svg, "#d02020").len(), 1, "{}", output.svg);
+    let (polygons, curves) = straight_subpaths(&output.svg, "#2050c0");
+    assert!(polygons.is_empty(), "a bean as a polygon: {}", output.svg);
+    assert!(curves, "{}", output.svg);
+    // Whole shapes off: no polygon either (the Bézier path as before).
+    let off = run(draw(96, body), |r| r.options.trace.primitives = Some(false));
+    let (polygons, _) = straight_subpaths(&off.svg, "#2050c0");
+    assert!(polygons.is_empty(), "{}", off.svg);
 }

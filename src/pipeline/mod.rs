@@ -41,7 +41,9 @@ pub mod masks;
 pub mod mode;
 pub mod model;
 pub mod options;
+mod outputs;
 pub mod palette;
+pub mod polygons;
 pub mod request;
 pub mod shapes;
 mod steer;
@@ -63,8 +65,9 @@ pub use job::{
     SteeringReport,
 };
 use kmeans::{AutoPaletteError, AutoPaletteOptions};
-use model::{LabelMap, ModelError, PhaseModels, PlanarImage, Provider, QuantizeModel};
+use model::{PhaseModels, Provider};
 use options::{PipelineSettings, TraceMode, TraceOptions};
+use outputs::{quantize_cropped, same_size};
 use palette::Palette;
 pub use request::{JobOptions, SteeringRequest, TraceOverrides, GAP_FILLER_MAX};
 use steer::Accepted;
@@ -594,63 +597,6 @@ fn nearest(inks: &[[f32; 3]], lab: [f32; 3]) -> u8 {
         .enumerate()
         .min_by(|(_, a), (_, b)| distance(a).total_cmp(&distance(b)))
         .map_or(0, |(index, _)| index as u8)
-}
-
-fn same_size(phase: Phase, input: &PlanarImage, output: &PlanarImage) -> Result<(), PipelineError> {
-    if (output.width, output.height) != (input.width, input.height)
-        || output.data.len() != input.data.len()
-    {
-        return Err(PipelineError::new(
-            phase,
-            PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                "the output is {}x{} with {} values, the input was {}x{}",
-                output.width,
-                output.height,
-                output.data.len(),
-                input.width,
-                input.height
-            ))),
-        ));
-    }
-    Ok(())
-}
-
-/// Quantises a padded image and crops the labels to `width × height`.
-fn quantize_cropped(
-    quantize: &dyn QuantizeModel,
-    image: &PlanarImage,
-    palette: &Palette,
-    (width, height): (u32, u32),
-    cancel: &CancelToken,
-) -> Result<Vec<u8>, PipelineError> {
-    let labels: LabelMap = quantize
-        .quantize(image, palette, cancel)
-        .map_err(PipelineError::model(Phase::Quantize))?;
-    if (labels.width, labels.height) != (image.width, image.height)
-        || labels.labels.len() != image.pixel_count()
-    {
-        return Err(PipelineError::new(
-            Phase::Quantize,
-            PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                "labels are {}x{}, the image was {}x{}",
-                labels.width, labels.height, image.width, image.height
-            ))),
-        ));
-    }
-    if let Some(bad) = labels
-        .labels
-        .iter()
-        .find(|label| usize::from(**label) >= palette.len())
-    {
-        return Err(PipelineError::new(
-            Phase::Quantize,
-            PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                "label {bad} is outside the palette of {} colours",
-                palette.len()
-            ))),
-        ));
-    }
-    Ok(working::crop_labels(&labels, width, height))
 }
 
 #[cfg(test)]

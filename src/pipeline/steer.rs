@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use super::model::{self, PlanarImage, Provider};
+use super::outputs::output_scale;
 use super::palette::Palette;
 use super::{
     gate, quantize_cropped, working, Phase, Pipeline, PipelineError, PipelineErrorKind, Request,
     Run, SteeringReport,
 };
-use crate::pipeline::model::ModelError;
 
 impl Pipeline {
     /// The steering model when phase 2 should run for this request. When it is skipped for
@@ -207,26 +207,4 @@ pub(super) struct Accepted {
     pub(super) image: PlanarImage,
     /// Its size over the plate's.
     pub(super) scale: u32,
-}
-
-/// The whole factor `s` in 1..=4 by which a phase-2 output is larger than the plate.
-fn output_scale(plate: &PlanarImage, output: &PlanarImage) -> Result<u32, PipelineError> {
-    (1..=4)
-        .find(|s| {
-            (output.width, output.height) == (plate.width * s, plate.height * s)
-                && output.data.len() == plate.data.len() * (s * s) as usize
-        })
-        .ok_or_else(|| {
-            PipelineError::new(
-                Phase::Steer,
-                PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                    "the output is {}x{} with {} values, the input was {}x{}: expected s times its size, s in 1..=4",
-                    output.width,
-                    output.height,
-                    output.data.len(),
-                    plate.width,
-                    plate.height
-                ))),
-            )
-        })
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::*;
-use crate::pipeline::model::{CleanModel, SteerModel};
+use crate::pipeline::model::{
+    CleanModel, LabelMap, ModelError, PlanarImage, QuantizeModel, SteerModel,
+};
 use crate::pipeline::options::{CleanSettings, IouRetrySettings, QuantizeSettings, SteerSettings};
 use crate::pipeline::palette::srgb_to_oklab;
 
