@@ -395,7 +395,11 @@ fn only_the_enabled_phases_get_a_session() {
         let settings = settings_with(env);
         let engine = Engine::load(&settings.engine).unwrap();
         let models = engine.load_models(&settings.pipeline).unwrap();
-        models.reports.iter().map(|report| report.phase).collect()
+        models
+            .reports
+            .iter()
+            .map(|report| report.phase.key())
+            .collect()
     };
     // A steering model configured but steering off: no phase-2 session.
     let steer_off = phases(&[

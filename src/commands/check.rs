@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::engine::Engine;
+use crate::pipeline::Phase;
 use crate::settings::{HandlerSettings, Settings};
 
 /// Runs the check and prints the report to `out`.
@@ -52,10 +53,12 @@ pub fn run(
     let models = engine
         .load_models(&settings.pipeline)
         .context("building the phase sessions")?;
-    let phase_name = |phase: &str| match phase {
-        "phase1" => "clean",
-        "phase2" => "steer",
-        _ => "quantize",
+    let phase_name = |phase: Phase| match phase {
+        Phase::Decode => "decode",
+        Phase::Clean => "clean",
+        Phase::Steer => "steer",
+        Phase::Quantize => "quantize",
+        Phase::Trace => "trace",
     };
     for report in &models.reports {
         writeln!(

@@ -88,13 +88,13 @@ pub(crate) fn start(start: &WorkerStart) -> Result<Ready, (String, anyhow::Error
         .context("building the phase sessions")
         .map_err(|e| ("models".to_owned(), e))?;
     for report in &models.reports {
-        tracing::info!(phase = report.phase, provider = %report.provider, model = %report.model.display(), "phase session ready");
+        tracing::info!(phase = %report.phase, provider = %report.provider, model = %report.model.display(), "phase session ready");
     }
     let steering_available = models.steer.is_some() && settings.pipeline.phase2.enabled;
     let phases = models
         .reports
         .iter()
-        .map(|report| (report.phase.to_owned(), report.provider.to_string()))
+        .map(|report| (report.phase.to_string(), report.provider.to_string()))
         .collect();
     let pipeline = Arc::new(Pipeline::new(settings.pipeline.clone(), models));
     let config = HandlerConfig {

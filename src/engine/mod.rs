@@ -30,6 +30,7 @@ use crate::cancel::CancelToken;
 use crate::pipeline::model::{
     CleanModel, ModelError, PhaseModels, Provider, QuantizeModel, SteerModel,
 };
+use crate::pipeline::Phase;
 use crate::settings::{ConvAlgorithmSearch, Device, EngineSettings, PipelineSettings};
 
 mod phases;
@@ -137,8 +138,8 @@ impl fmt::Debug for Engine {
 /// Which provider a phase session got, and why others were skipped.
 #[derive(Debug, Clone)]
 pub struct SessionReport {
-    /// `phase1`, `phase2` or `phase3`.
-    pub phase: &'static str,
+    /// The phase the session serves (`Clean`, `Steer` or `Quantize`).
+    pub phase: Phase,
     /// The model file.
     pub model: PathBuf,
     /// The provider the session runs on.
@@ -302,7 +303,7 @@ impl Engine {
         let mut reports = Vec::new();
         let clean = if pipeline.phase1.enabled {
             let model = OrtClean::load(self, &pipeline.phase1.model, pipeline.working_size)?;
-            reports.push(model.session.report("phase1"));
+            reports.push(model.session.report(Phase::Clean));
             Some(Arc::new(model) as Arc<dyn CleanModel>)
         } else {
             None
@@ -310,13 +311,13 @@ impl Engine {
         let steer = match (&pipeline.phase2.model, pipeline.phase2.enabled) {
             (Some(path), true) => {
                 let model = OrtSteer::load(self, path)?;
-                reports.push(model.session.report("phase2"));
+                reports.push(model.session.report(Phase::Steer));
                 Some(Arc::new(model) as Arc<dyn SteerModel>)
             }
             _ => None,
         };
         let quantize = OrtQuantize::load(self, &pipeline.phase3.model)?;
-        reports.push(quantize.session.report("phase3"));
+        reports.push(quantize.session.report(Phase::Quantize));
         Ok(LoadedModels {
             clean,
             steer,
@@ -536,7 +537,7 @@ impl PhaseSession {
         }
     }
 
-    fn report(&self, phase: &'static str) -> SessionReport {
+    fn report(&self, phase: Phase) -> SessionReport {
         let session = self.lock();
         SessionReport {
             phase,
