@@ -14,25 +14,6 @@ use runpod::{ApiLimits, ApiOptions};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
-fn limits() -> ApiLimits {
-    ApiLimits {
-        store_bytes: 64 * 1024 * 1024,
-        result_ttl: Duration::from_secs(3600),
-        header_read_timeout: Duration::from_secs(3600),
-        idle_timeout: Duration::from_secs(3600),
-        max_connections: 64,
-        max_overflow: 8,
-        body_read_timeout: Duration::from_secs(3600),
-    }
-}
-
-fn options(limits: ApiLimits) -> ApiOptions {
-    ApiOptions {
-        limits,
-        ..ApiOptions::default()
-    }
-}
-
 /// Reads one HTTP response head (up to the blank line) from a raw connection.
 async fn read_head(stream: &mut tokio::net::TcpStream) -> String {
     let mut received = Vec::new();
@@ -67,7 +48,7 @@ async fn stalled_request_bodies_count_against_the_store_budget() {
         config(),
         options(ApiLimits {
             store_bytes: 10_000,
-            ..limits()
+            ..quiet_limits()
         }),
     )
     .await;
@@ -130,7 +111,7 @@ async fn stalled_request_bodies_count_against_the_store_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_content_length_over_the_limit_is_refused_at_once_and_a_huge_chunk_is_400() {
     let (handler, _control) = test_handler();
-    let api = Api::start(handler, config(), options(limits())).await;
+    let api = Api::start(handler, config(), options(quiet_limits())).await;
     let mut stream = api.connect().await;
     write(&mut stream, &partial_run(999_999_999_999, 0)).await;
     let head = read_head(&mut stream).await;
@@ -160,7 +141,7 @@ async fn a_body_that_does_not_arrive_in_time_is_answered_408() {
         config(),
         options(ApiLimits {
             body_read_timeout: Duration::from_millis(200),
-            ..limits()
+            ..quiet_limits()
         }),
     )
     .await;
@@ -182,7 +163,7 @@ async fn the_overflow_lane_never_waits_on_a_body_and_health_answers() {
         options(ApiLimits {
             max_connections: 2,
             max_overflow: 2,
-            ..limits()
+            ..quiet_limits()
         }),
     )
     .await;
@@ -223,7 +204,7 @@ async fn the_overflow_lane_never_waits_on_a_body_and_health_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyless_server_takes_only_json_from_its_own_origin_and_host() {
     let (handler, _control) = test_handler();
-    let api = Api::start(handler, config(), options(limits())).await;
+    let api = Api::start(handler, config(), options(quiet_limits())).await;
     let url = format!("{}/runsync", api.base);
     let body = r#"{"input": 1}"#;
     // Simple requests a browser sends cross-site without a preflight.
@@ -317,7 +298,7 @@ async fn a_job_past_its_deadline_holds_its_slot_until_its_work_stops() {
     config.job_deadline = runpod::config::MIN_JOB_DEADLINE;
     // Longer than the test: the slot comes back because the work stopped, not by time.
     config.deadline_grace = Duration::from_secs(3600);
-    let api = Api::start(handler, config, options(limits())).await;
+    let api = Api::start(handler, config, options(quiet_limits())).await;
     let (_, stuck) = api
         .post("/runsync?wait=60000", json!({"input": {"wait": "stuck"}}))
         .await;

@@ -12,26 +12,6 @@ use common::*;
 use runpod::{ApiClock, ApiLimits, ApiOptions};
 use serde_json::json;
 
-/// Limits that never fire unless a test lowers one.
-fn quiet_limits() -> ApiLimits {
-    ApiLimits {
-        store_bytes: 64 * 1024 * 1024,
-        result_ttl: Duration::from_secs(3600),
-        header_read_timeout: Duration::from_secs(3600),
-        idle_timeout: Duration::from_secs(3600),
-        max_connections: 64,
-        max_overflow: 8,
-        body_read_timeout: Duration::from_secs(3600),
-    }
-}
-
-fn options(limits: ApiLimits) -> ApiOptions {
-    ApiOptions {
-        limits,
-        ..ApiOptions::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_inputs_over_the_byte_budget_are_answered_429_with_the_reason() {
     let (handler, mut control) = test_handler();

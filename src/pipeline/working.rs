@@ -96,23 +96,12 @@ pub fn prepare(image: &DecodedImage, working_size: u32, pad_multiple: u32) -> Wo
                 ]
             })
             .collect();
-        let source = Rgba32FImage::from_raw(image.width, image.height, premultiplied)
-            .expect("buffer holds 4 values per pixel");
-        let scaled = image::imageops::resize(&source, width, height, FilterType::Triangle);
-        let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
-        let mut alpha = Vec::with_capacity(width as usize * height as usize);
-        for px in scaled.into_raw().chunks_exact(4) {
-            let a = px[3].clamp(0.0, 1.0);
-            for value in &px[..3] {
-                rgb.push(if a > 0.0 {
-                    (value / a).clamp(0.0, 1.0)
-                } else {
-                    1.0
-                });
-            }
-            alpha.push(a);
-        }
-        (rgb, alpha)
+        resize_premultiplied(
+            premultiplied,
+            (image.width, image.height),
+            (width, height),
+            FilterType::Triangle,
+        )
     };
     let opaque = alpha.iter().map(|a| *a >= 0.5).collect();
 
@@ -142,6 +131,33 @@ pub fn prepare(image: &DecodedImage, working_size: u32, pad_multiple: u32) -> Wo
     }
 }
 
+/// Resizes premultiplied RGBA (`from` pixels) to `to` with `filter`; straight colour (white
+/// where nothing is covered) and alpha, both clamped to [0, 1].
+fn resize_premultiplied(
+    premultiplied: Vec<f32>,
+    (from_width, from_height): (u32, u32),
+    (width, height): (u32, u32),
+    filter: FilterType,
+) -> (Vec<f32>, Vec<f32>) {
+    let source = Rgba32FImage::from_raw(from_width, from_height, premultiplied)
+        .expect("buffer holds 4 values per pixel");
+    let scaled = image::imageops::resize(&source, width, height, filter);
+    let mut straight = Vec::with_capacity(width as usize * height as usize * 3);
+    let mut alpha = Vec::with_capacity(width as usize * height as usize);
+    for px in scaled.into_raw().chunks_exact(4) {
+        let a = px[3].clamp(0.0, 1.0);
+        for value in &px[..3] {
+            straight.push(if a > 0.0 {
+                (value / a).clamp(0.0, 1.0)
+            } else {
+                1.0
+            });
+        }
+        alpha.push(a);
+    }
+    (straight, alpha)
+}
+
 /// The working image at `scale ×` its resolution, for phases 3 and 4 after phase 2 upscaled:
 /// `upscaled` (the accepted phase-2 output, `scale ×` the padded working image) is the model
 /// input; alpha and the straight colours of translucent pixels are resampled (Catmull-Rom,
@@ -158,22 +174,12 @@ pub fn upscale(working: &WorkingImage, mut upscaled: PlanarImage, scale: u32) ->
         .zip(&working.alpha)
         .flat_map(|(rgb, a)| [rgb[0] * a, rgb[1] * a, rgb[2] * a, *a])
         .collect();
-    let source = Rgba32FImage::from_raw(working.width, working.height, premultiplied)
-        .expect("buffer holds 4 values per pixel");
-    let scaled = image::imageops::resize(&source, width, height, FilterType::CatmullRom);
-    let mut straight = Vec::with_capacity(width as usize * height as usize * 3);
-    let mut alpha = Vec::with_capacity(width as usize * height as usize);
-    for px in scaled.into_raw().chunks_exact(4) {
-        let a = px[3].clamp(0.0, 1.0);
-        for value in &px[..3] {
-            straight.push(if a > 0.0 {
-                (value / a).clamp(0.0, 1.0)
-            } else {
-                1.0
-            });
-        }
-        alpha.push(a);
-    }
+    let (straight, alpha) = resize_premultiplied(
+        premultiplied,
+        (working.width, working.height),
+        (width, height),
+        FilterType::CatmullRom,
+    );
     let opaque = alpha.iter().map(|a| *a >= 0.5).collect();
     let plane = upscaled.pixel_count();
     let stride = upscaled.width as usize;

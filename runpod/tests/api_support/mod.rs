@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use runpod::{ApiOptions, WorkerConfig};
+use runpod::{ApiLimits, ApiOptions, WorkerConfig};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -115,4 +115,25 @@ pub async fn read_until_closed(stream: &mut TcpStream) -> String {
     .await
     .expect("the server closes the connection");
     String::from_utf8_lossy(&received).into_owned()
+}
+
+/// Limits that never fire unless a test lowers one.
+pub fn quiet_limits() -> ApiLimits {
+    ApiLimits {
+        store_bytes: 64 * 1024 * 1024,
+        result_ttl: std::time::Duration::from_secs(3600),
+        header_read_timeout: std::time::Duration::from_secs(3600),
+        idle_timeout: std::time::Duration::from_secs(3600),
+        max_connections: 64,
+        max_overflow: 8,
+        body_read_timeout: std::time::Duration::from_secs(3600),
+    }
+}
+
+/// Options with these limits and nothing else.
+pub fn options(limits: ApiLimits) -> ApiOptions {
+    ApiOptions {
+        limits,
+        ..ApiOptions::default()
+    }
 }
