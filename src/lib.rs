@@ -12,7 +12,6 @@
 //! - [`cancel`]: a cancellation token for blocking work.
 //! - [`cli`]: the command-line interface (`vectorize`, `worker`, `serve`, `check`).
 
-pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod delivery;
@@ -20,5 +19,9 @@ pub mod download;
 pub mod engine;
 pub mod handler;
 pub mod output;
-pub mod pipeline;
 pub mod settings;
+
+/// The pipeline crate (`pipeline/`), re-exported so `crate::pipeline::…` names it.
+pub use ::pipeline;
+/// Its cancellation token, shared by the handler, the engine and the commands.
+pub use ::pipeline::cancel;

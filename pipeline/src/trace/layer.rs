@@ -7,14 +7,14 @@ use visioncortex::{BinaryImage, PathI32, PathSimplifyMode, PointI32};
 
 use super::{KeyGrid, Layer, TraceError, CORNER_REACH, TRANSPARENT_KEY};
 use crate::cancel::CancelToken;
-use crate::pipeline::components::Flood;
-use crate::pipeline::fit;
-use crate::pipeline::masks;
-use crate::pipeline::options::TraceMode;
-use crate::pipeline::palette::oklab_distance;
-use crate::pipeline::polygons;
-use crate::pipeline::shapes::{self, Conic};
-use crate::pipeline::svg::{Element, PathData, PathWriter};
+use crate::components::Flood;
+use crate::fit;
+use crate::masks;
+use crate::options::TraceMode;
+use crate::palette::oklab_distance;
+use crate::polygons;
+use crate::shapes::{self, Conic};
+use crate::svg::{Element, PathData, PathWriter};
 
 /// One layer's geometry: its path data and the whole shapes written beside it.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -294,7 +294,7 @@ impl LayerJob<'_> {
         let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
         let alone = self.against_nothing(&points);
         let grow = if alone && self.grid.scale > 1 {
-            f64::from(crate::pipeline::supersample::EDGE_INSET) * self.grid.scale as f64
+            f64::from(crate::supersample::EDGE_INSET) * self.grid.scale as f64
         } else {
             0.0
         };
@@ -342,7 +342,7 @@ impl LayerJob<'_> {
             return None;
         }
         if alone && self.grid.scale > 1 {
-            let grow = f64::from(crate::pipeline::supersample::EDGE_INSET) * scale;
+            let grow = f64::from(crate::supersample::EDGE_INSET) * scale;
             return Some(polygons::offset(&corners, grow));
         }
         Some(corners)

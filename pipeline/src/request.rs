@@ -24,10 +24,10 @@ use std::ops::RangeInclusive;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IntoDeserializer};
 
-use crate::pipeline::alpha::AlphaMode;
-use crate::pipeline::job::{Phase, PipelineError};
-use crate::pipeline::options::{Layout, TraceMode};
-use crate::pipeline::palette::{Palette, PaletteError, Rgb8, MAX_COLORS};
+use crate::alpha::AlphaMode;
+use crate::job::{Phase, PipelineError};
+use crate::options::{Layout, TraceMode};
+use crate::palette::{Palette, PaletteError, Rgb8, MAX_COLORS};
 
 /// `max_colors`: colours of an automatic palette (also `phase3.max_colors`).
 pub const MAX_COLORS_RANGE: RangeInclusive<i64> = 1..=MAX_COLORS as i64;
@@ -348,7 +348,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::pipeline::PipelineErrorKind;
+    use crate::PipelineErrorKind;
 
     /// The field path and message of reading `input`, as the job handler reports them.
     fn read(input: Value) -> Result<JobOptions, (String, String)> {

@@ -17,9 +17,9 @@
 //! (a dark outline on a light field) is not between its neighbours and stays. Transparent
 //! pixels are never a destination; labels stay palette indices.
 
-use crate::pipeline::components::{neighbours, Flood};
-use crate::pipeline::model::PlanarImage;
-use crate::pipeline::palette::{nearest_on_segment, oklab_distance as distance, srgb_to_oklab};
+use crate::components::{neighbours, Flood};
+use crate::model::PlanarImage;
+use crate::palette::{nearest_on_segment, oklab_distance as distance, srgb_to_oklab};
 
 /// A region is thin when its interior pixels (all four neighbours in the region) are at most
 /// this share of it: a one- or two-pixel band has none.

@@ -29,6 +29,7 @@
 //! about HTTP, RunPod or the command line.
 
 pub mod alpha;
+pub mod cancel;
 pub mod components;
 pub mod cutout;
 pub mod decode;

@@ -3,7 +3,7 @@
 use super::*;
 
 fn options(mode: TraceMode) -> TraceOptions {
-    crate::pipeline::tests::trace_options(mode)
+    crate::tests::trace_options(mode)
 }
 
 fn levels_of(opaque: &[bool]) -> Vec<u8> {

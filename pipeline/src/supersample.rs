@@ -21,8 +21,8 @@
 //! Flat interiors are copied without any work; only pixels next to a label or opacity change
 //! are computed.
 
-use crate::pipeline::model::PlanarImage;
-use crate::pipeline::palette::Palette;
+use crate::model::PlanarImage;
+use crate::palette::Palette;
 
 /// How much less coverage a fine pixel next to transparency needs to be left out (see
 /// [`refine`]).

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::cancel::CancelToken;
-use crate::pipeline::palette::{
+use crate::palette::{
     nearest_on_segment, oklab_distance as distance, oklab_to_srgb, srgb_to_oklab, Palette, Rgb8,
     MAX_COLORS,
 };

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::cancel::CancelToken;
-use crate::pipeline::palette::Palette;
+use crate::palette::Palette;
 
 /// A float32 sRGB image in [0, 1], planar (CHW): three planes of `width * height` values,
 /// red, green, blue. This is the phase models' tensor layout `[1, 3, H, W]` without the batch.
@@ -155,7 +155,7 @@ pub trait QuantizeModel: Send + Sync {
 }
 
 /// The models of every enabled phase, shared by all jobs: what a
-/// [`Pipeline`](crate::pipeline::Pipeline) runs. The engine builds it from ONNX Runtime
+/// [`Pipeline`](crate::Pipeline) runs. The engine builds it from ONNX Runtime
 /// sessions; tests build it from fakes.
 #[derive(Clone)]
 pub struct PhaseModels {

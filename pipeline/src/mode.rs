@@ -1,7 +1,7 @@
 //! `trace.mode = "auto"`: how fragmented a quantised label map is, and the mode that
 //! follows (polygons for photos, splines for artwork).
 
-use crate::pipeline::options::TraceMode;
+use crate::options::TraceMode;
 
 /// The label of a pixel that is not drawn.
 const TRANSPARENT: u8 = u8::MAX;

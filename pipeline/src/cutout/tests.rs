@@ -2,8 +2,8 @@ use super::chains::{draw_region, fit_chains, Pen};
 use super::map::{Chain, PlanarMap};
 use super::NOTHING;
 use crate::cancel::CancelToken;
-use crate::pipeline::fit;
-use crate::pipeline::options::{TraceMode, TraceOptions};
+use crate::fit;
+use crate::options::{TraceMode, TraceOptions};
 
 /// Collects closed polygons, cubics flattened.
 #[derive(Default)]
@@ -32,7 +32,7 @@ impl Pen for Polygons {
         }
     }
     fn close(&mut self) {}
-    fn conic(&mut self, conic: &crate::pipeline::shapes::Conic, clockwise: bool) {
+    fn conic(&mut self, conic: &crate::shapes::Conic, clockwise: bool) {
         let steps = 256;
         let ring = (0..steps)
             .map(|step| {
@@ -81,7 +81,7 @@ fn options(mode: TraceMode) -> TraceOptions {
         corner_threshold: 60.0,
         fit_tolerance: 0.4,
         path_precision: 2,
-        alpha: crate::pipeline::alpha::AlphaMode::Levels,
+        alpha: crate::alpha::AlphaMode::Levels,
         alpha_levels: 8,
         supersample: 1,
         layout: Default::default(),

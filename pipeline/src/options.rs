@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::alpha::AlphaMode;
-use crate::pipeline::palette::Palette;
+use crate::alpha::AlphaMode;
+use crate::palette::Palette;
 
 /// Settings of the pipeline phases.
 #[derive(Debug, Clone)]

@@ -7,12 +7,12 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::pipeline::alpha::AlphaMode;
-use crate::pipeline::decode::DecodedImage;
-use crate::pipeline::model::{ModelError, Provider};
-use crate::pipeline::options::{Layout, TraceMode};
-use crate::pipeline::request::JobOptions;
-use crate::pipeline::svg;
+use crate::alpha::AlphaMode;
+use crate::decode::DecodedImage;
+use crate::model::{ModelError, Provider};
+use crate::options::{Layout, TraceMode};
+use crate::request::JobOptions;
+use crate::svg;
 
 /// A stage of the pipeline, used in progress, errors and logs.
 ///
@@ -66,7 +66,7 @@ pub struct Progress {
 /// One vectorization job.
 #[derive(Debug, Clone)]
 pub struct Request {
-    /// The decoded image (see [`crate::pipeline::decode()`]).
+    /// The decoded image (see [`crate::decode()`]).
     pub image: DecodedImage,
     /// What the job asks for; left out, the settings decide.
     pub options: JobOptions,
@@ -173,7 +173,7 @@ pub struct Metadata {
     pub steering: SteeringReport,
     /// Things the caller should know (a steering gate that was skipped, a transparent image).
     pub warnings: Vec<String>,
-    /// Wall-clock milliseconds of [`crate::pipeline::Pipeline::run`].
+    /// Wall-clock milliseconds of [`crate::Pipeline::run`].
     pub total_ms: f64,
 }
 

@@ -5,11 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::*;
-use crate::pipeline::model::{
-    CleanModel, LabelMap, ModelError, PlanarImage, QuantizeModel, SteerModel,
-};
-use crate::pipeline::options::{CleanSettings, IouRetrySettings, QuantizeSettings, SteerSettings};
-use crate::pipeline::palette::srgb_to_oklab;
+use crate::model::{CleanModel, LabelMap, ModelError, PlanarImage, QuantizeModel, SteerModel};
+use crate::options::{CleanSettings, IouRetrySettings, QuantizeSettings, SteerSettings};
+use crate::palette::srgb_to_oklab;
 
 /// Phase 1 fake: returns its input; optionally cancels the token while "running".
 struct FakeClean {
@@ -137,7 +135,7 @@ pub(super) fn trace_options(mode: TraceMode) -> TraceOptions {
         corner_threshold: 60.0,
         fit_tolerance: 0.4,
         path_precision: 2,
-        alpha: crate::pipeline::alpha::AlphaMode::Levels,
+        alpha: crate::alpha::AlphaMode::Levels,
         alpha_levels: 8,
         supersample: 4,
         layout: Default::default(),

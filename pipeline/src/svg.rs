@@ -43,8 +43,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::pipeline::fit;
-use crate::pipeline::shapes::{Conic, Rect};
+use crate::fit;
+use crate::shapes::{Conic, Rect};
 
 /// What a group's paths are in the picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -367,7 +367,7 @@ mod tests {
         // Found by tests/fuzz_inputs.rs: png 0.18.1 panics expanding a 4-byte PLTE.
         let bytes = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/plte-4-bytes.png"
+            "/../tests/fixtures/fuzz/plte-4-bytes.png"
         ))
         .unwrap();
         let error = decode(&bytes, &LIMITS).unwrap_err();

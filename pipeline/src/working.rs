@@ -15,9 +15,9 @@
 use image::imageops::FilterType;
 use image::Rgba32FImage;
 
-use crate::pipeline::decode::DecodedImage;
-use crate::pipeline::model::{LabelMap, PlanarImage};
-use crate::pipeline::palette::Rgb8;
+use crate::decode::DecodedImage;
+use crate::model::{LabelMap, PlanarImage};
+use crate::palette::Rgb8;
 
 /// An image at the working resolution, ready for the phase models.
 #[derive(Debug, Clone)]

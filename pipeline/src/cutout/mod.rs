@@ -41,11 +41,11 @@ use chains::{draw, draw_closed, draw_region, fit_chains, Fitted, Pen};
 use map::PlanarMap;
 
 use crate::cancel::CancelToken;
-use crate::pipeline::fit;
-use crate::pipeline::options::{TraceMode, TraceOptions};
-use crate::pipeline::palette::Palette;
-use crate::pipeline::svg::{self, InkGroup, InkRole, Paint, PathData, PathWriter, SvgPath};
-use crate::pipeline::trace::{TraceError, TraceInput, Traced as Document};
+use crate::fit;
+use crate::options::{TraceMode, TraceOptions};
+use crate::palette::Palette;
+use crate::svg::{self, InkGroup, InkRole, Paint, PathData, PathWriter, SvgPath};
+use crate::trace::{TraceError, TraceInput, Traced as Document};
 
 /// The key of a pixel that belongs to no region (transparent, or outside the grid): the
 /// same value image tracing uses for transparent pixels.
@@ -156,7 +156,7 @@ impl Pen for WriterPen<'_> {
     fn close(&mut self) {
         self.writer.close(&mut self.data);
     }
-    fn conic(&mut self, conic: &crate::pipeline::shapes::Conic, clockwise: bool) {
+    fn conic(&mut self, conic: &crate::shapes::Conic, clockwise: bool) {
         self.writer.conic(conic, clockwise, &mut self.data);
     }
 }

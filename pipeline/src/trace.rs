@@ -44,14 +44,14 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::cancel::CancelToken;
-use crate::pipeline::components::{merge_speckles, Flood};
-use crate::pipeline::cutout;
-use crate::pipeline::masks;
-pub use crate::pipeline::mode::{fragmentation, resolve_mode, PHOTO_FRAGMENTATION};
-pub use crate::pipeline::options::TraceOptions;
-use crate::pipeline::options::{Layout, TraceMode};
-use crate::pipeline::palette::{srgb_to_oklab, Palette};
-use crate::pipeline::svg::{self, InkGroup, InkRole, Paint, PathWriter, SvgPath};
+use crate::components::{merge_speckles, Flood};
+use crate::cutout;
+use crate::masks;
+pub use crate::mode::{fragmentation, resolve_mode, PHOTO_FRAGMENTATION};
+pub use crate::options::TraceOptions;
+use crate::options::{Layout, TraceMode};
+use crate::palette::{srgb_to_oklab, Palette};
+use crate::svg::{self, InkGroup, InkRole, Paint, PathWriter, SvgPath};
 
 mod layer;
 use layer::{LayerJob, LayerOutput};

@@ -4,9 +4,9 @@ use visioncortex::{PathI32, PointI32};
 
 use super::map::{Chain, PlanarMap, Use};
 use crate::cancel::CancelToken;
-use crate::pipeline::fit;
-use crate::pipeline::options::{TraceMode, TraceOptions};
-use crate::pipeline::shapes::{self, Conic};
+use crate::fit;
+use crate::options::{TraceMode, TraceOptions};
+use crate::shapes::{self, Conic};
 
 /// Chord length, in working pixels, over which corners are judged (as in image tracing).
 const CORNER_REACH: f64 = 3.0;
