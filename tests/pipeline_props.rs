@@ -1,7 +1,8 @@
-//! Property tests: whatever the labels, palette and transparency, the SVG parses back, has the
-//! output size, and fills only with palette colours. Once on the image tracer alone (many
-//! cases, fast) and once through the whole pipeline with the real engine on CPU. Every path
-//! sits in one ink group whose colour is its fill, as `metadata.layers` says.
+//! Property tests through the whole pipeline with the real engine on CPU: whatever the image
+//! and the palette, the SVG parses back, has the input's size, and fills only with palette
+//! colours; every path sits in one ink group whose colour is its fill, as `metadata.layers`
+//! says. (The same property on the image tracer alone, with many more cases, is in the
+//! pipeline crate: `pipeline/src/trace_tests.rs`.)
 
 mod inks;
 
@@ -10,11 +11,9 @@ use std::sync::OnceLock;
 
 use gemini3::cancel::CancelToken;
 use gemini3::engine::Engine;
-use gemini3::pipeline::alpha::AlphaMode;
 use gemini3::pipeline::palette::{Palette, Rgb8};
-use gemini3::pipeline::trace::{trace, TraceInput, TraceOptions};
 use gemini3::pipeline::{DecodedImage, Pipeline, Request};
-use gemini3::settings::{LoadOptions, Settings, TraceMode};
+use gemini3::settings::{LoadOptions, Settings};
 use proptest::prelude::*;
 
 /// The root element's `width`, `height` and every `fill`, or a panic if it is not XML.
@@ -35,76 +34,6 @@ fn parse(svg: &str) -> (String, String, Vec<String>) {
 fn palette_strategy() -> impl Strategy<Value = Palette> {
     proptest::collection::hash_set(any::<[u8; 3]>(), 1..8)
         .prop_map(|colors| Palette::from_colors(colors.into_iter().map(Rgb8).collect()).unwrap())
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    #[test]
-    fn traced_svg_parses_and_fills_only_with_palette_colours(
-        palette in palette_strategy(),
-        width in 1u32..40,
-        height in 1u32..40,
-        seed in any::<u64>(),
-        polygon in any::<bool>(),
-        filter_speckle in 0u32..6,
-        scale in 1u32..4,
-    ) {
-        let pixels = (width * height) as usize;
-        // A cheap deterministic pattern generator: blobs of labels plus some transparency.
-        let mut state = seed | 1;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let labels: Vec<u8> = (0..pixels).map(|_| (next() % palette.len() as u64) as u8).collect();
-        // Mostly opaque, some transparent, some translucent (levels 1..=3 of 4).
-        let levels: Vec<u8> = (0..pixels)
-            .map(|_| match next() % 8 {
-                0 => 0,
-                1 => (next() % 3 + 1) as u8,
-                _ => 4,
-            })
-            .collect();
-        let input = TraceInput {
-            width,
-            height,
-            labels: &labels,
-            levels: &levels,
-            alpha_levels: 4,
-            scale: 1,
-            palette: &palette,
-            output_width: width * scale,
-            output_height: height * scale,
-            max_bytes: usize::MAX,
-        };
-        let options = TraceOptions {
-            mode: if polygon { TraceMode::Polygon } else { TraceMode::Spline },
-            filter_speckle,
-            corner_threshold: 60.0,
-            fit_tolerance: 0.4,
-            path_precision: 2,
-            alpha: AlphaMode::Levels,
-            alpha_levels: 4,
-            supersample: 1,
-            layout: Default::default(),
-            gap_filler: 0.0,
-        primitives: true,
-        };
-        let traced = trace(&input, &options, &CancelToken::new()).unwrap();
-        let (svg_width, svg_height, fills) = parse(&traced.svg);
-        prop_assert_eq!(svg_width, (width * scale).to_string());
-        prop_assert_eq!(svg_height, (height * scale).to_string());
-        prop_assert_eq!(fills.len(), traced.paths);
-        let groups = inks::check_groups(&traced.svg, &traced.layers);
-        prop_assert!(groups.is_ok(), "{:?}\n{}", groups, traced.svg);
-        let allowed = palette.hex_list();
-        for fill in &fills {
-            prop_assert!(allowed.contains(fill), "{} not in {:?}", fill, allowed);
-        }
-    }
 }
 
 fn pipeline() -> &'static Pipeline {

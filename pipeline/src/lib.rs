@@ -30,28 +30,28 @@
 
 pub mod alpha;
 pub mod cancel;
-pub mod components;
-pub mod cutout;
+mod components;
+mod cutout;
 pub mod decode;
-pub mod fit;
-pub mod fringe;
-pub mod gate;
+mod fit;
+mod fringe;
+mod gate;
 mod job;
-pub mod kmeans;
-pub mod masks;
-pub mod mode;
+mod kmeans;
+mod masks;
+mod mode;
 pub mod model;
 pub mod options;
 mod outputs;
 pub mod palette;
-pub mod polygons;
+mod polygons;
 pub mod request;
 pub mod shapes;
 mod steer;
-pub mod supersample;
+mod supersample;
 pub mod svg;
-pub mod trace;
-pub mod working;
+mod trace;
+mod working;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -73,6 +73,7 @@ use palette::Palette;
 pub use request::{JobOptions, SteeringRequest, TraceOverrides, GAP_FILLER_MAX};
 use steer::Accepted;
 use trace::{TraceError, TraceInput};
+pub use working::working_dimensions;
 
 /// Share of the overall progress reached after each phase.
 fn percent_after(phase: Phase) -> u8 {

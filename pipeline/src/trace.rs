@@ -34,8 +34,7 @@
 //!
 //! **Parallelism.** Layers are traced in parallel on rayon's global pool, one pool for the
 //! process shared by every job (so concurrent jobs never oversubscribe the CPUs). It is sized
-//! once, on first use, by rayon's default (`RAYON_NUM_THREADS`, else one thread per CPU), or
-//! earlier by [`init_thread_pool`], which the binary may call at start-up.
+//! once, on first use, by rayon's default (`RAYON_NUM_THREADS`, else one thread per CPU).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,7 +46,7 @@ use crate::cancel::CancelToken;
 use crate::components::{merge_speckles, Flood};
 use crate::cutout;
 use crate::masks;
-pub use crate::mode::{fragmentation, resolve_mode, PHOTO_FRAGMENTATION};
+use crate::mode::resolve_mode;
 pub use crate::options::TraceOptions;
 use crate::options::{Layout, TraceMode};
 use crate::palette::{srgb_to_oklab, Palette};
@@ -105,16 +104,6 @@ pub fn art_speckle(configured: u32, long_side: u32) -> u32 {
     }
     let ratio = f64::from(long_side) / f64::from(SPECKLE_REFERENCE_SIDE);
     ((f64::from(configured) * ratio * ratio).round() as u32).clamp(1, configured)
-}
-
-/// Sizes the process-wide pool that traces layers (rayon's global pool) to `threads`
-/// threads. Call it at most once, at start-up, before the first job; without it the pool
-/// takes rayon's default size on first use. Fails if the pool was already built.
-pub fn init_thread_pool(threads: usize) -> Result<(), rayon::ThreadPoolBuildError> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|index| format!("trace-{index}"))
-        .build_global()
 }
 
 /// A finished SVG document and its counts.

@@ -1,6 +1,7 @@
 //! Unit tests of image tracing (`trace.rs`): layers, modes, speckles, holes and limits.
 
 use super::*;
+use crate::mode::{fragmentation, PHOTO_FRAGMENTATION};
 
 fn options(mode: TraceMode) -> TraceOptions {
     crate::tests::trace_options(mode)
@@ -391,8 +392,6 @@ fn concurrent_jobs_share_the_pool_and_trace_exactly_what_one_job_alone_does() {
     for traced in &together {
         assert_eq!(traced, &alone);
     }
-    // The pool exists now and is sized once for the process: it cannot be sized again.
-    assert!(init_thread_pool(1).is_err());
 }
 
 #[test]
@@ -438,4 +437,97 @@ fn the_speckle_area_scales_with_small_art_and_never_below_one() {
     assert_eq!(super::art_speckle(4, 16), 1);
     assert_eq!(super::art_speckle(0, 96), 0);
     assert_eq!(super::art_speckle(64, 128), 16);
+}
+
+/// The root element's `width`, `height` and every `fill`, or a panic if it is not XML.
+fn size_and_fills(svg: &str) -> (String, String, Vec<String>) {
+    let document = roxmltree::Document::parse(svg).expect("the SVG is valid XML");
+    let root = document.root_element();
+    let fills = document
+        .descendants()
+        .filter_map(|n| n.attribute("fill").map(str::to_owned))
+        .collect();
+    (
+        root.attribute("width").unwrap_or_default().to_owned(),
+        root.attribute("height").unwrap_or_default().to_owned(),
+        fills,
+    )
+}
+
+fn palette_strategy() -> impl proptest::strategy::Strategy<Value = Palette> {
+    use proptest::prelude::*;
+    proptest::collection::hash_set(any::<[u8; 3]>(), 1..8).prop_map(|colors| {
+        Palette::from_colors(colors.into_iter().map(crate::palette::Rgb8).collect()).unwrap()
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever the labels, palette and transparency, the SVG parses back, has the output
+    /// size, fills only with palette colours, and every path sits in the ink group of its fill.
+    #[test]
+    fn traced_svg_parses_and_fills_only_with_palette_colours(
+        palette in palette_strategy(),
+        width in 1u32..40,
+        height in 1u32..40,
+        seed in proptest::prelude::any::<u64>(),
+        polygon in proptest::prelude::any::<bool>(),
+        filter_speckle in 0u32..6,
+        scale in 1u32..4,
+    ) {
+        let pixels = (width * height) as usize;
+        // A cheap deterministic pattern generator: blobs of labels plus some transparency.
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let labels: Vec<u8> = (0..pixels).map(|_| (next() % palette.len() as u64) as u8).collect();
+        // Mostly opaque, some transparent, some translucent (levels 1..=3 of 4).
+        let levels: Vec<u8> = (0..pixels)
+            .map(|_| match next() % 8 {
+                0 => 0,
+                1 => (next() % 3 + 1) as u8,
+                _ => 4,
+            })
+            .collect();
+        let input = TraceInput {
+            width,
+            height,
+            labels: &labels,
+            levels: &levels,
+            alpha_levels: 4,
+            scale: 1,
+            palette: &palette,
+            output_width: width * scale,
+            output_height: height * scale,
+            max_bytes: usize::MAX,
+        };
+        let options = TraceOptions {
+            mode: if polygon { TraceMode::Polygon } else { TraceMode::Spline },
+            filter_speckle,
+            corner_threshold: 60.0,
+            fit_tolerance: 0.4,
+            path_precision: 2,
+            alpha: crate::alpha::AlphaMode::Levels,
+            alpha_levels: 4,
+            supersample: 1,
+            layout: Default::default(),
+            gap_filler: 0.0,
+            primitives: true,
+        };
+        let traced = trace(&input, &options, &CancelToken::new()).unwrap();
+        let (svg_width, svg_height, fills) = size_and_fills(&traced.svg);
+        proptest::prop_assert_eq!(svg_width, (width * scale).to_string());
+        proptest::prop_assert_eq!(svg_height, (height * scale).to_string());
+        proptest::prop_assert_eq!(fills.len(), traced.paths);
+        check_groups(&traced.svg, &traced.layers);
+        let allowed = palette.hex_list();
+        for fill in &fills {
+            proptest::prop_assert!(allowed.contains(fill), "{} not in {:?}", fill, allowed);
+        }
+    }
 }

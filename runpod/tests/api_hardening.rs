@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use api_support::*;
 use common::*;
-use runpod::{ApiLimits, ApiOptions};
+use runpod::ApiLimits;
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 

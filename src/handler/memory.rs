@@ -66,7 +66,7 @@ pub fn job_estimate(
 ) -> u64 {
     let pixels = u64::from(width) * u64::from(height);
     let (working_width, working_height) =
-        crate::pipeline::working::working_dimensions(width, height, working_size);
+        crate::pipeline::working_dimensions(width, height, working_size);
     let padded = |side: u32| u64::from(side.div_ceil(pad_multiple.max(1)) * pad_multiple.max(1));
     let working_pixels = padded(working_width) * padded(working_height);
     JOB_BASE_BYTES
