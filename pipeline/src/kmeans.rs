@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use crate::cancel::CancelToken;
 use crate::palette::{
-    nearest_on_segment, oklab_distance as distance, oklab_to_srgb, srgb_to_oklab, Palette, Rgb8,
-    MAX_COLORS,
+    nearest_oklab, nearest_on_segment, oklab_distance as distance, oklab_to_srgb, srgb_to_oklab,
+    Palette, Rgb8, MAX_COLORS,
 };
 
 /// What an automatic palette is built from.
@@ -132,19 +132,6 @@ fn distance2(a: [f32; 3], b: [f32; 3]) -> f32 {
     d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
 }
 
-fn nearest(centroids: &[[f32; 3]], lab: [f32; 3]) -> usize {
-    let mut best = 0;
-    let mut best_distance = f32::INFINITY;
-    for (index, centroid) in centroids.iter().enumerate() {
-        let distance = distance2(*centroid, lab);
-        if distance < best_distance {
-            best_distance = distance;
-            best = index;
-        }
-    }
-    best
-}
-
 /// Weighted Lloyd k-means over `points` (more than `k` of them), returning at most `k`
 /// distinct colours, heaviest cluster first.
 fn cluster(
@@ -188,7 +175,7 @@ fn cluster(
         }
         let mut changed = false;
         for (slot, point) in assignment.iter_mut().zip(points) {
-            let index = nearest(&centroids, point.lab);
+            let index = nearest_oklab(&centroids, point.lab);
             if *slot != index {
                 *slot = index;
                 changed = true;
@@ -222,7 +209,7 @@ fn cluster(
     // Final assignment against the final centroids, then one colour per non-empty cluster.
     let mut clusters: Vec<(f64, Option<(f64, Rgb8)>)> = vec![(0.0, None); centroids.len()];
     for point in points {
-        let cluster = &mut clusters[nearest(&centroids, point.lab)];
+        let cluster = &mut clusters[nearest_oklab(&centroids, point.lab)];
         cluster.0 += point.weight;
         // Points are sorted heaviest first, so the first member seen is the heaviest.
         if cluster.1.is_none() {

@@ -47,11 +47,6 @@ pub const PHOTO_FRAGMENTATION: f64 = 32.0;
 /// photos 1.7× the bytes for 0.2 dB.
 pub const PHOTO_SUPERSAMPLE: u32 = 2;
 
-/// The mode `auto` resolves to for a label map (`u8::MAX` where nothing is drawn).
-pub fn resolve_mode(mode: TraceMode, grid: &[u8], width: usize, height: usize) -> TraceMode {
-    resolve(mode, fragmentation(grid, width, height))
-}
-
 /// The mode `auto` resolves to for a label map of this [`fragmentation`].
 pub fn resolve(mode: TraceMode, fragmentation: f64) -> TraceMode {
     if mode != TraceMode::Auto {

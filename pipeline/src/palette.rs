@@ -166,6 +166,22 @@ pub fn oklab_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
     (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
 }
 
+/// The index of the colour of `inks` (OKLab) nearest to `lab` (squared Euclidean distance;
+/// the first of equally near colours; `0` when `inks` is empty).
+pub fn nearest_oklab(inks: &[[f32; 3]], lab: [f32; 3]) -> usize {
+    let mut best = 0;
+    let mut best_distance = f32::INFINITY;
+    for (index, ink) in inks.iter().enumerate() {
+        let d = [ink[0] - lab[0], ink[1] - lab[1], ink[2] - lab[2]];
+        let distance = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+        if distance < best_distance {
+            best_distance = distance;
+            best = index;
+        }
+    }
+    best
+}
+
 /// The point of the segment from `a` to `b` nearest `p`, and its position along the segment
 /// in [0, 1] (0 when the segment is a point): where an anti-aliased blend of `a` and `b`
 /// would lie.

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use super::model::{self, PlanarImage, Provider};
 use super::outputs::output_scale;
 use super::palette::Palette;
+use super::resolve::SteeringChoice;
 use super::{
-    gate, quantize_cropped, working, Phase, Pipeline, PipelineError, PipelineErrorKind, Request,
-    Run, SteeringReport,
+    gate, quantize_cropped, working, Phase, Pipeline, PipelineError, PipelineErrorKind, Run,
+    SteeringReport,
 };
 
 impl Pipeline {
@@ -16,12 +17,12 @@ impl Pipeline {
     /// the image's size, `report.note` says why (and a warning, when the job asked for it).
     pub(super) fn steering_wanted(
         &self,
-        request: &Request,
+        choice: SteeringChoice,
         working: &working::WorkingImage,
         report: &mut SteeringReport,
         warnings: &mut Vec<String>,
     ) -> Option<Arc<dyn model::SteerModel>> {
-        let asked = request.options.steering.map(|s| s.enabled);
+        let asked = choice.asked;
         if asked == Some(false) {
             return None;
         }
@@ -70,7 +71,7 @@ impl Pipeline {
     pub(super) fn steer(
         &self,
         steer: &dyn model::SteerModel,
-        request: &Request,
+        choice: SteeringChoice,
         plate: &PlanarImage,
         plate_labels: &[u8],
         palette: &Palette,
@@ -79,9 +80,7 @@ impl Pipeline {
     ) -> Result<SteerOutcome, PipelineError> {
         let phase2 = &self.settings.phase2;
         let gate = &phase2.iou_retry;
-        let asked = request.options.steering;
-        let seed = asked.and_then(|s| s.seed).unwrap_or(phase2.seed);
-        let strength = asked.and_then(|s| s.strength).unwrap_or(phase2.strength);
+        let (seed, strength) = (choice.seed, choice.strength);
         let mut best: Option<(f32, Accepted)> = None;
         let mut attempts = 0u32;
         // A model that reads neither seed nor strength gives the same output every time.

@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use super::*;
 use crate::model::{CleanModel, LabelMap, ModelError, PlanarImage, QuantizeModel, SteerModel};
-use crate::options::{CleanSettings, IouRetrySettings, QuantizeSettings, SteerSettings};
+use crate::options::{
+    CleanSettings, IouRetrySettings, QuantizeSettings, SteerSettings, TraceMode, TraceOptions,
+};
 use crate::palette::srgb_to_oklab;
+use crate::palette::Palette;
 
 /// Phase 1 fake: returns its input; optionally cancels the token while "running".
 struct FakeClean {

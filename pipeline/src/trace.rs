@@ -46,7 +46,6 @@ use crate::cancel::CancelToken;
 use crate::components::{merge_speckles, Flood};
 use crate::cutout;
 use crate::masks;
-use crate::mode::resolve_mode;
 pub use crate::options::TraceOptions;
 use crate::options::{Layout, TraceMode};
 use crate::palette::{srgb_to_oklab, Palette};
@@ -54,9 +53,6 @@ use crate::svg::{self, InkGroup, InkRole, Paint, PathWriter, SvgPath};
 
 mod layer;
 use layer::{LayerJob, LayerOutput};
-
-/// The label of a transparent pixel inside this module (palettes have at most 64 colours).
-const TRANSPARENT: u8 = u8::MAX;
 
 /// The key of a transparent pixel in the traced grid (keys are `level << 8 | label`).
 const TRANSPARENT_KEY: u16 = u16::MAX;
@@ -284,20 +280,13 @@ fn key_grid(input: &TraceInput<'_>, options: &TraceOptions) -> Result<KeyGrid, T
     if min_area > 1 {
         merge_speckles(&mut keys, width, height, min_area);
     }
-    let mut resolved = *options;
-    if resolved.mode == TraceMode::Auto {
-        let labels: Vec<u8> = keys
-            .iter()
-            .map(|key| {
-                if *key == TRANSPARENT_KEY {
-                    TRANSPARENT
-                } else {
-                    (*key & 0xff) as u8
-                }
-            })
-            .collect();
-        resolved.mode = resolve_mode(TraceMode::Auto, &labels, width, height);
+    if options.mode == TraceMode::Auto {
+        // The pipeline decides `auto` once, from the labels before sub-pixel refinement.
+        return Err(TraceError::BadInput(
+            "trace mode auto must be decided before tracing".to_owned(),
+        ));
     }
+    let resolved = *options;
     Ok(KeyGrid {
         keys,
         width,

@@ -146,15 +146,16 @@ fn tracing_stops_past_the_byte_limit() {
 }
 
 #[test]
-fn auto_mode_traces_artwork_as_splines_and_fragmented_labels_as_polygons() {
+fn auto_mode_is_splines_for_artwork_and_polygons_for_fragmented_labels() {
     // Artwork: a square on a background. Fragmentation is its outline over its side.
     let (width, height) = (40usize, 40usize);
     let square: Vec<u8> = (0..width * height)
         .map(|i| u8::from((10..30).contains(&(i % width)) && (10..30).contains(&(i / width))) * 2)
         .collect();
+    let resolve =
+        |grid: &[u8], w, h| crate::mode::resolve(TraceMode::Auto, fragmentation(grid, w, h));
     assert!(fragmentation(&square, width, height) < 2.0);
-    let traced = run(&square, &[true; 1600], 40, 40, TraceMode::Auto);
-    assert_eq!(traced.mode, TraceMode::Spline);
+    assert_eq!(resolve(&square, width, height), TraceMode::Spline);
     // A photo-like label map: labels change every two pixels in a pseudo-random pattern
     // (the measure grows with the side for such maps, so it needs some size).
     let mut state = 12345u32;
@@ -169,14 +170,24 @@ fn auto_mode_traces_artwork_as_splines_and_fragmented_labels_as_polygons() {
         })
         .collect();
     assert!(fragmentation(&noisy, 160, 160) > PHOTO_FRAGMENTATION);
-    let mut options = options(TraceMode::Auto);
-    options.filter_speckle = 0;
-    let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
-    let levels = vec![8u8; 160 * 160];
-    let mut input = input(&noisy, &levels, &palette, 160, 160);
-    (input.output_width, input.output_height) = (160, 160);
-    let traced = trace(&input, &options, &CancelToken::new()).unwrap();
-    assert_eq!(traced.mode, TraceMode::Polygon);
+    assert_eq!(resolve(&noisy, 160, 160), TraceMode::Polygon);
+}
+
+#[test]
+fn the_tracer_refuses_an_undecided_mode() {
+    let labels = vec![0u8; 16];
+    let palette = Palette::from_hex(&["ff0000"]).unwrap();
+    let levels = vec![8u8; 16];
+    let error = trace(
+        &input(&labels, &levels, &palette, 4, 4),
+        &options(TraceMode::Auto),
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, TraceError::BadInput(ref m) if m.contains("auto")),
+        "{error:?}"
+    );
 }
 
 #[test]
