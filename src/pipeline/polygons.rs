@@ -84,6 +84,17 @@ const MAX_BULGE: f64 = 0.6;
 /// outline's order; `scale` is grid pixels per working pixel. `None` when the outline is no
 /// such polygon.
 pub fn recognise_polygon(points: &[Point], tolerance: f64, scale: f64) -> Option<Vec<Point>> {
+    recognise_polygon_with(points, tolerance, scale, true)
+}
+
+/// [`recognise_polygon`], its sides turned onto the page's axes (see the module's
+/// **Upright**) only when `upright` is set.
+pub fn recognise_polygon_with(
+    points: &[Point],
+    tolerance: f64,
+    scale: f64,
+    upright: bool,
+) -> Option<Vec<Point>> {
     if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 || scale < 1.0 {
         return None;
     }
@@ -192,7 +203,7 @@ pub fn recognise_polygon(points: &[Point], tolerance: f64, scale: f64) -> Option
     if let Some(snapped) = snapped {
         if let Some(snapped_rms) = check(&snapped) {
             if raw.is_none_or(|rms| snapped_rms <= rms + SNAP_COST * limit) {
-                let turned = turned_upright(&snapped);
+                let turned = turned_upright(&snapped).filter(|_| upright);
                 return Some(match turned.as_deref().and_then(check) {
                     Some(rms) if rms <= snapped_rms + UPRIGHT_COST * limit => turned?,
                     _ => snapped,
@@ -206,9 +217,9 @@ pub fn recognise_polygon(points: &[Point], tolerance: f64, scale: f64) -> Option
         return None;
     }
     let rms = raw?;
-    let upright = corners_of(&upright_lines(&lines));
-    Some(match upright.as_deref().and_then(check) {
-        Some(upright_rms) if upright_rms <= rms + UPRIGHT_COST * limit => upright?,
+    let turned = corners_of(&upright_lines(&lines)).filter(|_| upright);
+    Some(match turned.as_deref().and_then(check) {
+        Some(turned_rms) if turned_rms <= rms + UPRIGHT_COST * limit => turned?,
         _ => corners,
     })
 }

@@ -366,13 +366,16 @@ impl LayerJob<'_> {
         let points = self.boundary(outline, offset);
         let scale = self.grid.scale as f64;
         let tolerance = self.grid.options.fit_tolerance * scale;
-        let corners = polygons::recognise_polygon(&points, tolerance, scale)?;
+        let mut corners = polygons::recognise_polygon(&points, tolerance, scale)?;
         let alone = self.against_nothing(&points);
         // An upright rectangle between colours (a flag's band) keeps the Bézier path, which
         // draws it straight on the label map's pixel edges; the least-squares sides sat a
-        // tenth of a pixel off them (UAE flag at 96 px: -0.19 dB).
+        // tenth of a pixel off them (UAE flag at 96 px: -0.19 dB). One that is upright only
+        // because its sides were snapped onto the axes keeps its fitted sides, as before
+        // snapping (a 96 px rectangle on white: -0.09 dB as Béziers).
         if !alone && polygons::upright(&corners) {
-            return None;
+            corners = polygons::recognise_polygon_with(&points, tolerance, scale, false)
+                .filter(|c| !polygons::upright(c))?;
         }
         if alone && self.grid.scale > 1 {
             let grow = f64::from(crate::pipeline::supersample::EDGE_INSET) * scale;
