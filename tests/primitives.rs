@@ -719,3 +719,39 @@ fn dxf_writes_whole_circles_and_rounded_rectangles_as_circle_arc_and_line_entiti
         }
     }
 }
+
+#[test]
+fn a_rings_two_edges_share_one_centre_and_the_counts_are_the_svgs() {
+    // Off the pixel grid, at 96 and 128 px: both circles (DXF `CIRCLE`s of the two arcs
+    // each) have one centre, the same once rounded to the SVG's precision (the separate fits
+    // are within it already here; `shapes::concentric`'s unit test checks the snap itself).
+    for (size, cx, cy) in [(96u32, 47.3, 49.6), (128, 64.35, 61.8)] {
+        let body = format!(
+            "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
+             <circle cx=\"{cx}\" cy=\"{cy}\" r=\"{}\" fill=\"none\" stroke=\"#108040\" stroke-width=\"{}\"/>",
+            f64::from(size) * 0.3,
+            f64::from(size) * 0.12
+        );
+        let output = run(draw(size, &body), |_| {});
+        let circles: Vec<Vec<f64>> = dxf_entities(&output.svg, f64::from(size))
+            .into_iter()
+            .filter(|(layer, kind, _)| layer == "ink-108040" && *kind == "CIRCLE")
+            .map(|(_, _, numbers)| numbers)
+            .collect();
+        assert_eq!(circles.len(), 2, "{size}: {circles:?}\n{}", output.svg);
+        let apart = (circles[0][0] - circles[1][0]).hypot(circles[0][1] - circles[1][1]);
+        assert!(
+            apart < 1e-4,
+            "{size} px: centres {apart} apart: {circles:?}"
+        );
+        near(circles[0][0], cx, 0.25, "ring cx");
+        near(circles[0][1], cy, 0.25, "ring cy");
+        // metadata.primitives counts what the SVG has.
+        let primitives = output.metadata.primitives;
+        let arcs: usize = arc_radii(&output.svg, "#108040").len();
+        assert_eq!(primitives.arcs, arcs, "{size}");
+        assert_eq!(primitives.circles, count(&output.svg, "circle"), "{size}");
+        assert_eq!(primitives.ellipses, count(&output.svg, "ellipse"), "{size}");
+        assert_eq!(primitives.rects, count(&output.svg, "rect"), "{size}");
+    }
+}
