@@ -11,7 +11,8 @@
 //!   form, see there), so a subpath is lines, circular arcs and free-form curves, and is
 //!   written as (the decision of issue 20: exact entities where the outline has no free-form
 //!   curve, one closed entity where it has):
-//!   - arcs of one circle making a full turn (`<circle>`, a hole of two arcs): a `CIRCLE`;
+//!   - arcs of one circle making a full turn (`<circle>`, a hole of two arcs, whose centres
+//!     may be a rounding apart: within the tolerance): a `CIRCLE`;
 //!   - lines and circular arcs only, at least one arc (`<rect rx>`, an arc in path data):
 //!     a `LINE` or an `ARC` per piece, in outline order, each ending exactly where the next
 //!     starts (arcs take their centre and radius from their ends), so a cutter chains them
@@ -33,6 +34,8 @@
 //! - **Opacity**: a translucent fill keeps its opacity as the entity's transparency (440).
 //! - Version AutoCAD 2010 (AC1024), ASCII.
 
+use std::f64::consts::TAU;
+
 use dxf::entities::{Arc, Circle, Ellipse, Entity, EntityType, Line, LwPolyline};
 use dxf::enums::{AcadVersion, DrawingUnits, Units};
 use dxf::tables::Layer;
@@ -52,7 +55,7 @@ const CONIC_SLACK: f64 = 1e-3;
 
 /// The entities of one closed ring (millimetres, y up), by what it is made of:
 ///
-/// - one arc of a full turn: a `CIRCLE`;
+/// - arcs of one circle (within `tolerance`) making a full turn: a `CIRCLE`;
 /// - lines and circular arcs only, at least one arc: a `LINE` or `ARC` per piece, in ring
 ///   order, each ending where the next starts;
 /// - lines only: one closed `LWPOLYLINE`, its vertices the corners (no flattening);
@@ -60,10 +63,8 @@ const CONIC_SLACK: f64 = 1e-3;
 ///   (the tracer's Bézier circles, usvg's elliptic arcs), else one closed `LWPOLYLINE`, the
 ///   curves flattened within `tolerance` and circular arcs exact as bulges.
 fn entities(ring: &[Piece], tolerance: f64) -> Vec<EntityType> {
-    if let [Piece::Arc(arc)] = ring {
-        if arc.is_full_circle() {
-            return vec![circle(arc.center, arc.radius)];
-        }
+    if let Some((center, radius)) = one_circle(ring, tolerance) {
+        return vec![circle(center, radius)];
     }
     let curves = ring.iter().any(|piece| matches!(piece, Piece::Curve(..)));
     let arcs = ring.iter().any(|piece| matches!(piece, Piece::Arc(_)));
@@ -76,6 +77,36 @@ fn entities(ring: &[Piece], tolerance: f64) -> Vec<EntityType> {
         return ring.iter().map(line_or_arc).collect();
     }
     polyline(ring, tolerance).into_iter().collect()
+}
+
+/// The circle a ring of arcs only is: one full turn, or arcs turning one way a full turn in
+/// all whose centres and radii agree within `tolerance` (the SVG writer's two half-circle
+/// `A` commands, their ends rounded, have centres a rounding apart), as their mean.
+fn one_circle(ring: &[Piece], tolerance: f64) -> Option<(Point, f64)> {
+    let arcs: Vec<pieces::Arc> = ring
+        .iter()
+        .map(|piece| match piece {
+            Piece::Arc(arc) => Some(*arc),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let sweep: f64 = arcs.iter().map(|arc| arc.sweep).sum();
+    let same_way = arcs.iter().all(|arc| arc.sweep.signum() == sweep.signum());
+    if arcs.is_empty() || !same_way || (sweep.abs() - TAU).abs() > pieces::SWEEP_SLACK {
+        return None;
+    }
+    let n = arcs.len() as f64;
+    let center = Point {
+        x: arcs.iter().map(|arc| arc.center.x).sum::<f64>() / n,
+        y: arcs.iter().map(|arc| arc.center.y).sum::<f64>() / n,
+    };
+    let radius = arcs.iter().map(|arc| arc.radius).sum::<f64>() / n;
+    arcs.iter()
+        .all(|arc| {
+            (arc.center.x - center.x).hypot(arc.center.y - center.y) + (arc.radius - radius).abs()
+                <= tolerance
+        })
+        .then_some((center, radius))
 }
 
 /// A `LINE` or an `ARC` (anticlockwise from its start angle to its end angle, in degrees);
@@ -205,7 +236,7 @@ fn conic_entity(ring: &[Point], tolerance: f64) -> Option<EntityType> {
         major_axis: dxf::Vector::new(ellipse.rx * c, ellipse.rx * s, 0.0),
         minor_axis_ratio: ellipse.ry / ellipse.rx,
         start_parameter: 0.0,
-        end_parameter: std::f64::consts::TAU,
+        end_parameter: TAU,
         ..Default::default()
     }))
 }

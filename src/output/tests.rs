@@ -232,11 +232,14 @@ fn path_counts_give_a_lower_bound_before_parsing() {
     ));
 }
 
-/// A rounded rectangle, a circle, and a rectangle with one corner an arc of a path.
+/// A rounded rectangle, a circle, a rectangle with one corner an arc of a path, a circle of
+/// two half-circle arcs, and a circle of a benchmark SVG (geo011) off the page.
 const ARCS: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="60" height="40" viewBox="0 0 60 40">
 <g id="ink-1e5ac8" data-color="#1e5ac8"><rect x="2" y="3" width="30" height="20" rx="4" fill="#1e5ac8"/></g>
 <g id="ink-f58c1e" data-color="#f58c1e"><circle cx="45" cy="12" r="8" fill="#f58c1e"/>
-<path d="M36 26h14a6 6 0 0 1 6 6v6h-20z" fill="#f58c1e"/></g>
+<path d="M36 26h14a6 6 0 0 1 6 6v6h-20z" fill="#f58c1e"/>
+<path d="M20 30a5 5 0 0 1 0 10a5 5 0 0 1 0-10z" fill="#f58c1e"/>
+<circle cx="369.6" cy="92" r="74.3" fill="#f58c1e"/></g>
 </svg>"##;
 
 #[test]
@@ -261,10 +264,12 @@ fn every_dxf_entity_writes_at_least_its_lower_bound_and_the_limit_holds() {
     }
     kinds.sort();
     let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
-    // The rounded rectangle: 4 lines and 4 arcs; the circle; the path: 4 lines and an arc.
+    // The rounded rectangle: 4 lines and 4 arcs; the circle; the path: 4 lines and an arc;
+    // two half circles: one circle; a circle whose quarters' sweeps (from f32 points) add up
+    // to a hair over a full turn: one circle.
     assert_eq!(
         (count("LINE"), count("ARC"), count("CIRCLE"), kinds.len()),
-        (8, 5, 1, 14),
+        (8, 5, 3, 16),
         "{kinds:?}"
     );
     for max_bytes in [dxf.len() - 1, dxf.len() / 2] {
@@ -298,8 +303,9 @@ fn eps_draws_arcs_as_their_exact_cubics_not_flattened() {
                 .collect::<Vec<f64>>()
         })
         .collect();
-    // The circle's four quarters, the rounded rectangle's four corners, the path's arc.
-    assert_eq!(curves.len(), 9, "{eps}");
+    // The circles' four quarters each (three circles), the rounded rectangle's four
+    // corners, the path's arc.
+    assert_eq!(curves.len(), 17, "{eps}");
     let lines = eps.lines().filter(|line| line.ends_with(" l")).count();
     assert!(lines <= 8, "{lines} lines");
     // The circle's quarters end on it, a quarter turn apart: (53, 12), (45, 20), (37, 12),
