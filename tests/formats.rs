@@ -1,7 +1,7 @@
 //! The output formats (issue 13, item 3) on the real pipeline's SVGs: PDF and EPS render back
 //! (poppler's `pdftoppm`, Ghostscript) to the SVG's picture (resvg) within a PSNR bound and
 //! with the palette's exact colours inside shapes; DXF reads back with the `dxf` crate with one
-//! layer per ink, closed polylines and millimetre extents; PNG is resvg's render exactly; bad
+//! layer per ink, closed outlines (polylines, circles, ellipses, or chains of lines and arcs) and millimetre extents; PNG is resvg's render exactly; bad
 //! input is an error; and `gemini3 vectorize -o x.pdf|.eps|.dxf|.png` picks the format from
 //! the extension.
 //!
@@ -396,7 +396,7 @@ fn fill_outlines(group: &usvg::Group, out: &mut Vec<(usize, usvg::Rect)>) {
 }
 
 #[test]
-fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
+fn dxf_reads_back_with_one_layer_per_ink_closed_outlines_and_millimetres() {
     for dpi in [96.0, 300.0] {
         let options = OutputOptions {
             dxf_dpi: dpi,
@@ -441,10 +441,11 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
                 .collect();
             assert_eq!(layers, inks, "{name}");
 
-            // Every entity a closed polyline on an ink layer, in that ink's exact colour,
+            // Every entity a closed outline (or a piece of one) on an ink layer, in that ink's exact colour,
             // on the viewport; as many as the fills have subpaths.
             let (mut low, mut high) = ([f64::MAX; 2], [f64::MIN; 2]);
             let mut count = 0;
+            let mut pieces = Vec::new();
             let mut used = BTreeSet::new();
             for entity in drawing.entities() {
                 // A closed polyline, or a whole circle or ellipse (issue 20): its outline's
@@ -477,6 +478,26 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
                             })
                             .collect()
                     }
+                    // A piece of an outline of lines and arcs (issue 20): its ends, joined
+                    // into closed outlines below.
+                    dxf::entities::EntityType::Line(line) => {
+                        let ends = [(line.p1.x, line.p1.y), (line.p2.x, line.p2.y)];
+                        pieces.push(ends);
+                        ends.to_vec()
+                    }
+                    dxf::entities::EntityType::Arc(arc) => {
+                        let (c, r) = (&arc.center, arc.radius);
+                        let at = |degrees: f64| {
+                            let t = degrees.to_radians();
+                            (c.x + r * t.cos(), c.y + r * t.sin())
+                        };
+                        let ends = [at(arc.start_angle), at(arc.end_angle)];
+                        pieces.push(ends);
+                        let sweep = (arc.end_angle - arc.start_angle).rem_euclid(360.0);
+                        (0..=64)
+                            .map(|i| at(arc.start_angle + sweep * f64::from(i) / 64.0))
+                            .collect()
+                    }
                     other => panic!("{name}: not a closed outline: {other:?}"),
                 };
                 let layer = &entity.common.layer;
@@ -496,13 +517,22 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
                     low = [low[0].min(x), low[1].min(y)];
                     high = [high[0].max(x), high[1].max(y)];
                 }
-                count += 1;
+                if !matches!(
+                    entity.specific,
+                    dxf::entities::EntityType::Line(_) | dxf::entities::EntityType::Arc(_)
+                ) {
+                    count += 1;
+                }
             }
+            count += closed_chains(&pieces, name);
             assert_eq!(used, inks, "{name}: every ink has entities");
             let mut outlines = Vec::new();
             fill_outlines(tree.root(), &mut outlines);
             let subpaths: usize = outlines.iter().map(|(moves, _)| moves).sum();
-            assert_eq!(count, subpaths, "{name}: one entity per subpath");
+            assert_eq!(
+                count, subpaths,
+                "{name}: one entity or closed chain of LINEs and ARCs per subpath"
+            );
 
             // The same geometry, y up: the fills' bounding box in millimetres, within the
             // flattening tolerance.
@@ -533,6 +563,37 @@ fn dxf_reads_back_with_one_layer_per_ink_closed_polylines_and_millimetres() {
             }
         }
     }
+}
+
+/// How many closed chains the `LINE` and `ARC` pieces (their two ends each) make: every end
+/// must meet exactly one other piece's end (within 1e-6 mm).
+fn closed_chains(pieces: &[[(f64, f64); 2]], name: &str) -> usize {
+    let meets = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1) < 1e-6;
+    let mut seen = vec![false; pieces.len()];
+    let mut chains = 0;
+    for first in 0..pieces.len() {
+        if seen[first] {
+            continue;
+        }
+        chains += 1;
+        let mut stack = vec![first];
+        seen[first] = true;
+        while let Some(i) = stack.pop() {
+            for end in pieces[i] {
+                let others: Vec<usize> = (0..pieces.len())
+                    .filter(|&j| j != i && pieces[j].iter().any(|&e| meets(e, end)))
+                    .collect();
+                assert_eq!(others.len(), 1, "{name}: an open end at {end:?}");
+                for j in others {
+                    if !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+    }
+    chains
 }
 
 #[test]

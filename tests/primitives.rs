@@ -577,3 +577,181 @@ fn a_circle_stays_a_circle_and_a_bean_is_no_polygon() {
     let (polygons, _) = straight_subpaths(&off.svg, "#2050c0");
     assert!(polygons.is_empty(), "{}", off.svg);
 }
+
+/// The DXF's `CIRCLE`, `ARC` and `LINE` entities (and the count of every other kind), in
+/// SVG pixels (y down) from millimetres at the default 96 dpi, y up: (layer, kind, numbers)
+/// with circles and arcs as centre x, y and radius (and start, end angle in degrees), lines
+/// as both ends.
+fn dxf_entities(svg: &str, height: f64) -> Vec<(String, &'static str, Vec<f64>)> {
+    let options = OutputOptions::default();
+    let bytes = encode(svg, Format::Dxf, &options).unwrap();
+    let drawing = dxf::Drawing::load(&mut bytes.as_slice()).unwrap();
+    let px = options.dxf_dpi / 25.4;
+    let mut out = Vec::new();
+    for entity in drawing.entities() {
+        let layer = entity.common.layer.clone();
+        let (kind, numbers) = match &entity.specific {
+            dxf::entities::EntityType::Circle(c) => (
+                "CIRCLE",
+                vec![c.center.x * px, height - c.center.y * px, c.radius * px],
+            ),
+            dxf::entities::EntityType::Arc(a) => (
+                "ARC",
+                vec![
+                    a.center.x * px,
+                    height - a.center.y * px,
+                    a.radius * px,
+                    a.start_angle,
+                    a.end_angle,
+                ],
+            ),
+            dxf::entities::EntityType::Line(l) => (
+                "LINE",
+                vec![
+                    l.p1.x * px,
+                    height - l.p1.y * px,
+                    l.p2.x * px,
+                    height - l.p2.y * px,
+                ],
+            ),
+            dxf::entities::EntityType::Ellipse(_) => ("ELLIPSE", Vec::new()),
+            dxf::entities::EntityType::LwPolyline(p) => {
+                let bulges = p.vertices.iter().filter(|v| v.bulge != 0.0).count();
+                ("LWPOLYLINE", vec![bulges as f64])
+            }
+            _ => ("OTHER", Vec::new()),
+        };
+        out.push((layer, kind, numbers));
+    }
+    out
+}
+
+#[test]
+fn dxf_writes_whole_circles_and_rounded_rectangles_as_circle_arc_and_line_entities() {
+    // On nothing: a `<circle>` and a `<rect rx>` (issue 20's DXF check). Tolerances against
+    // the drawn art: 0.3 px for centres and corners, 2 % + 0.1 px for radii; against the SVG's
+    // own elements: 1e-3 px (f32 rounding in usvg).
+    let body = "<circle cx=\"34\" cy=\"36\" r=\"22\" fill=\"#d02020\"/>\
+        <rect x=\"66\" y=\"60\" width=\"52\" height=\"40\" rx=\"9\" fill=\"#2050c0\"/>";
+    let output = run(draw(128, body), |_| {});
+    assert_eq!(
+        (
+            output.metadata.primitives.circles,
+            output.metadata.primitives.rects
+        ),
+        (1, 1),
+        "{}",
+        output.svg
+    );
+    let entities = dxf_entities(&output.svg, 128.0);
+    let of = |kind: &str| -> Vec<&(String, &'static str, Vec<f64>)> {
+        entities.iter().filter(|e| e.1 == kind).collect()
+    };
+    let found = of("CIRCLE");
+    assert_eq!(found.len(), 1, "{entities:?}");
+    let (layer, _, c) = found[0];
+    assert_eq!(layer, "ink-d02020");
+    let svg_circle = circles(&output.svg, "#d02020")[0];
+    assert!((c[0] - svg_circle.0).abs() < 1e-3 && (c[1] - svg_circle.1).abs() < 1e-3);
+    assert!(
+        (c[2] - svg_circle.2).abs() < 1e-3,
+        "{c:?} vs {svg_circle:?}"
+    );
+    near(c[0], 34.0, 0.3, "CIRCLE cx");
+    near(c[1], 36.0, 0.3, "CIRCLE cy");
+    near(c[2], 22.0, 0.02 * 22.0 + 0.1, "CIRCLE r");
+
+    // The rounded rectangle: 4 quarter ARCs about the corners' centres and 4 LINEs along
+    // the sides, all on the blue layer, end to end.
+    let (arcs, lines) = (of("ARC"), of("LINE"));
+    assert_eq!((arcs.len(), lines.len()), (4, 4), "{entities:?}");
+    assert!(of("LWPOLYLINE").is_empty() && of("ELLIPSE").is_empty());
+    for (layer, _, _) in arcs.iter().chain(&lines) {
+        assert_eq!(layer, "ink-2050c0");
+    }
+    let radius = arcs[0].2[2];
+    near(radius, 9.0, 1.5, "ARC radius");
+    let mut corners = vec![(75.0, 69.0), (109.0, 69.0), (109.0, 91.0), (75.0, 91.0)];
+    for (_, _, a) in &arcs {
+        assert!((a[2] - radius).abs() < 1e-6, "one corner radius: {arcs:?}");
+        let sweep = (a[4] - a[3]).rem_euclid(360.0);
+        assert!((sweep - 90.0).abs() < 1e-3, "a quarter turn: {a:?}");
+        // Its centre is the nearest corner centre of the drawn art moved in by the radius
+        // found (the art's is 9 px).
+        let nearest = corners
+            .iter()
+            .position(|&(x, y)| (a[0] - x).hypot(a[1] - y) < 0.3 + (radius - 9.0).abs() * 1.5)
+            .unwrap_or_else(|| panic!("ARC centre {a:?} is no corner's of {corners:?}"));
+        corners.remove(nearest);
+    }
+    // Every end of a piece is the end of another (a closed cut path).
+    let mut ends: Vec<(f64, f64)> = Vec::new();
+    for (_, _, l) in &lines {
+        ends.extend([(l[0], l[1]), (l[2], l[3])]);
+    }
+    for (_, _, a) in &arcs {
+        for angle in [a[3], a[4]] {
+            // y down in pixels: the angle's sine flips.
+            let t = angle.to_radians();
+            ends.push((a[0] + a[2] * t.cos(), a[1] - a[2] * t.sin()));
+        }
+    }
+    for &(x, y) in &ends {
+        let meeting = ends
+            .iter()
+            .filter(|&&(u, v)| (u - x).hypot(v - y) < 1e-6)
+            .count();
+        assert_eq!(meeting, 2, "({x}, {y}) in {ends:?}");
+    }
+
+    // trace.primitives: false: pixel outlines only, no CIRCLE, ARC or ELLIPSE (and no bulge).
+    let off = run(draw(128, body), |r| {
+        r.options.trace.primitives = Some(false)
+    });
+    let entities = dxf_entities(&off.svg, 128.0);
+    for (_, kind, numbers) in &entities {
+        assert!(
+            *kind == "LWPOLYLINE" || *kind == "LINE",
+            "{kind}: {entities:?}"
+        );
+        if *kind == "LWPOLYLINE" {
+            assert_eq!(numbers[0], 0.0, "a bulge: {entities:?}");
+        }
+    }
+}
+
+#[test]
+fn a_rings_two_edges_share_one_centre_and_the_counts_are_the_svgs() {
+    // Off the pixel grid, at 96 and 128 px: both circles (DXF `CIRCLE`s of the two arcs
+    // each) have one centre, the same once rounded to the SVG's precision (the separate fits
+    // are within it already here; `shapes::concentric`'s unit test checks the snap itself).
+    for (size, cx, cy) in [(96u32, 47.3, 49.6), (128, 64.35, 61.8)] {
+        let body = format!(
+            "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
+             <circle cx=\"{cx}\" cy=\"{cy}\" r=\"{}\" fill=\"none\" stroke=\"#108040\" stroke-width=\"{}\"/>",
+            f64::from(size) * 0.3,
+            f64::from(size) * 0.12
+        );
+        let output = run(draw(size, &body), |_| {});
+        let circles: Vec<Vec<f64>> = dxf_entities(&output.svg, f64::from(size))
+            .into_iter()
+            .filter(|(layer, kind, _)| layer == "ink-108040" && *kind == "CIRCLE")
+            .map(|(_, _, numbers)| numbers)
+            .collect();
+        assert_eq!(circles.len(), 2, "{size}: {circles:?}\n{}", output.svg);
+        let apart = (circles[0][0] - circles[1][0]).hypot(circles[0][1] - circles[1][1]);
+        assert!(
+            apart < 1e-4,
+            "{size} px: centres {apart} apart: {circles:?}"
+        );
+        near(circles[0][0], cx, 0.25, "ring cx");
+        near(circles[0][1], cy, 0.25, "ring cy");
+        // metadata.primitives counts what the SVG has.
+        let primitives = output.metadata.primitives;
+        let arcs: usize = arc_radii(&output.svg, "#108040").len();
+        assert_eq!(primitives.arcs, arcs, "{size}");
+        assert_eq!(primitives.circles, count(&output.svg, "circle"), "{size}");
+        assert_eq!(primitives.ellipses, count(&output.svg, "ellipse"), "{size}");
+        assert_eq!(primitives.rects, count(&output.svg, "rect"), "{size}");
+    }
+}

@@ -25,6 +25,11 @@
 //! outer and the inner turns each), the polygon snaps to the exact regular polygon (star)
 //! with the centre, radius (radii) and rotation fitted by least squares to the corners, if it
 //! still passes.
+//!
+//! **Upright.** Sides within [`UPRIGHT_ANGLE`] of the page's axes become exactly horizontal
+//! or vertical (a regular polygon or star is turned about its centre so that its side
+//! nearest to an axis lies on it; another polygon's sides each keep their points' mean) when
+//! the RMS distance rises by at most [`UPRIGHT_COST`] of the limit.
 
 use super::shapes::{signed_area2, Point};
 
@@ -62,6 +67,14 @@ const REGULAR_SPREAD: f64 = 0.06;
 /// A snap may raise the RMS distance by this fraction of the limit.
 const SNAP_COST: f64 = 0.1;
 
+/// Sides within this angle (radians, about 3°) of the page's axes are tried on them.
+const UPRIGHT_ANGLE: f64 = 0.05;
+
+/// Turning sides onto the page's axes may raise the RMS distance by this fraction of the
+/// limit: the least-squares sides are each the optimum, so an exact axis can only cost, and
+/// is taken only within the noise of their fit.
+const UPRIGHT_COST: f64 = 0.02;
+
 /// Straight sides: the middle third of a side may bulge from its ends by this fraction of
 /// the limit.
 const MAX_BULGE: f64 = 0.6;
@@ -71,6 +84,17 @@ const MAX_BULGE: f64 = 0.6;
 /// outline's order; `scale` is grid pixels per working pixel. `None` when the outline is no
 /// such polygon.
 pub fn recognise_polygon(points: &[Point], tolerance: f64, scale: f64) -> Option<Vec<Point>> {
+    recognise_polygon_with(points, tolerance, scale, true)
+}
+
+/// [`recognise_polygon`], its sides turned onto the page's axes (see the module's
+/// **Upright**) only when `upright` is set.
+pub fn recognise_polygon_with(
+    points: &[Point],
+    tolerance: f64,
+    scale: f64,
+    upright: bool,
+) -> Option<Vec<Point>> {
     if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 || scale < 1.0 {
         return None;
     }
@@ -179,7 +203,11 @@ pub fn recognise_polygon(points: &[Point], tolerance: f64, scale: f64) -> Option
     if let Some(snapped) = snapped {
         if let Some(snapped_rms) = check(&snapped) {
             if raw.is_none_or(|rms| snapped_rms <= rms + SNAP_COST * limit) {
-                return Some(snapped);
+                let turned = turned_upright(&snapped).filter(|_| upright);
+                return Some(match turned.as_deref().and_then(check) {
+                    Some(rms) if rms <= snapped_rms + UPRIGHT_COST * limit => turned?,
+                    _ => snapped,
+                });
             }
         }
     }
@@ -188,7 +216,61 @@ pub fn recognise_polygon(points: &[Point], tolerance: f64, scale: f64) -> Option
     if star || n > MAX_IRREGULAR_SIDES || turns.iter().any(|t| t.abs() < MIN_IRREGULAR_TURN) {
         return None;
     }
-    raw.map(|_| corners)
+    let rms = raw?;
+    let turned = corners_of(&upright_lines(&lines)).filter(|_| upright);
+    Some(match turned.as_deref().and_then(check) {
+        Some(turned_rms) if turned_rms <= rms + UPRIGHT_COST * limit => turned?,
+        _ => corners,
+    })
+}
+
+/// `lines` with each one within [`UPRIGHT_ANGLE`] of the page's axes turned onto it, about
+/// its point (the mean of its side's points: the least-squares line of that direction).
+fn upright_lines(lines: &[Line]) -> Vec<Line> {
+    lines
+        .iter()
+        .map(|line| {
+            let (x, y) = line.dir;
+            let dir = if y.abs() <= UPRIGHT_ANGLE.sin() {
+                (x.signum(), 0.0)
+            } else if x.abs() <= UPRIGHT_ANGLE.sin() {
+                (0.0, y.signum())
+            } else {
+                (x, y)
+            };
+            Line { dir, ..*line }
+        })
+        .collect()
+}
+
+/// The polygon `corners` turned about their mean so that its side nearest to the page's
+/// axes lies on one, when that side is within [`UPRIGHT_ANGLE`] of it and not on it yet.
+fn turned_upright(corners: &[Point]) -> Option<Vec<Point>> {
+    let n = corners.len() as f64;
+    let quarter = std::f64::consts::FRAC_PI_2;
+    let offset = (0..corners.len())
+        .map(|i| {
+            let (a, b) = (corners[i], corners[(i + 1) % corners.len()]);
+            let angle = (b.1 - a.1).atan2(b.0 - a.0);
+            angle - (angle / quarter).round() * quarter
+        })
+        .min_by(|a, b| a.abs().total_cmp(&b.abs()))?;
+    if offset.abs() > UPRIGHT_ANGLE || offset.abs() < 1e-12 {
+        return None;
+    }
+    let center = corners
+        .iter()
+        .fold((0.0, 0.0), |s, p| (s.0 + p.0 / n, s.1 + p.1 / n));
+    let (c, s) = ((-offset).cos(), (-offset).sin());
+    Some(
+        corners
+            .iter()
+            .map(|p| {
+                let (dx, dy) = (p.0 - center.0, p.1 - center.1);
+                (center.0 + dx * c - dy * s, center.1 + dx * s + dy * c)
+            })
+            .collect(),
+    )
 }
 
 /// The corners where consecutive `lines` meet (corner `i` ends line `i - 1`).

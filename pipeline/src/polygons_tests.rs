@@ -111,3 +111,79 @@ fn offset_moves_sides_out() {
     assert!((grown[0].0 + 1.0).abs() < 1e-9 && (grown[0].1 + 1.0).abs() < 1e-9);
     assert!((grown[2].0 - 11.0).abs() < 1e-9 && (grown[2].1 - 11.0).abs() < 1e-9);
 }
+
+/// Every side of `corners` exactly horizontal or vertical (or neither: its angle).
+fn side_angles(corners: &[Point]) -> Vec<f64> {
+    let n = corners.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (corners[i], corners[(i + 1) % n]);
+            (b.1 - a.1).atan2(b.0 - a.0).to_degrees()
+        })
+        .collect()
+}
+
+fn on_an_axis(angle: f64) -> bool {
+    let off = angle.rem_euclid(90.0);
+    off.min(90.0 - off) < 1e-9
+}
+
+#[test]
+fn nearly_upright_sides_snap_onto_the_axes_and_tilted_ones_do_not() {
+    // A trapezoid whose top and bottom are level and whose left side is upright, traced with
+    // a wobble: those three come back exactly level / upright, the slanted side does not.
+    let truth = [(60.0, 60.0), (300.0, 60.0), (240.0, 260.0), (60.0, 260.0)];
+    let found = recognise_polygon(&sample(&truth, 0.45), 1.5, 4.0).expect("a trapezoid");
+    let angles = side_angles(&found);
+    assert_eq!(
+        angles.iter().filter(|a| on_an_axis(**a)).count(),
+        3,
+        "{angles:?}"
+    );
+    for c in &truth {
+        assert!(nearest(&found, *c) < 1.0, "corner {c:?}: {found:?}");
+    }
+    // Turned by 10° it is no longer near the axes: nothing snaps.
+    let (s, c) = (10f64.to_radians().sin(), 10f64.to_radians().cos());
+    let turned: Vec<Point> = truth
+        .iter()
+        .map(|p| {
+            (
+                200.0 + (p.0 - 180.0) * c - (p.1 - 160.0) * s,
+                200.0 + (p.0 - 180.0) * s + (p.1 - 160.0) * c,
+            )
+        })
+        .collect();
+    let found = recognise_polygon(&sample(&turned, 0.45), 1.5, 4.0).expect("turned");
+    assert!(
+        side_angles(&found).iter().all(|a| !on_an_axis(*a)),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_regular_polygon_a_hair_off_the_axes_is_turned_onto_them_only_when_that_is_noise() {
+    // A hexagon with level top and bottom, traced with a wobble: its fitted rotation is a
+    // hair off; it comes back with exactly level sides, corners in place.
+    let truth = regular_corners(6, (200.0, 200.0), 120.0, 0.0);
+    let found = recognise_polygon(&sample(&truth, 0.45), 1.5, 4.0).expect("a hexagon");
+    assert_eq!(found.len(), 6);
+    let angles = side_angles(&found);
+    assert_eq!(
+        angles.iter().filter(|a| on_an_axis(**a)).count(),
+        2,
+        "{angles:?}"
+    );
+    for c in &truth {
+        assert!(nearest(&found, *c) < 1.0, "corner {c:?}: {found:?}");
+    }
+    // Really turned by 0.5° (a corner 1 px off) or 20°, it keeps its rotation.
+    for degrees in [0.5f64, 20.0] {
+        let turned = regular_corners(6, (200.0, 200.0), 120.0, degrees.to_radians());
+        let found = recognise_polygon(&sample(&turned, 0.3), 1.5, 4.0).expect("turned");
+        assert!(
+            side_angles(&found).iter().all(|a| !on_an_axis(*a)),
+            "{degrees}: {found:?}"
+        );
+    }
+}

@@ -241,7 +241,8 @@ pub fn deviation(points: &[Point], conic: &Conic) -> Option<(f64, f64)> {
     (worst.is_finite() && rms.is_finite()).then_some((worst, rms))
 }
 
-/// How much RMS distance (times the limit) snapping an ellipse's axes may add.
+/// How much RMS distance (times the limit) snapping an ellipse's axes, or circles to one
+/// centre, may add.
 const SNAP_COST: f64 = 0.02;
 
 /// Largest rotation (radians, about 3°) snapped to the page's axes.
@@ -258,6 +259,100 @@ fn snap_axes(ellipse: &Conic) -> Conic {
         std::mem::swap(&mut snapped.rx, &mut snapped.ry);
     }
     snapped
+}
+
+/// Circles of one outline and its holes (a ring's two edges) on one centre: `circles[k]`
+/// recognised separately on `sets[k]` (grid pixels, `tolerance` as for [`recognise`]). When
+/// all are circles with centres within the limit of each other, the centre shared by all of
+/// them (least squares over every point, each circle its own radius) is taken if every
+/// circle still passes [`recognise`]'s limits and the RMS distance over all points rises by
+/// at most [`SNAP_COST`] of the limit (the separate fits are each the least-squares optimum:
+/// sharing a centre can only cost, and is worth it only within their noise). `None`: keep
+/// the separate circles.
+pub fn concentric(sets: &[&[Point]], circles: &[Conic], tolerance: f64) -> Option<Vec<Conic>> {
+    let limit = tolerance + STAIRCASE;
+    if sets.len() < 2 || sets.len() != circles.len() || circles.iter().any(|c| !c.circle) {
+        return None;
+    }
+    let total: usize = sets.iter().map(|s| s.len()).sum();
+    let mean = |f: fn(&Conic) -> f64| {
+        sets.iter()
+            .zip(circles)
+            .map(|(s, c)| f(c) * s.len() as f64)
+            .sum::<f64>()
+            / total as f64
+    };
+    let mut center = (mean(|c| c.center.0), mean(|c| c.center.1));
+    let apart = |c: &Conic| (c.center.0 - center.0).hypot(c.center.1 - center.1);
+    if total == 0 || circles.iter().any(|c| apart(c) > limit) {
+        return None;
+    }
+    // Gauss–Newton on the centre, each radius the mean distance of its points (their
+    // least-squares radius about that centre).
+    let radii = |center: Point| -> Vec<f64> {
+        sets.iter()
+            .map(|s| {
+                s.iter()
+                    .map(|p| (p.0 - center.0).hypot(p.1 - center.1))
+                    .sum::<f64>()
+                    / s.len().max(1) as f64
+            })
+            .collect()
+    };
+    for _ in 0..20 {
+        let r = radii(center);
+        let (mut normal, mut rhs) = ([[0.0; 2]; 2], [0.0; 2]);
+        for (set, radius) in sets.iter().zip(&r) {
+            // The mean unit vector of the set: d r_k / d c = −mean(u).
+            let n = set.len().max(1) as f64;
+            let unit = |p: &Point| {
+                let (dx, dy) = (p.0 - center.0, p.1 - center.1);
+                let d = dx.hypot(dy).max(1e-12);
+                (dx / d, dy / d)
+            };
+            let mu = set
+                .iter()
+                .map(unit)
+                .fold((0.0, 0.0), |a, u| (a.0 + u.0 / n, a.1 + u.1 / n));
+            for p in set.iter() {
+                let u = unit(p);
+                let row = [mu.0 - u.0, mu.1 - u.1];
+                let residual = (p.0 - center.0).hypot(p.1 - center.1) - radius;
+                for i in 0..2 {
+                    for j in 0..2 {
+                        normal[i][j] += row[i] * row[j];
+                    }
+                    rhs[i] -= row[i] * residual;
+                }
+            }
+        }
+        let Some([dx, dy]) = solve::<2>(normal, rhs) else {
+            break;
+        };
+        center = (center.0 + dx, center.1 + dy);
+        if dx.abs() + dy.abs() < 1e-12 {
+            break;
+        }
+    }
+    let snapped: Vec<Conic> = radii(center)
+        .into_iter()
+        .map(|r| Conic::circle(center, r))
+        .collect();
+    let mut sums = (0.0, 0.0);
+    for ((set, own), shared) in sets.iter().zip(circles).zip(&snapped) {
+        let (worst, rms) = deviation(set, shared)?;
+        if worst > limit || rms > 0.5 * limit || shared.rx < 2.0 * limit {
+            return None;
+        }
+        let (_, own_rms) = deviation(set, own)?;
+        let n = set.len() as f64;
+        sums = (sums.0 + rms * rms * n, sums.1 + own_rms * own_rms * n);
+    }
+    let (shared, own) = (
+        (sums.0 / total as f64).sqrt(),
+        (sums.1 / total as f64).sqrt(),
+    );
+    (shared <= own + SNAP_COST * limit).then_some(snapped)
 }
 
 /// A rectangle, its corners rounded by `radius` (0: sharp), rotated by `angle` about its

@@ -176,3 +176,45 @@ fn scaling_keeps_circles_and_turns_them_into_ellipses_when_uneven() {
     assert!((scaled.rx - 12.0).abs() < 1e-9 && (scaled.ry - 2.0).abs() < 1e-9);
     assert!((scaled.angle.abs() - std::f64::consts::FRAC_PI_2).abs() < 1e-9);
 }
+
+#[test]
+fn a_rings_two_edges_share_their_centre_and_an_offset_pair_does_not() {
+    // A ring (outer r 40, inner r 18, one centre) digitised: each edge's own fit puts its
+    // centre a little apart; together they share one, each circle still within its limits.
+    let (cx, cy) = (60.37, 58.81);
+    let outer = digitise(128, |x, y| {
+        (x - cx).powi(2) + (y - cy).powi(2) <= 40.0 * 40.0
+    });
+    let inner = digitise(128, |x, y| {
+        (x - cx).powi(2) + (y - cy).powi(2) <= 18.0 * 18.0
+    });
+    let circles = [
+        recognise(&outer, 0.375).expect("outer"),
+        recognise(&inner, 0.375).expect("inner"),
+    ];
+    let shared = concentric(&[&outer, &inner], &circles, 0.375).expect("one centre");
+    assert_eq!(shared.len(), 2);
+    assert_eq!(shared[0].center, shared[1].center);
+    assert!(shared.iter().all(|c| c.circle));
+    let error = |c: &Conic| (c.center.0 - cx).hypot(c.center.1 - cy);
+    assert!(error(&shared[0]) < 0.1, "{shared:?}");
+    assert!((shared[0].rx - 40.0).abs() < 0.2 && (shared[1].rx - 18.0).abs() < 0.2);
+    // The shared centre is no worse than the small circle's own.
+    assert!(
+        error(&shared[1]) <= error(&circles[1]) + 0.02,
+        "{shared:?} {circles:?}"
+    );
+
+    // Circles a pixel and a half apart are two designs, not one ring.
+    let apart = digitise(128, |x, y| {
+        (x - cx - 1.5).powi(2) + (y - cy).powi(2) <= 18.0 * 18.0
+    });
+    let circles = [circles[0], recognise(&apart, 0.375).expect("apart")];
+    assert!(concentric(&[&outer, &apart], &circles, 0.375).is_none());
+    // An ellipse never shares.
+    let ellipse = Conic {
+        circle: false,
+        ..circles[1]
+    };
+    assert!(concentric(&[&outer, &apart], &[circles[0], ellipse], 0.375).is_none());
+}

@@ -1,31 +1,48 @@
-//! DXF through the `dxf` crate: every filled subpath as a closed `LWPOLYLINE`, one layer per
-//! ink, millimetres, y up.
+//! DXF through the `dxf` crate: every filled subpath as its exact entities (`CIRCLE`,
+//! `ELLIPSE`, `LINE`, `ARC`) or a closed `LWPOLYLINE`, one layer per ink, millimetres, y up.
 //!
 //! - **Layers**: `ink-rrggbb` (lower-case hex, the id of the SVG's ink groups), in the order
 //!   the inks are first painted; the DXF's mandatory layer `0` stays empty. A layer's colour
 //!   is the nearest AutoCAD indexed colour; the exact colour is on every entity as 24-bit
 //!   true colour (group code 420), with that nearest index as the fallback (62).
-//! - **Geometry**: each subpath of a filled path is its own closed entity on its ink's
-//!   layer, so a hole is a separate closed entity inside its outline. A subpath that is a
-//!   circle or an ellipse (the SVG's `<circle>`, `<ellipse>` and arc outlines, which usvg
-//!   hands over as Béziers: their flattened points lie within [`CONIC_SLACK`] of the radius
-//!   plus the tolerance of one conic) is a `CIRCLE` or a full `ELLIPSE`; any other is a
-//!   closed `LWPOLYLINE`, its curves flattened so that no point of the polyline is further
-//!   than the tolerance from the curve. Polylines with fewer than three distinct vertices
-//!   enclose nothing and are left out.
-//!   Strokes are not cut geometry and are not written.
+//! - **Geometry**: each subpath of a filled path is its own closed outline on its ink's
+//!   layer, so a hole is a separate closed outline inside its outline. usvg hands every arc
+//!   over as cubics; [`pieces`] finds the circular arcs among them again (kurbo's exact
+//!   form, see there), so a subpath is lines, circular arcs and free-form curves, and is
+//!   written as (the decision of issue 20: exact entities where the outline has no free-form
+//!   curve, one closed entity where it has):
+//!   - arcs of one circle making a full turn (`<circle>`, a hole of two arcs, whose centres
+//!     may be a rounding apart: within the tolerance): a `CIRCLE`;
+//!   - lines and circular arcs only, at least one arc (`<rect rx>`, an arc in path data):
+//!     a `LINE` or an `ARC` per piece, in outline order, each ending exactly where the next
+//!     starts (arcs take their centre and radius from their ends), so a cutter chains them
+//!     into one closed cut;
+//!   - lines only (polygons, pixel outlines): one closed `LWPOLYLINE` of its corners, exact
+//!     (no flattening), one entity however many sides;
+//!   - any free-form Bézier: a `CIRCLE` or full `ELLIPSE` when its flattened points lie
+//!     within [`CONIC_SLACK`] of the radius plus the tolerance of one conic (`<ellipse>`,
+//!     whose elliptic arcs are free-form cubics here), else one closed `LWPOLYLINE`, its
+//!     curves flattened so that no point of the polyline is further than the tolerance from
+//!     the curve and its circular arcs exact as bulges.
+//!
+//!   Polylines with fewer than three vertices (and no bulge) enclose nothing and are left
+//!   out. Partial elliptic arcs are flattened (the pipeline writes none: its ellipses are
+//!   whole). Strokes are not cut geometry and are not written.
 //! - **Units**: `$INSUNITS` = 4 (millimetres), `$MEASUREMENT` = metric; a pixel is
 //!   25.4 / dpi mm; the SVG's top-left corner is at (0, height) and its bottom-left at the
 //!   origin, and `$EXTMIN`/`$EXTMAX` and the limits are the SVG's whole viewport.
 //! - **Opacity**: a translucent fill keeps its opacity as the entity's transparency (440).
 //! - Version AutoCAD 2010 (AC1024), ASCII.
 
-use dxf::entities::{Circle, Ellipse, Entity, EntityType, LwPolyline};
+use std::f64::consts::TAU;
+
+use dxf::entities::{Arc, Circle, Ellipse, Entity, EntityType, Line, LwPolyline};
 use dxf::enums::{AcadVersion, DrawingUnits, Units};
 use dxf::tables::Layer;
 use dxf::{Color, LwPolylineVertex};
 
-use super::geometry::{rings, Drawing, Paint, Point};
+use super::geometry::{flatten_cubic, Drawing, Paint, Point};
+use super::pieces::{self, Piece};
 use super::{
     EncodeLimits, Format, OutputError, OutputOptions, DXF_MIN_ENTITY_BYTES, DXF_MIN_VERTEX_BYTES,
 };
@@ -36,7 +53,164 @@ use crate::pipeline::shapes;
 /// four-cubic circle is within 0.03 % of its radius, a traced outline of pixels is not.
 const CONIC_SLACK: f64 = 1e-3;
 
-/// The `CIRCLE` or `ELLIPSE` a closed ring (millimetres, y up) is, if it is one.
+/// The entities of one closed ring (millimetres, y up), by what it is made of:
+///
+/// - arcs of one circle (within `tolerance`) making a full turn: a `CIRCLE`;
+/// - lines and circular arcs only, at least one arc: a `LINE` or `ARC` per piece, in ring
+///   order, each ending where the next starts;
+/// - lines only: one closed `LWPOLYLINE`, its vertices the corners (no flattening);
+/// - any free-form curve: a `CIRCLE` or full `ELLIPSE` when its flattened points fit one
+///   (the tracer's Bézier circles, usvg's elliptic arcs), else one closed `LWPOLYLINE`, the
+///   curves flattened within `tolerance` and circular arcs exact as bulges.
+fn entities(ring: &[Piece], tolerance: f64) -> Vec<EntityType> {
+    if let Some((center, radius)) = one_circle(ring, tolerance) {
+        return vec![circle(center, radius)];
+    }
+    let curves = ring.iter().any(|piece| matches!(piece, Piece::Curve(..)));
+    let arcs = ring.iter().any(|piece| matches!(piece, Piece::Arc(_)));
+    if curves {
+        let points: Vec<Point> = flattened(ring, tolerance);
+        if let Some(conic) = conic_entity(&points, tolerance) {
+            return vec![conic];
+        }
+    } else if arcs {
+        return ring.iter().map(line_or_arc).collect();
+    }
+    polyline(ring, tolerance).into_iter().collect()
+}
+
+/// The circle a ring of arcs only is: one full turn, or arcs turning one way a full turn in
+/// all whose centres and radii agree within `tolerance` (the SVG writer's two half-circle
+/// `A` commands, their ends rounded, have centres a rounding apart), as their mean.
+fn one_circle(ring: &[Piece], tolerance: f64) -> Option<(Point, f64)> {
+    let arcs: Vec<pieces::Arc> = ring
+        .iter()
+        .map(|piece| match piece {
+            Piece::Arc(arc) => Some(*arc),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let sweep: f64 = arcs.iter().map(|arc| arc.sweep).sum();
+    let same_way = arcs.iter().all(|arc| arc.sweep.signum() == sweep.signum());
+    if arcs.is_empty() || !same_way || (sweep.abs() - TAU).abs() > pieces::SWEEP_SLACK {
+        return None;
+    }
+    let n = arcs.len() as f64;
+    let center = Point {
+        x: arcs.iter().map(|arc| arc.center.x).sum::<f64>() / n,
+        y: arcs.iter().map(|arc| arc.center.y).sum::<f64>() / n,
+    };
+    let radius = arcs.iter().map(|arc| arc.radius).sum::<f64>() / n;
+    arcs.iter()
+        .all(|arc| {
+            (arc.center.x - center.x).hypot(arc.center.y - center.y) + (arc.radius - radius).abs()
+                <= tolerance
+        })
+        .then_some((center, radius))
+}
+
+/// A `LINE` or an `ARC` (anticlockwise from its start angle to its end angle, in degrees);
+/// a free-form curve is never asked for.
+fn line_or_arc(piece: &Piece) -> EntityType {
+    let point = |p: Point| dxf::Point::new(p.x, p.y, 0.0);
+    match *piece {
+        Piece::Arc(arc) => {
+            let start = arc.start_angle();
+            let (from, to) = if arc.sweep > 0.0 {
+                (start, start + arc.sweep)
+            } else {
+                (start + arc.sweep, start)
+            };
+            let degrees = |angle: f64| angle.to_degrees().rem_euclid(360.0);
+            EntityType::Arc(Arc {
+                center: point(arc.center),
+                radius: arc.radius,
+                start_angle: degrees(from),
+                end_angle: degrees(to),
+                ..Default::default()
+            })
+        }
+        Piece::Line(from, to) | Piece::Curve(from, _, _, to) => EntityType::Line(Line {
+            p1: point(from),
+            p2: point(to),
+            ..Default::default()
+        }),
+    }
+}
+
+fn circle(center: Point, radius: f64) -> EntityType {
+    EntityType::Circle(Circle {
+        center: dxf::Point::new(center.x, center.y, 0.0),
+        radius,
+        ..Default::default()
+    })
+}
+
+/// The ring's closed `LWPOLYLINE`: a vertex where each piece starts, circular arcs as the
+/// bulge of their start vertex (tan of a quarter of the sweep, positive anticlockwise),
+/// curves flattened within `tolerance`. `None` when it would enclose nothing (under three
+/// vertices and no bulge).
+fn polyline(ring: &[Piece], tolerance: f64) -> Option<EntityType> {
+    let mut polyline = LwPolyline::default();
+    polyline.set_is_closed(true);
+    let vertex = |p: Point, bulge: f64| LwPolylineVertex {
+        x: p.x,
+        y: p.y,
+        bulge,
+        ..Default::default()
+    };
+    for piece in ring {
+        match *piece {
+            Piece::Line(from, _) => polyline.vertices.push(vertex(from, 0.0)),
+            Piece::Arc(arc) => polyline
+                .vertices
+                .push(vertex(arc.from, (arc.sweep / 4.0).tan())),
+            Piece::Curve(from, a, b, to) => {
+                polyline.vertices.push(vertex(from, 0.0));
+                let mut points = flatten_cubic(from, a, b, to, tolerance);
+                points.pop();
+                polyline
+                    .vertices
+                    .extend(points.into_iter().map(|p| vertex(p, 0.0)));
+            }
+        }
+    }
+    let bulges = polyline.vertices.iter().any(|v| v.bulge != 0.0);
+    (polyline.vertices.len() >= 3 || (bulges && polyline.vertices.len() >= 2))
+        .then_some(EntityType::LwPolyline(polyline))
+}
+
+/// The ring's points, every piece flattened within `tolerance`, the closing point left out.
+fn flattened(ring: &[Piece], tolerance: f64) -> Vec<Point> {
+    let mut points = Vec::new();
+    for piece in ring {
+        match *piece {
+            Piece::Line(from, _) => points.push(from),
+            Piece::Arc(arc) => {
+                // Chords whose sagitta is at most the tolerance.
+                let step = 2.0 * (1.0 - (tolerance / arc.radius).min(1.0)).acos();
+                let n = (arc.sweep.abs() / step.max(1e-3)).ceil().clamp(1.0, 4096.0) as usize;
+                let start = arc.start_angle();
+                points.extend((0..n).map(|i| {
+                    let angle = start + arc.sweep * i as f64 / n as f64;
+                    Point {
+                        x: arc.center.x + arc.radius * angle.cos(),
+                        y: arc.center.y + arc.radius * angle.sin(),
+                    }
+                }));
+            }
+            Piece::Curve(from, a, b, to) => {
+                points.push(from);
+                let mut rest = flatten_cubic(from, a, b, to, tolerance);
+                rest.pop();
+                points.extend(rest);
+            }
+        }
+    }
+    points
+}
+
+/// The `CIRCLE` or `ELLIPSE` a closed ring of points (millimetres, y up) is, if it is one.
 fn conic_entity(ring: &[Point], tolerance: f64) -> Option<EntityType> {
     if ring.len() < 12 {
         return None;
@@ -46,12 +220,14 @@ fn conic_entity(ring: &[Point], tolerance: f64) -> Option<EntityType> {
         let limit = CONIC_SLACK * conic.rx.max(conic.ry) + tolerance;
         shapes::deviation(&points, conic).is_some_and(|(worst, _)| worst <= limit)
     };
-    if let Some(circle) = shapes::fit_circle(&points).filter(fits) {
-        return Some(EntityType::Circle(Circle {
-            center: dxf::Point::new(circle.center.0, circle.center.1, 0.0),
-            radius: circle.rx,
-            ..Default::default()
-        }));
+    if let Some(fitted) = shapes::fit_circle(&points).filter(fits) {
+        return Some(circle(
+            Point {
+                x: fitted.center.0,
+                y: fitted.center.1,
+            },
+            fitted.rx,
+        ));
     }
     let ellipse = shapes::fit_ellipse(&points).filter(fits)?;
     let (c, s) = (ellipse.angle.cos(), ellipse.angle.sin());
@@ -60,7 +236,7 @@ fn conic_entity(ring: &[Point], tolerance: f64) -> Option<EntityType> {
         major_axis: dxf::Vector::new(ellipse.rx * c, ellipse.rx * s, 0.0),
         minor_axis_ratio: ellipse.ry / ellipse.rx,
         start_parameter: 0.0,
-        end_parameter: std::f64::consts::TAU,
+        end_parameter: TAU,
         ..Default::default()
     }))
 }
@@ -115,35 +291,24 @@ pub(crate) fn write(
                 ..Default::default()
             });
         }
-        for ring in rings(&shape.segments, to_mm, tolerance) {
-            let geometry = conic_entity(&ring, tolerance).unwrap_or_else(|| {
-                let mut polyline = LwPolyline::default();
-                polyline.set_is_closed(true);
-                polyline.vertices = ring
-                    .iter()
-                    .map(|p| LwPolylineVertex {
-                        x: p.x,
-                        y: p.y,
-                        ..Default::default()
-                    })
-                    .collect();
-                EntityType::LwPolyline(polyline)
-            });
-            let vertices = match &geometry {
-                EntityType::LwPolyline(polyline) => polyline.vertices.len(),
-                _ => 0,
-            };
-            at_least = at_least
-                .saturating_add(DXF_MIN_ENTITY_BYTES)
-                .saturating_add(vertices.saturating_mul(DXF_MIN_VERTEX_BYTES));
-            let mut entity = Entity::new(geometry);
-            entity.common.layer = name.clone();
-            entity.common.color = Color::from_index(index);
-            entity.common.color_24_bit = true_color(shape.color);
-            // 0x020000AA, AA the alpha (255 opaque); the crate's default, 0, is invalid.
-            let alpha = (shape.opacity.clamp(0.0, 1.0) * 255.0).round() as i32;
-            entity.common.transparency = 0x0200_0000 | alpha;
-            out.add_entity(entity);
+        for ring in pieces::rings(&shape.segments, to_mm) {
+            for geometry in entities(&ring, tolerance) {
+                let vertices = match &geometry {
+                    EntityType::LwPolyline(polyline) => polyline.vertices.len(),
+                    _ => 0,
+                };
+                at_least = at_least
+                    .saturating_add(DXF_MIN_ENTITY_BYTES)
+                    .saturating_add(vertices.saturating_mul(DXF_MIN_VERTEX_BYTES));
+                let mut entity = Entity::new(geometry);
+                entity.common.layer = name.clone();
+                entity.common.color = Color::from_index(index);
+                entity.common.color_24_bit = true_color(shape.color);
+                // 0x020000AA, AA the alpha (255 opaque); the crate's default, 0, is invalid.
+                let alpha = (shape.opacity.clamp(0.0, 1.0) * 255.0).round() as i32;
+                entity.common.transparency = 0x0200_0000 | alpha;
+                out.add_entity(entity);
+            }
         }
     }
     limits.check_size(Format::Dxf, at_least)?;

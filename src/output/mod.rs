@@ -20,13 +20,15 @@
 //!   below is opaque or white, and for the pipeline's stacks of levels; a translucent shape
 //!   over a translucent one that is itself over several colours is composited with that
 //!   shape's main colour. Opaque shapes keep their exact palette colour.
-//! - **DXF** (the [`dxf`] crate, [`cad`]): every filled path's subpaths as closed
-//!   `LWPOLYLINE`s (curves flattened within [`OutputOptions::dxf_tolerance_mm`]), one layer
+//! - **DXF** (the [`dxf`] crate, [`cad`]): every filled path's subpaths as exact entities
+//!   (`CIRCLE`, `ELLIPSE`, or `LINE`s and `ARC`s end to end when a subpath is only lines
+//!   and circular arcs) or closed `LWPOLYLINE`s (exact corners; free-form curves flattened
+//!   within [`OutputOptions::dxf_tolerance_mm`], circular arcs as bulges), one layer
 //!   per ink named `ink-rrggbb` (the id of the SVG's ink groups), the exact colour as 24-bit
 //!   true colour on each entity (plus the nearest indexed colour on the layer and entity for
 //!   readers without true colour), in millimetres (`$INSUNITS` = 4) at
 //!   [`OutputOptions::dxf_dpi`] (mm = px × 25.4 / dpi), y up. Holes are their own closed
-//!   polylines on the same layer. Strokes (a renderer's gap filler) are not cut geometry and
+//!   outlines on the same layer. Strokes (a renderer's gap filler) are not cut geometry and
 //!   are left out; a translucent fill keeps its opacity as the entity's transparency.
 //! - **PNG** ([`png`], resvg): the SVG rendered at its own size on a transparent background.
 //!
@@ -46,6 +48,7 @@
 mod cad;
 mod eps;
 mod geometry;
+mod pieces;
 pub mod png;
 
 use crate::cancel::CancelToken;
@@ -341,7 +344,10 @@ impl SvgStats {
     }
 }
 
-/// Bytes of one DXF `LWPOLYLINE` without its vertices, at least (measured: 230 to 260).
+/// Bytes of one DXF entity (an `LWPOLYLINE` without its vertices, a `LINE`, `ARC`, `CIRCLE`
+/// or `ELLIPSE`), at least (measured: 230 to 300; `output::tests` checks every kind). A
+/// subpath of `n` lines and arcs is `n` entities, so one entity per subpath and a vertex per
+/// segment stays a lower bound.
 pub(crate) const DXF_MIN_ENTITY_BYTES: usize = 200;
 /// Bytes of one DXF vertex (`10\nX\n20\nY\n`), at least.
 pub(crate) const DXF_MIN_VERTEX_BYTES: usize = 16;

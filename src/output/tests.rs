@@ -231,3 +231,91 @@ fn path_counts_give_a_lower_bound_before_parsing() {
         })
     ));
 }
+
+/// A rounded rectangle, a circle, a rectangle with one corner an arc of a path, a circle of
+/// two half-circle arcs, and a circle of a benchmark SVG (geo011) off the page.
+const ARCS: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="60" height="40" viewBox="0 0 60 40">
+<g id="ink-1e5ac8" data-color="#1e5ac8"><rect x="2" y="3" width="30" height="20" rx="4" fill="#1e5ac8"/></g>
+<g id="ink-f58c1e" data-color="#f58c1e"><circle cx="45" cy="12" r="8" fill="#f58c1e"/>
+<path d="M36 26h14a6 6 0 0 1 6 6v6h-20z" fill="#f58c1e"/>
+<path d="M20 30a5 5 0 0 1 0 10a5 5 0 0 1 0-10z" fill="#f58c1e"/>
+<circle cx="369.6" cy="92" r="74.3" fill="#f58c1e"/></g>
+</svg>"##;
+
+#[test]
+fn every_dxf_entity_writes_at_least_its_lower_bound_and_the_limit_holds() {
+    let dxf = encode(ARCS, Format::Dxf, &OutputOptions::default()).unwrap();
+    let text = String::from_utf8(dxf.clone())
+        .unwrap()
+        .replace("\r\n", "\n");
+    let start = text.find("ENTITIES").unwrap();
+    let entities = &text[start..start + text[start..].find("ENDSEC").unwrap()];
+    let mut kinds = Vec::new();
+    for chunk in entities.split("\n  0\n").skip(1) {
+        let Some(kind) = chunk.lines().next() else {
+            continue;
+        };
+        assert!(
+            chunk.len() + 5 >= DXF_MIN_ENTITY_BYTES,
+            "{kind}: {} bytes",
+            chunk.len() + 5
+        );
+        kinds.push(kind.to_owned());
+    }
+    kinds.sort();
+    let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+    // The rounded rectangle: 4 lines and 4 arcs; the circle; the path: 4 lines and an arc;
+    // two half circles: one circle; a circle whose quarters' sweeps (from f32 points) add up
+    // to a hair over a full turn: one circle.
+    assert_eq!(
+        (count("LINE"), count("ARC"), count("CIRCLE"), kinds.len()),
+        (8, 5, 3, 16),
+        "{kinds:?}"
+    );
+    for max_bytes in [dxf.len() - 1, dxf.len() / 2] {
+        let limits = EncodeLimits {
+            max_bytes,
+            cancel: None,
+        };
+        assert!(matches!(
+            encode_limited(ARCS, Format::Dxf, &OutputOptions::default(), &limits),
+            Err(OutputError::OverLimit {
+                format: Format::Dxf,
+                ..
+            })
+        ));
+    }
+}
+
+#[test]
+fn eps_draws_arcs_as_their_exact_cubics_not_flattened() {
+    // usvg's arcs (kurbo: one cubic per quarter turn at most, handles 4/3·tan(θ/4)·r along
+    // the tangents) go to PostScript as they are: a `c` per quarter circle, no polyline; PDF
+    // gets the same cubics from svg2pdf.
+    let eps =
+        String::from_utf8(encode(ARCS, Format::Eps, &OutputOptions::default()).unwrap()).unwrap();
+    let curves: Vec<Vec<f64>> = eps
+        .lines()
+        .filter(|line| line.ends_with(" c"))
+        .map(|line| {
+            line.split(' ')
+                .filter_map(|n| n.parse().ok())
+                .collect::<Vec<f64>>()
+        })
+        .collect();
+    // The circles' four quarters each (three circles), the rounded rectangle's four
+    // corners, the path's arc.
+    assert_eq!(curves.len(), 17, "{eps}");
+    let lines = eps.lines().filter(|line| line.ends_with(" l")).count();
+    assert!(lines <= 8, "{lines} lines");
+    // The circle's quarters end on it, a quarter turn apart: (53, 12), (45, 20), (37, 12),
+    // (45, 4) in SVG pixels (the CTM flips y).
+    let ends: Vec<(f64, f64)> = curves.iter().map(|c| (c[4], c[5])).collect();
+    for (x, y) in [(45.0, 20.0), (37.0, 12.0), (45.0, 4.0), (53.0, 12.0)] {
+        assert!(
+            ends.iter()
+                .any(|e| (e.0 - x).abs() < 1e-3 && (e.1 - y).abs() < 1e-3),
+            "({x}, {y}) in {ends:?}"
+        );
+    }
+}

@@ -277,10 +277,43 @@ impl LayerJob<'_> {
                 return;
             }
         }
-        self.trace_outline(outline, offset, true, slack, data);
+        let mut outlines = vec![(outline, offset)];
         for (hole, hole_offset) in holes {
             let outline = PathI32::image_to_path(&hole, false, PathSimplifyMode::None);
-            self.trace_outline(outline, offset + hole_offset, false, slack, data);
+            outlines.push((outline, offset + hole_offset));
+        }
+        let mut conics: Vec<Option<Conic>> = outlines
+            .iter()
+            .map(|(outline, offset)| self.conic(outline, *offset))
+            .collect();
+        self.share_centre(&outlines, &mut conics);
+        for (k, ((outline, offset), conic)) in outlines.into_iter().zip(conics).enumerate() {
+            self.trace_outline(outline, offset, k == 0, conic, slack, data);
+        }
+    }
+
+    /// A ring's edges on one centre: the outline's circle and its holes' circles
+    /// ([`shapes::concentric`]), where sharing it costs next to nothing.
+    fn share_centre(&self, outlines: &[(PathI32, PointI32)], conics: &mut [Option<Conic>]) {
+        let circles: Vec<(usize, Conic)> = conics
+            .iter()
+            .enumerate()
+            .filter_map(|(k, conic)| conic.filter(|c| c.circle).map(|c| (k, c)))
+            .collect();
+        if circles.len() < 2 || circles[0].0 != 0 {
+            return;
+        }
+        let points: Vec<Vec<fit::Point>> = circles
+            .iter()
+            .map(|&(k, _)| self.boundary(&outlines[k].0, outlines[k].1))
+            .collect();
+        let sets: Vec<&[fit::Point]> = points.iter().map(Vec::as_slice).collect();
+        let own: Vec<Conic> = circles.iter().map(|&(_, c)| c).collect();
+        let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
+        if let Some(shared) = shapes::concentric(&sets, &own, tolerance) {
+            for (&(k, _), circle) in circles.iter().zip(shared) {
+                conics[k] = Some(circle);
+            }
         }
     }
 
@@ -333,13 +366,16 @@ impl LayerJob<'_> {
         let points = self.boundary(outline, offset);
         let scale = self.grid.scale as f64;
         let tolerance = self.grid.options.fit_tolerance * scale;
-        let corners = polygons::recognise_polygon(&points, tolerance, scale)?;
+        let mut corners = polygons::recognise_polygon(&points, tolerance, scale)?;
         let alone = self.against_nothing(&points);
         // An upright rectangle between colours (a flag's band) keeps the Bézier path, which
         // draws it straight on the label map's pixel edges; the least-squares sides sat a
-        // tenth of a pixel off them (UAE flag at 96 px: -0.19 dB).
+        // tenth of a pixel off them (UAE flag at 96 px: -0.19 dB). One that is upright only
+        // because its sides were snapped onto the axes keeps its fitted sides, as before
+        // snapping (a 96 px rectangle on white: -0.09 dB as Béziers).
         if !alone && polygons::upright(&corners) {
-            return None;
+            corners = polygons::recognise_polygon_with(&points, tolerance, scale, false)
+                .filter(|c| !polygons::upright(c))?;
         }
         if alone && self.grid.scale > 1 {
             let grow = f64::from(crate::supersample::EDGE_INSET) * scale;
@@ -400,17 +436,19 @@ impl LayerJob<'_> {
     }
 
     /// One closed outline (`outer`: clockwise; a hole: anticlockwise) from its pixel corners:
-    /// exact arcs when it is a circle or an ellipse, else simplified and fitted.
+    /// exact arcs when it is a circle or an ellipse (`conic`, see [`Self::conic`]), else
+    /// simplified and fitted.
     fn trace_outline(
         &self,
         outline: PathI32,
         offset: PointI32,
         outer: bool,
+        conic: Option<Conic>,
         slack: &dyn Fn(fit::Point) -> f64,
         data: &mut PathData,
     ) {
         let options = &self.grid.options;
-        if let Some(conic) = self.conic(&outline, offset) {
+        if let Some(conic) = conic {
             let corners: Vec<fit::Point> = outline
                 .path
                 .iter()
