@@ -17,6 +17,7 @@ pub mod commands;
 pub mod delivery;
 pub mod download;
 pub mod engine;
+pub mod fields;
 pub mod handler;
 pub mod output;
 pub mod settings;

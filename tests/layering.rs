@@ -3,6 +3,7 @@
 //! engine, the job handler, the commands, downloads, output formats, delivery) at all: the
 //! compiler refuses it. What is left to check: the pipeline's manifest names no crate of the
 //! outside world (ONNX Runtime, HTTP, the async runtime, RunPod, configuration files); only
+//! the edge names `crate::settings` (each component owns its settings types); only
 //! `src/engine/` names `ort`; only the edge (`src/settings/`, `src/main.rs`, `src/commands/`)
 //! reads the environment; only the binary's edge (`src/main.rs`, `src/commands/`) uses
 //! `anyhow`; and no source file outside tests is over 800 lines.
@@ -165,6 +166,31 @@ fn only_the_edge_reads_the_environment() {
     );
 }
 
+fn names_settings(code: &str) -> bool {
+    code.contains("crate::settings") || code.contains("gemini3::settings")
+}
+
+#[test]
+fn components_own_their_settings_types() {
+    // The engine, the handler, delivery, downloads and the output formats own the types of
+    // their settings; `settings` reads the configuration into them. Only the edge names it.
+    let report = offenders(
+        &[
+            "src/settings/",
+            "src/main.rs",
+            "src/commands/",
+            "src/lib.rs",
+        ],
+        names_settings,
+    );
+    assert!(
+        report.is_empty(),
+        "only src/settings/, src/main.rs and src/commands/ may name `crate::settings` \
+         (ARCHITECTURE.md, invariants); a component owns its settings type:\n{}",
+        report.join("\n")
+    );
+}
+
 fn names_anyhow(code: &str) -> bool {
     word_positions(code, "anyhow").next().is_some()
 }
@@ -228,6 +254,10 @@ fn the_other_rules_find_what_they_look_for() {
     assert!(!reads_environment(
         "let env: &[(String, String)] = &start.env;"
     ));
+    assert!(names_settings(
+        "use crate::settings::{InputLimits, OutputLimits};"
+    ));
+    assert!(!names_settings("let settings = &self.settings;"));
     assert!(names_anyhow("fn run() -> anyhow::Result<()> {"));
     assert!(names_anyhow("use anyhow::Context;"));
     assert!(!names_anyhow("let not_anyhow_at_all = 1;"));

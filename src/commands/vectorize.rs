@@ -22,6 +22,7 @@ use anyhow::Context;
 
 use crate::cancel::CancelToken;
 use crate::engine::Engine;
+use crate::handler::InputLimits;
 use crate::output::{self, Format, OutputOptions};
 use crate::pipeline::alpha::AlphaMode;
 use crate::pipeline::options::{Layout, TraceMode};
@@ -30,7 +31,7 @@ use crate::pipeline::request::{
     check_filter_speckle, check_gap_filler, check_max_colors, JobOptions, TraceOverrides,
 };
 use crate::pipeline::{decode, DecodeLimits, Output, Pipeline, Request};
-use crate::settings::{InputLimits, Settings};
+use crate::settings::Settings;
 
 /// File extensions taken from a folder, lower case.
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];

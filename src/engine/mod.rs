@@ -30,11 +30,14 @@ use crate::cancel::CancelToken;
 use crate::pipeline::model::{
     CleanModel, ModelError, PhaseModels, Provider, QuantizeModel, SteerModel,
 };
+use crate::pipeline::options::PipelineSettings;
 use crate::pipeline::Phase;
-use crate::settings::{ConvAlgorithmSearch, Device, EngineSettings, PipelineSettings};
 
 mod phases;
+mod settings;
+
 use phases::{OrtClean, OrtQuantize, OrtSteer};
+pub use settings::{ConvAlgorithmSearch, CudaSettings, Device, EngineSettings, TensorRtSettings};
 
 /// What went wrong while loading ONNX Runtime or building a session.
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@
 //! is a [`JobError`], mapped to RunPod's `error_type` in one place ([`error`]).
 
 pub mod error;
+mod limits;
 pub mod memory;
 pub mod request;
 
@@ -32,8 +33,8 @@ use crate::pipeline::decode::probe;
 use crate::pipeline::{
     decode, DecodeLimits, Phase, Pipeline, PipelineError, PipelineErrorKind, Progress, Request,
 };
-use crate::settings::{InputLimits, OutputLimits};
 pub use error::{ErrorType, JobError};
+pub use limits::{InputLimits, OutputLimits};
 use memory::{job_estimate, MemoryBudget};
 use request::ImageSource;
 

@@ -18,7 +18,6 @@
 //! Adding a key: a field on the section's type (with its range as `deserialize_with`), its
 //! default and comment in `configs/default.toml` (or `handler.toml`); nothing else.
 
-mod fields;
 mod handler;
 mod hardware;
 mod loader;
@@ -32,8 +31,7 @@ pub use crate::pipeline::options::{
     CleanSettings, IouRetrySettings, PipelineSettings, QuantizeSettings, SteerSettings, TraceMode,
     TraceOptions,
 };
-pub use handler::{HandlerSettings, InputLimits, OutputLimits};
-pub use hardware::{ConvAlgorithmSearch, CudaSettings, Device, EngineSettings, TensorRtSettings};
+pub use handler::HandlerSettings;
 pub use pipeline::Settings;
 
 /// Environment prefix of pipeline settings (`GEMINI3__HARDWARE__DEVICE=cpu`).

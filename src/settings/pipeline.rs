@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::hardware::EngineSettings;
 use super::loader::{self, Layer, Layers};
-use super::{fields, truthy, LoadOptions, SettingsError, ENV_PREFIX};
+use super::{truthy, LoadOptions, SettingsError, ENV_PREFIX};
+use crate::engine::EngineSettings;
+use crate::fields;
 use crate::output::OutputOptions;
 use crate::pipeline::alpha::{AlphaMode, LEVELS_RANGE};
 use crate::pipeline::options::{
@@ -234,7 +235,7 @@ impl Settings {
         } = file;
         check_models(root, &layers, &mut phase1, &mut phase2, &mut phase3)?;
         let padded_max = sizes.working_size.div_ceil(sizes.pad_multiple) * sizes.pad_multiple;
-        hardware.resolve(root, padded_max, &layers)?;
+        super::hardware::resolve(&mut hardware, root, padded_max, &layers)?;
         hardware.disable_tensorrt |= truthy(options.env_value("DISABLE_TENSORRT"));
         hardware.ort_dylib_path = options
             .env_value("ORT_DYLIB_PATH")

@@ -1,5 +1,6 @@
-//! Field deserialisers of the settings schemas: each key's range or set of values is written
-//! once, on its field (`#[serde(deserialize_with = "fields::int::<_, u32, 64, 8192>")]`), and
+//! Field deserialisers of the configuration's types, whichever component owns the type (the
+//! engine's, the handler's, the settings' own schemas): each key's range or set of values is
+//! written once, on its field (`#[serde(deserialize_with = "fields::int::<_, u32, 64, 8192>")]`), and
 //! the loader puts the key in front of the message (`pipeline.working_size: 9 is outside
 //! 64..=8192`). Enums are plain serde enums; [`one_of`] lists their variants when a value is
 //! not one of them.
