@@ -301,22 +301,10 @@ fn parse(url: &str) -> Result<reqwest::Url, DownloadError> {
 }
 
 fn check_scheme(url: &reqwest::Url) -> Result<(), DownloadError> {
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(DownloadError::BadUrl {
-            url: shown(url),
-            reason: format!(
-                "has scheme {:?}; only http and https are allowed",
-                url.scheme()
-            ),
-        });
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(DownloadError::BadUrl {
-            url: shown(url),
-            reason: "has no host".to_owned(),
-        });
-    }
-    Ok(())
+    runpod::check_web_url(url).map_err(|error| DownloadError::BadUrl {
+        url: shown(url),
+        reason: error.to_string(),
+    })
 }
 
 /// Why [`resolve_checked`] refused a URL's host.

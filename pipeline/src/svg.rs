@@ -39,6 +39,7 @@
 //! Image tracing (`trace`, the stacked layout) and the cutout layout both write through this
 //! module, so every layout gets the same document shape and the same layer metadata.
 
+use crate::palette::Rgb8;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -205,9 +206,15 @@ pub struct TooLarge {
     pub limit: usize,
 }
 
-/// `#rrggbb`.
+/// `#rrggbb`, lower case (as [`Rgb8::hex`]).
 pub fn hex(color: [u8; 3]) -> String {
-    format!("#{:02x}{:02x}{:02x}", color[0], color[1], color[2])
+    Rgb8(color).hex()
+}
+
+/// The id of an ink's group, `ink-rrggbb` (lower case), before any role suffix: also the DXF
+/// layer of that ink.
+pub fn ink_id(color: [u8; 3]) -> String {
+    format!("ink-{}", &hex(color)[1..])
 }
 
 /// Writes `groups` (bottom to top) into a `width × height` document of at most `max_bytes`
@@ -315,12 +322,11 @@ fn group_ids(groups: &[InkGroup]) -> Vec<Option<String>> {
             if !written(group) {
                 return None;
             }
-            let [r, g, b] = group.color;
             let suffix = match group.role {
                 InkRole::Translucent if !has_opaque(group.color) => "",
                 role => role.suffix(),
             };
-            let base = format!("ink-{r:02x}{g:02x}{b:02x}{suffix}");
+            let base = format!("{}{suffix}", ink_id(group.color));
             let mut id = base.clone();
             let mut repeat = 1;
             while taken.contains(&id) {

@@ -49,6 +49,40 @@ pub fn redact_url(text: &str) -> String {
     }
 }
 
+/// Why a URL cannot be fetched or posted to over the web: the one http(s)-and-host rule of
+/// the worker's endpoints, the job's `image_url` and the bucket's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebUrlError {
+    /// A scheme other than `http` or `https` (the scheme).
+    Scheme(String),
+    /// No host, or an empty one.
+    NoHost,
+}
+
+impl std::fmt::Display for WebUrlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Scheme(scheme) => {
+                write!(f, "has scheme {scheme:?}; only http and https are allowed")
+            }
+            Self::NoHost => f.write_str("has no host"),
+        }
+    }
+}
+
+impl std::error::Error for WebUrlError {}
+
+/// Checks that `url` is http or https and names a host.
+pub fn check_web_url(url: &reqwest::Url) -> Result<(), WebUrlError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(WebUrlError::Scheme(url.scheme().to_owned()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(WebUrlError::NoHost);
+    }
+    Ok(())
+}
+
 /// Checks one URL template: after substituting its placeholders it must parse, be http or
 /// https, and name a host.
 pub(crate) fn check_url(name: &'static str, template: &str) -> Result<(), Error> {
@@ -58,16 +92,12 @@ pub(crate) fn check_url(name: &'static str, template: &str) -> Result<(), Error>
         .replace("$ID", "job");
     let url = reqwest::Url::parse(&sample)
         .map_err(|error| invalid(format!("must be an http or https URL ({error})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "must be an http or https URL, not {}:",
-            url.scheme()
-        )));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("must name a host".to_owned()));
-    }
-    Ok(())
+    check_web_url(&url).map_err(|error| match error {
+        WebUrlError::Scheme(scheme) => {
+            invalid(format!("must be an http or https URL, not {scheme}:"))
+        }
+        WebUrlError::NoHost => invalid("must name a host".to_owned()),
+    })
 }
 
 /// Whether `text` can stand as one URL path segment once percent-encoded: `.` and `..` cannot

@@ -50,7 +50,9 @@ mod worker;
 pub use api::{serve, serve_with, ApiClock, ApiLimits, ApiOptions};
 pub use config::{Concurrency, WorkerConfig};
 pub use context::JobContext;
-pub use env::{redact_url, select_mode, Mode, RunpodEnv, RUNPOD_SDK_VERSION};
+pub use env::{
+    check_web_url, redact_url, select_mode, Mode, RunpodEnv, WebUrlError, RUNPOD_SDK_VERSION,
+};
 pub use error::Error;
 pub use handler::{Handler, StreamHandler, Streaming};
 pub use http::{report_unhealthy, report_unhealthy_from_vars, USER_AGENT_VALUE};

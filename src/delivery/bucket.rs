@@ -164,15 +164,7 @@ impl Bucket {
         let bad = |message: String| BucketConfigError::new(fields.endpoint, message);
         let mut url = Url::parse(raw)
             .map_err(|error| bad(format!("{shown:?} is not a valid URL: {error}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad(format!(
-                "{shown:?} has scheme {:?}; only http and https are allowed",
-                url.scheme()
-            )));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(bad(format!("{shown:?} has no host")));
-        }
+        runpod::check_web_url(&url).map_err(|error| bad(format!("{shown:?} {error}")))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad(format!(
                 "{shown:?} carries credentials; give them as {} and {}",

@@ -241,9 +241,9 @@ fn conic_entity(ring: &[Point], tolerance: f64) -> Option<EntityType> {
     }))
 }
 
-/// The layer name of an ink.
+/// The layer name of an ink: the id of its SVG group.
 pub(crate) fn layer_name(color: [u8; 3]) -> String {
-    format!("ink-{:02x}{:02x}{:02x}", color[0], color[1], color[2])
+    crate::pipeline::svg::ink_id(color)
 }
 
 /// The DXF text of `drawing`.

@@ -76,7 +76,7 @@ impl Drawing {
 
 /// `#rrggbb`, lower case.
 pub(crate) fn hex(color: [u8; 3]) -> String {
-    format!("#{:02x}{:02x}{:02x}", color[0], color[1], color[2])
+    crate::pipeline::svg::hex(color)
 }
 
 fn unsupported(format: Format, what: impl Into<String>) -> OutputError {
