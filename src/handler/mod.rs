@@ -31,7 +31,8 @@ use crate::output::{
 };
 use crate::pipeline::decode::probe;
 use crate::pipeline::{
-    decode, DecodeLimits, Phase, Pipeline, PipelineError, PipelineErrorKind, Progress, Request,
+    decode, DecodeLimits, JobOptions, Output, Phase, Pipeline, PipelineError, PipelineErrorKind,
+    Progress, Request,
 };
 pub use error::{ErrorType, JobError};
 pub use limits::{InputLimits, OutputLimits};
@@ -261,11 +262,63 @@ impl VectorizeHandler {
         Ok(Delivery::Bucket(Box::new(uploader)))
     }
 
+    /// One job: its bucket checked, its image fetched and reserved for, the pipeline run,
+    /// the outputs encoded and delivered. Each step is a function below.
     async fn process(&self, job: runpod::Job, ctx: &runpod::JobContext) -> Result<Value, JobError> {
         let delivery = self.delivery(&job, ctx).await?;
         let job_id = job.id.as_str().to_owned();
-        // Parsing decodes up to max_image_bytes of base64: blocking work, off the runtime.
-        let input = job.input;
+        let (request, bytes) = self.image(job.input, ctx).await?;
+        let limits = DecodeLimits {
+            max_bytes: self.config.input.max_image_bytes,
+            max_pixels: self.config.input.max_pixels,
+        };
+        // Every output is capped: inline by the inline limit, uploaded ones by max_file_bytes
+        // (the SVG included, stopped while tracing).
+        let caps = match delivery {
+            Delivery::Inline => EncodeCaps {
+                inline: true,
+                max_bytes: self.config.output.max_inline_bytes,
+            },
+            Delivery::Bucket(_) => EncodeCaps {
+                inline: false,
+                max_bytes: self.config.output.max_file_bytes,
+            },
+        };
+        let (bytes, reservation) = self.reserve_memory(bytes, limits, ctx).await?;
+        let cancel = CancelToken::new();
+        let bridge = CancelBridge::new(ctx, &cancel);
+        let traced = self
+            .trace(
+                bytes,
+                limits,
+                request.options,
+                caps,
+                reservation,
+                &cancel,
+                ctx,
+            )
+            .await?;
+        let body = self
+            .encode(traced, &request.formats, caps, &cancel, ctx)
+            .await?;
+        drop(bridge);
+        let metadata = body.1;
+        let mut result = self
+            .respond(body.0, delivery, metadata, &job_id, ctx)
+            .await?;
+        if request.return_logs {
+            result["logs"] = json!(ctx.logs());
+        }
+        Ok(result)
+    }
+
+    /// The job input parsed (off the runtime: it decodes up to `max_image_bytes` of base64)
+    /// and the encoded image, inline or downloaded from `image_url`.
+    async fn image(
+        &self,
+        input: Value,
+        ctx: &runpod::JobContext,
+    ) -> Result<(request::JobRequest, Vec<u8>), JobError> {
         let max_image_bytes = self.config.input.max_image_bytes;
         let mut request = ctx
             .spawn_blocking(move || request::parse(&input, max_image_bytes))
@@ -274,14 +327,13 @@ impl VectorizeHandler {
                 what: "parsing the job input",
                 source,
             })??;
-        let return_logs = request.return_logs;
         let bytes = match &mut request.source {
             // Taken, not copied: one copy of the encoded image per job.
             ImageSource::Inline(bytes) => std::mem::take(bytes),
             ImageSource::Url(url) => {
                 ctx.log(format!("downloading image_url ({} chars)", url.len()));
                 let policy = DownloadPolicy {
-                    max_bytes: self.config.input.max_image_bytes,
+                    max_bytes: max_image_bytes,
                     timeout: self.config.input.download_timeout,
                     allow_private: self.config.allow_private_downloads,
                 };
@@ -289,48 +341,33 @@ impl VectorizeHandler {
             }
         };
         ctx.log(format!("image: {} bytes", bytes.len()));
-        let limits = DecodeLimits {
-            max_bytes: self.config.input.max_image_bytes,
-            max_pixels: self.config.input.max_pixels,
-        };
-        let max_inline_bytes = self.config.output.max_inline_bytes;
-        // Every output is capped: inline by the inline limit, uploaded ones by max_file_bytes.
-        let (max_svg_bytes, max_file_bytes) = match delivery {
-            Delivery::Inline => (max_inline_bytes, max_inline_bytes),
-            Delivery::Bucket(_) => {
-                let cap = self.config.output.max_file_bytes;
-                (cap, cap)
-            }
-        };
-        let (bytes, reservation) = self.reserve_memory(bytes, limits, ctx).await?;
+        Ok((request, bytes))
+    }
 
-        let cancel = CancelToken::new();
-        let bridge = {
-            let token = ctx.cancellation();
-            let cancel = cancel.clone();
-            tokio::spawn(async move {
-                token.cancelled().await;
-                cancel.cancel();
-            })
-        };
+    /// Decode and the pipeline, on the blocking pool, holding the job's memory reservation
+    /// until that work ends (even if the handler stops waiting).
+    #[allow(clippy::too_many_arguments)]
+    async fn trace(
+        &self,
+        bytes: Vec<u8>,
+        limits: DecodeLimits,
+        options: JobOptions,
+        caps: EncodeCaps,
+        reservation: memory::MemoryReservation,
+        cancel: &CancelToken,
+        ctx: &runpod::JobContext,
+    ) -> Result<Traced, JobError> {
         let pipeline = Arc::clone(&self.pipeline);
         let progress_ctx = ctx.clone();
-        let inline = matches!(delivery, Delivery::Inline);
-        let formats = request.formats;
-        let options = request.options;
-        let encoding = self.encoding.clone();
-        let pipeline_cancel = cancel.clone();
+        let cancel = cancel.clone();
         let result = ctx
             .spawn_blocking(move || {
-                let cancel = pipeline_cancel;
-                // Held until the blocking work ends, even if the handler stops waiting.
-                let _reservation = reservation;
                 let image = decode(&bytes, &limits)?;
                 drop(bytes);
-                let pipeline_request = Request {
+                let request = Request {
                     image,
                     options,
-                    max_svg_bytes: Some(max_svg_bytes),
+                    max_svg_bytes: Some(caps.max_bytes),
                 };
                 let mut on_progress = |progress: Progress| {
                     tracing::info!(phase = %progress.phase, percent = progress.percent, "{}", progress.message);
@@ -340,68 +377,90 @@ impl VectorizeHandler {
                         "message": progress.message,
                     }));
                 };
-                let output = pipeline.run(&pipeline_request, &cancel, &mut on_progress)?;
-                let (width, height) = (pipeline_request.image.width, pipeline_request.image.height);
-                Ok::<_, JobError>((output, (width, height), _reservation))
+                let output = pipeline.run(&request, &cancel, &mut on_progress)?;
+                Ok::<_, JobError>(Traced {
+                    output,
+                    size: (request.image.width, request.image.height),
+                    reservation,
+                })
             })
             .await;
-        let outcome = result
+        result
             .map_err(|source| JobError::Stopped {
                 what: "the pipeline",
                 source,
             })
-            .and_then(|outcome| outcome);
-        let (output, (width, height), reservation) = match outcome {
-            Ok(done) => done,
-            Err(error) => {
-                bridge.abort();
-                return Err(error).map_err(|error| match error {
-                    // Inline: say how to lift the bound (a bucket); uploads: the file cap's error.
-                    JobError::Pipeline(source)
-                        if inline
-                            && matches!(source.kind, PipelineErrorKind::OutputTooLarge { .. }) =>
-                    {
-                        JobError::SvgPastInlineLimit { source }
-                    }
-                    error => error,
-                });
-            }
-        };
-        let body = if formats == [Format::Svg] {
-            drop(reservation);
-            bridge.abort();
-            Body::Svg(output.svg)
-        } else {
-            // The encoders' memory, now that the SVG's size is known: reserved beside the
-            // pipeline's, or (when that has to wait) alone, the pipeline's given back first, so
-            // that jobs waiting to encode never hold memory others wait for.
-            let needed =
-                encode_memory_estimate(&formats, width, height, output.svg.len(), max_file_bytes);
-            let held = self
-                .reserve_encoding(reservation, needed, &formats, ctx)
-                .await
-                .inspect_err(|_| bridge.abort())?;
-            let caps = EncodeCaps {
-                inline,
-                max_bytes: max_file_bytes,
-            };
-            let svg = output.svg;
-            let encoded = ctx
-                .spawn_blocking(move || {
-                    // Held until the blocking work ends, even if the handler stops waiting.
-                    let _held = held;
-                    encode_all(&svg, &formats, &encoding, caps, &cancel)
-                })
-                .await;
-            bridge.abort();
-            Body::Files(encoded.map_err(|source| JobError::Stopped {
-                what: "the output encoders",
-                source,
-            })??)
-        };
+            .and_then(|outcome| outcome)
+            .map_err(|error| match error {
+                // Inline: say how to lift the bound (a bucket); uploads: the file cap's error.
+                JobError::Pipeline(source)
+                    if caps.inline
+                        && matches!(source.kind, PipelineErrorKind::OutputTooLarge { .. }) =>
+                {
+                    JobError::SvgPastInlineLimit { source }
+                }
+                error => error,
+            })
+    }
+
+    /// The formats asked for: the SVG as it is, or every format encoded on the blocking pool
+    /// under its cap, once the encoders' memory is reserved. Returns the body and the
+    /// metadata as JSON.
+    async fn encode(
+        &self,
+        traced: Traced,
+        formats: &[Format],
+        caps: EncodeCaps,
+        cancel: &CancelToken,
+        ctx: &runpod::JobContext,
+    ) -> Result<(Body, Value), JobError> {
+        let Traced {
+            output,
+            size: (width, height),
+            reservation,
+        } = traced;
         let metadata = serde_json::to_value(&output.metadata).map_err(JobError::Metadata)?;
-        let mut result = match (body, delivery) {
-            // The SVG alone, inline: the original result shape.
+        if formats == [Format::Svg] {
+            return Ok((Body::Svg(output.svg), metadata));
+        }
+        // The encoders' memory, now that the SVG's size is known: reserved beside the
+        // pipeline's, or (when that has to wait) alone, the pipeline's given back first, so
+        // that jobs waiting to encode never hold memory others wait for.
+        let needed =
+            encode_memory_estimate(formats, width, height, output.svg.len(), caps.max_bytes);
+        let held = self
+            .reserve_encoding(reservation, needed, formats, ctx)
+            .await?;
+        let svg = output.svg;
+        let encoding = self.encoding.clone();
+        let formats = formats.to_vec();
+        let cancel = cancel.clone();
+        let encoded = ctx
+            .spawn_blocking(move || {
+                // Held until the blocking work ends, even if the handler stops waiting.
+                let _held = held;
+                encode_all(&svg, &formats, &encoding, caps, &cancel)
+            })
+            .await;
+        let files = encoded.map_err(|source| JobError::Stopped {
+            what: "the output encoders",
+            source,
+        })??;
+        Ok((Body::Files(files), metadata))
+    }
+
+    /// The job's result: the outputs inline (the SVG alone in the original result shape), or
+    /// uploaded with their URLs.
+    async fn respond(
+        &self,
+        body: Body,
+        delivery: Delivery,
+        metadata: Value,
+        job_id: &str,
+        ctx: &runpod::JobContext,
+    ) -> Result<Value, JobError> {
+        let max_inline_bytes = self.config.output.max_inline_bytes;
+        match (body, delivery) {
             (Body::Svg(svg), Delivery::Inline) => {
                 if svg.len() > max_inline_bytes {
                     return Err(JobError::OutputTooLarge {
@@ -410,7 +469,7 @@ impl VectorizeHandler {
                         limit: max_inline_bytes,
                     });
                 }
-                json!({"svg": svg, "metadata": metadata})
+                Ok(json!({"svg": svg, "metadata": metadata}))
             }
             (Body::Files(files), Delivery::Inline) => {
                 // Base64 of up to the inline limit: on the blocking pool.
@@ -421,7 +480,7 @@ impl VectorizeHandler {
                         what: "writing the inline outputs",
                         source,
                     })??;
-                json!({"outputs": outputs, "metadata": metadata})
+                Ok(json!({"outputs": outputs, "metadata": metadata}))
             }
             (body, Delivery::Bucket(uploader)) => {
                 let files = match body {
@@ -439,7 +498,7 @@ impl VectorizeHandler {
                     .collect();
                 let origin = uploader.origin();
                 let delivered = uploader
-                    .deliver(&job_id, uploads, &ctx.cancellation())
+                    .deliver(job_id, uploads, &ctx.cancellation())
                     .await
                     .map_err(|source| JobError::Delivery {
                         origin,
@@ -459,13 +518,37 @@ impl VectorizeHandler {
                         }),
                     );
                 }
-                json!({"outputs": outputs, "metadata": metadata})
+                Ok(json!({"outputs": outputs, "metadata": metadata}))
             }
-        };
-        if return_logs {
-            result["logs"] = json!(ctx.logs());
         }
-        Ok(result)
+    }
+}
+
+/// The pipeline's output, the input's size and the memory reservation still held for it.
+struct Traced {
+    output: Output,
+    size: (u32, u32),
+    reservation: memory::MemoryReservation,
+}
+
+/// Cancels the job's blocking work when the runtime cancels the job (its deadline, or the
+/// queue's cancel), for as long as it lives.
+struct CancelBridge(tokio::task::JoinHandle<()>);
+
+impl CancelBridge {
+    fn new(ctx: &runpod::JobContext, cancel: &CancelToken) -> Self {
+        let token = ctx.cancellation();
+        let cancel = cancel.clone();
+        Self(tokio::spawn(async move {
+            token.cancelled().await;
+            cancel.cancel();
+        }))
+    }
+}
+
+impl Drop for CancelBridge {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
