@@ -1,5 +1,5 @@
-//! What goes into a pipeline run and what comes out: the [`Request`] (the image and the
-//! job's [`JobOptions`]), the [`Progress`] reports, the [`Output`] with its [`Metadata`], and the
+//! What comes out of a pipeline run (the request that goes in is in `request`): the
+//! [`Progress`] reports, the [`Output`] with its [`Metadata`], and the
 //! [`PipelineError`] that names the phase. Re-exported from `pipeline`.
 
 use std::collections::BTreeMap;
@@ -8,10 +8,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::alpha::AlphaMode;
-use crate::decode::DecodedImage;
 use crate::model::{ModelError, Provider};
 use crate::options::{Layout, TraceMode};
-use crate::request::JobOptions;
 use crate::svg;
 
 /// A stage of the pipeline, used in progress, errors and logs.
@@ -61,28 +59,6 @@ pub struct Progress {
     pub percent: u8,
     /// A short human sentence.
     pub message: String,
-}
-
-/// One vectorization job.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// The decoded image (see [`crate::decode()`]).
-    pub image: DecodedImage,
-    /// What the job asks for; left out, the settings decide.
-    pub options: JobOptions,
-    /// The SVG may not grow past this many bytes; tracing stops as soon as it does.
-    pub max_svg_bytes: Option<usize>,
-}
-
-impl Request {
-    /// A request with every option at its default.
-    pub fn new(image: DecodedImage) -> Self {
-        Self {
-            image,
-            options: JobOptions::default(),
-            max_svg_bytes: None,
-        }
-    }
 }
 
 /// Milliseconds and provider of one phase.

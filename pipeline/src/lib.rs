@@ -63,14 +63,14 @@ use crate::cancel::CancelToken;
 
 pub use decode::{decode, DecodeLimits, DecodedImage};
 pub use job::{
-    Metadata, Output, Phase, PhaseReport, PipelineError, PipelineErrorKind, Progress, Request,
+    Metadata, Output, Phase, PhaseReport, PipelineError, PipelineErrorKind, Progress,
     SteeringReport,
 };
 use model::{PhaseModels, Provider};
 use options::PipelineSettings;
 use outputs::quantize_cropped;
 use phases::Run;
-pub use request::{JobOptions, SteeringRequest, TraceOverrides, GAP_FILLER_MAX};
+pub use request::{JobOptions, Request, SteeringRequest, TraceOverrides, GAP_FILLER_MAX};
 use resolve::Resolved;
 pub use working::working_dimensions;
 

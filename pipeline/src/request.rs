@@ -1,6 +1,6 @@
-//! What a caller may ask of one run: [`JobOptions`], the option fields of the job input
-//! (DESIGN section 4) in the pipeline's own types, read straight from the job's JSON, and
-//! the one definition of each of their ranges.
+//! What a caller asks of one run: the [`Request`] (the image and its [`JobOptions`]), the
+//! option fields of the job input (DESIGN section 4) in the pipeline's own types, read
+//! straight from the job's JSON, and the one definition of each of their ranges.
 //!
 //! ```json
 //! {"palette": ["FF0000", "#00ff00"], "max_colors": 16,
@@ -25,6 +25,7 @@ use std::ops::RangeInclusive;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IntoDeserializer};
 
 use crate::alpha::AlphaMode;
+use crate::decode::DecodedImage;
 use crate::job::{Phase, PipelineError};
 use crate::options::{Layout, TraceMode};
 use crate::palette::{Palette, PaletteError, Rgb8, MAX_COLORS};
@@ -340,6 +341,28 @@ impl<'de> Deserializer<'de> for Names<'_> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
         option unit unit_struct newtype_struct seq tuple tuple_struct map identifier
         ignored_any
+    }
+}
+
+/// One vectorization job.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The decoded image (see [`crate::decode()`]).
+    pub image: DecodedImage,
+    /// What the job asks for; left out, the settings decide.
+    pub options: JobOptions,
+    /// The SVG may not grow past this many bytes; tracing stops as soon as it does.
+    pub max_svg_bytes: Option<usize>,
+}
+
+impl Request {
+    /// A request with every option at its default.
+    pub fn new(image: DecodedImage) -> Self {
+        Self {
+            image,
+            options: JobOptions::default(),
+            max_svg_bytes: None,
+        }
     }
 }
 
