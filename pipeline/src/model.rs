@@ -8,6 +8,10 @@ use std::sync::Arc;
 use crate::cancel::CancelToken;
 use crate::palette::Palette;
 
+/// The largest factor by which a phase-2 model's output may be larger than its input (the
+/// output is `s ×` the plate, `s` in `1..=MAX_STEER_SCALE`).
+pub const MAX_STEER_SCALE: u32 = 4;
+
 /// A float32 sRGB image in [0, 1], planar (CHW): three planes of `width * height` values,
 /// red, green, blue. This is the phase models' tensor layout `[1, 3, H, W]` without the batch.
 #[derive(Clone, PartialEq)]

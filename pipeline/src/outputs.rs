@@ -7,13 +7,15 @@ use super::model::{LabelMap, ModelError, PlanarImage, QuantizeModel};
 use super::palette::Palette;
 use super::working;
 use crate::cancel::CancelToken;
+use crate::model::MAX_STEER_SCALE;
 
-/// The whole factor `s` in 1..=4 by which a phase-2 output is larger than the plate.
+/// The whole factor `s` in 1..=[`MAX_STEER_SCALE`] by which a phase-2 output is larger than
+/// the plate.
 pub(super) fn output_scale(
     plate: &PlanarImage,
     output: &PlanarImage,
 ) -> Result<u32, PipelineError> {
-    (1..=4)
+    (1..=MAX_STEER_SCALE)
         .find(|s| {
             (output.width, output.height) == (plate.width * s, plate.height * s)
                 && output.data.len() == plate.data.len() * (s * s) as usize
@@ -22,7 +24,7 @@ pub(super) fn output_scale(
             PipelineError::new(
                 Phase::Steer,
                 PipelineErrorKind::Model(ModelError::BadOutput(format!(
-                    "the output is {}x{} with {} values, the input was {}x{}: expected s times its size, s in 1..=4",
+                    "the output is {}x{} with {} values, the input was {}x{}: expected s times its size, s in 1..={MAX_STEER_SCALE}",
                     output.width,
                     output.height,
                     output.data.len(),

@@ -405,9 +405,14 @@ impl Engine {
             &trt.fallback_cache_path,
         );
         let min = trt.profile_min_side;
-        let max = self.settings.max_side;
         // Fixed shape profiles: the pipeline pads to a multiple of 32 at the working size, so
-        // the optimum is the square working size and nothing larger is ever fed.
+        // the optimum is the square working size and nothing larger is ever fed; phase 3's
+        // model (the one with a palette) also labels phase 2's output, up to 4× that.
+        let max = if has_palette {
+            self.settings.labels_max_side
+        } else {
+            self.settings.max_side
+        };
         let shapes = |side_h: u32, side_w: u32, palette: u32| {
             let mut s = format!("{input_name}:1x3x{side_h}x{side_w}");
             if has_palette {

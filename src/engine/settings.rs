@@ -70,6 +70,10 @@ pub struct EngineSettings {
     /// Longest padded side the models see (the TensorRT profile's max and opt).
     #[serde(skip)]
     pub max_side: u32,
+    /// Longest side phase 3's model sees: `max_side`, or phase 2's largest output when phase
+    /// 2 runs (its output, up to 4× its padded input, is labelled at that size).
+    #[serde(skip)]
+    pub labels_max_side: u32,
     /// Set by one-shot commands (`vectorize`, `check`), never by a file: provider fallbacks
     /// are logged at `info` instead of `warn` (a worker expected its GPU).
     #[serde(skip)]

@@ -8,12 +8,12 @@ use super::loader::Layers;
 use super::SettingsError;
 use crate::engine::EngineSettings;
 
-/// Resolves relative paths against `root`, records the padded working size and checks the
-/// profile's smallest side against it.
+/// Resolves relative paths against `root`, records the padded working size (and the largest
+/// side phase 3's model sees, `labels_max`) and checks the profile's smallest side against it.
 pub(crate) fn resolve(
     engine: &mut EngineSettings,
     root: &Path,
-    padded_max: u32,
+    (padded_max, labels_max): (u32, u32),
     layers: &Layers,
 ) -> Result<(), SettingsError> {
     let min_side = engine.tensorrt.profile_min_side;
@@ -25,6 +25,7 @@ pub(crate) fn resolve(
     }
     engine.root = root.to_path_buf();
     engine.max_side = padded_max;
+    engine.labels_max_side = labels_max.max(padded_max);
     engine.onnxruntime = engine.onnxruntime.as_deref().map(|path| root.join(path));
     for path in [
         &mut engine.tensorrt.engine_cache_path,

@@ -13,6 +13,7 @@ use crate::engine::EngineSettings;
 use crate::fields;
 use crate::output::OutputOptions;
 use crate::pipeline::alpha::{AlphaMode, LEVELS_RANGE};
+use crate::pipeline::model::MAX_STEER_SCALE;
 use crate::pipeline::options::{
     CleanSettings, IouRetrySettings, Layout, PipelineSettings, QuantizeSettings, SteerSettings,
     TraceMode, TraceOptions,
@@ -234,8 +235,20 @@ impl Settings {
             output,
         } = file;
         check_models(root, &layers, &mut phase1, &mut phase2, &mut phase3)?;
-        let padded_max = sizes.working_size.div_ceil(sizes.pad_multiple) * sizes.pad_multiple;
-        super::hardware::resolve(&mut hardware, root, padded_max, &layers)?;
+        let pad = |side: u32| side.div_ceil(sizes.pad_multiple) * sizes.pad_multiple;
+        let padded_max = pad(sizes.working_size);
+        // Phase 2 may output up to 4× its input (the padded working image, at most
+        // `phase2.max_side` long when that is set), and phase 3 labels that output.
+        let labels_max = if phase2.enabled {
+            let input = match phase2.max_side {
+                0 => sizes.working_size,
+                side => side.min(sizes.working_size),
+            };
+            pad(input).saturating_mul(MAX_STEER_SCALE)
+        } else {
+            padded_max
+        };
+        super::hardware::resolve(&mut hardware, root, (padded_max, labels_max), &layers)?;
         hardware.disable_tensorrt |= truthy(options.env_value("DISABLE_TENSORRT"));
         hardware.ort_dylib_path = options
             .env_value("ORT_DYLIB_PATH")

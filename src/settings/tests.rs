@@ -48,6 +48,23 @@ fn defaults_load_and_validate() {
 }
 
 #[test]
+fn phase_three_sees_phase_two_outputs_up_to_four_times_its_largest_input() {
+    // TensorRT's shape profile of the labelling model must hold phase 2's output: the padded
+    // working image at most phase2.max_side (512) long, upscaled 4×.
+    let settings = load_with(None, &[]).unwrap();
+    assert_eq!(settings.engine.max_side, 1024);
+    assert_eq!(settings.engine.labels_max_side, 2048);
+    let off = load_with(Some("[phase2]\nenabled = false\n"), &[]).unwrap();
+    assert_eq!(off.engine.labels_max_side, 1024);
+    // No size limit on phase 2: the whole working size, 4×.
+    let unlimited = load_with(Some("[phase2]\nmax_side = 0\n"), &[]).unwrap();
+    assert_eq!(unlimited.engine.labels_max_side, 4096);
+    // A small phase 2 limit never shrinks the profile below the working size.
+    let small = load_with(Some("[phase2]\nmax_side = 100\n"), &[]).unwrap();
+    assert_eq!(small.engine.labels_max_side, 1024);
+}
+
+#[test]
 fn bad_device_names_key_value_and_allowed() {
     let error = load_with(Some("[hardware]\ndevice = \"gpu9000\"\n"), &[]).unwrap_err();
     assert!(error.origin.ends_with("overlay.toml"), "{error}");
