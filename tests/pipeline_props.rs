@@ -75,6 +75,7 @@ proptest! {
             levels: &levels,
             alpha_levels: 4,
             scale: 1,
+            upscale: 1,
             palette: &palette,
             output_width: width * scale,
             output_height: height * scale,

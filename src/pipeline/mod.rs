@@ -325,6 +325,7 @@ impl Pipeline {
                 }
                 None => None,
             };
+        let mut upscale = 1;
         let (mut labels, labelled_image) = match steered {
             Some(Accepted {
                 labels,
@@ -341,6 +342,7 @@ impl Pipeline {
                     top,
                 );
                 working = upscaled;
+                upscale = scale;
                 (width, height) = (working.width, working.height);
                 drawn = levels.iter().map(|level| *level > 0).collect();
                 (labels, image)
@@ -415,10 +417,15 @@ impl Pipeline {
         let fragmentation = mode::fragmentation(&coarse_view, width as usize, height as usize);
         trace_options.mode = mode::resolve(trace_options.mode, fragmentation);
         // The configured speckle size is for art of at least 256 working pixels; a smaller
-        // upload's specks are its details (unless the request sets the size itself).
+        // upload's specks are its details (unless the request sets the size itself). It is
+        // judged in the plate's pixels: after phase 2's `s ×` a speck the upload cannot
+        // carry (under a pixel of a 96 px upload) is `s²` working pixels, and the network's
+        // noise makes many (bench/upscale.md).
         if request.options.trace.filter_speckle.is_none() {
             trace_options.filter_speckle =
-                trace::art_speckle(trace_options.filter_speckle, width.max(height));
+                trace::art_speckle(trace_options.filter_speckle, width.max(height) / upscale)
+                    * upscale
+                    * upscale;
         }
         // A photo's small regions are its detail (the speckle filter cost photos 0.5 dB
         // and SSIM), unless the request sets the speckle size itself; its sub-pixel labels
@@ -482,6 +489,7 @@ impl Pipeline {
             levels: &fine.levels,
             alpha_levels: top,
             scale,
+            upscale,
             palette: &palette,
             output_width: image.width,
             output_height: image.height,

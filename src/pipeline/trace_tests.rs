@@ -24,6 +24,7 @@ fn input<'a>(
         levels,
         alpha_levels: 8,
         scale: 1,
+        upscale: 1,
         palette,
         output_width: width * 2,
         output_height: height * 2,
