@@ -45,10 +45,16 @@ pub const LEVELS_RANGE: std::ops::RangeInclusive<u8> = 2..=16;
 
 /// Opacity levels at `scale ×` a working grid whose levels are `coarse` (`width × height`, from
 /// [`classify`]), for phase 2's upscaled image: `alpha` is the alpha resampled to the fine grid.
-/// A fine pixel inside a translucent working pixel keeps a translucent level (its own
-/// resampled alpha, quantised); any other follows the 50 % rule on its resampled alpha. (The
-/// anti-aliased rim of a shape is `scale` fine pixels wide: classified afresh it would pass
-/// for a soft area and be drawn as translucent specks along every edge.)
+///
+/// Where none of the (up to) four working pixels around a fine pixel is translucent, the fine
+/// pixel follows the 50 % rule on its resampled alpha. Elsewhere it takes, among those four
+/// pixels' levels, the one nearest its resampled alpha (ties: the higher), as `supersample`
+/// does: a shadow's edges then follow the smooth resampled alpha instead of the working grid's
+/// staircase, and no level that the working grid did not hold there appears. (Re-quantising
+/// the resampled alpha inside translucent working pixels made every anti-aliased rim over a
+/// shadow a stack of one thin ring per level, traced at `scale ×`: glossy icons' shadows and
+/// rims cost most of their bytes. Classified afresh, a shape's rim, `scale` fine pixels wide,
+/// would pass for a soft area and be drawn as translucent specks along every edge.)
 pub fn upscale_levels(
     coarse: &[u8],
     width: usize,
@@ -60,19 +66,36 @@ pub fn upscale_levels(
     let top = levels.max(2);
     let fine_width = width * scale;
     debug_assert_eq!(alpha.len(), fine_width * height * scale);
+    // The working pixel at or left of (above) a fine pixel's centre, and the next one.
+    let around = |fine: usize, size: usize| {
+        let centre = ((fine as f32 + 0.5) / scale as f32 - 0.5).max(0.0);
+        let low = (centre as usize).min(size - 1);
+        (low, (low + 1).min(size - 1))
+    };
     alpha
         .iter()
         .enumerate()
         .map(|(index, a)| {
-            let (fx, fy) = (index % fine_width, index / fine_width);
-            let level = coarse[(fy / scale).min(height - 1) * width + (fx / scale).min(width - 1)];
-            if level > 0 && level < top {
-                (a * f32::from(top)).round().clamp(1.0, f32::from(top - 1)) as u8
-            } else if *a >= 0.5 {
-                top
-            } else {
-                0
+            let (x0, x1) = around(index % fine_width, width);
+            let (y0, y1) = around(index / fine_width, height);
+            let sources = [
+                coarse[y0 * width + x0],
+                coarse[y0 * width + x1],
+                coarse[y1 * width + x0],
+                coarse[y1 * width + x1],
+            ];
+            if sources.iter().all(|level| *level == 0 || *level == top) {
+                return if *a >= 0.5 { top } else { 0 };
             }
+            let wanted = a * f32::from(top);
+            let off = |level: u8| (f32::from(level) - wanted).abs();
+            sources.into_iter().fold(sources[0], |best, candidate| {
+                if off(candidate) < off(best) || (off(candidate) == off(best) && candidate > best) {
+                    candidate
+                } else {
+                    best
+                }
+            })
         })
         .collect()
 }
@@ -270,5 +293,27 @@ mod tests {
         assert!(classify(&alpha, 5, 5, AlphaMode::Levels, 8)
             .iter()
             .all(|c| *c == 0));
+    }
+
+    #[test]
+    fn upscaled_levels_follow_the_resampled_alpha_among_the_levels_around() {
+        // A 3×1 working row: opaque, translucent at 4/8, transparent; at 4× the fine levels
+        // change once between neighbours (no other level appears), where the resampled alpha
+        // crosses halfway between them.
+        let coarse = [8, 4, 0];
+        let fine_alpha: Vec<f32> = (0..48)
+            .map(|index| 1.0 - ((index % 12) as f32 + 0.5) / 12.0)
+            .collect();
+        let fine = upscale_levels(&coarse, 3, 1, &fine_alpha, 4, 8);
+        for row in fine.chunks(12) {
+            assert_eq!(row, [8, 8, 8, 4, 4, 4, 4, 4, 4, 0, 0, 0]);
+        }
+        // Far from any translucent pixel: the 50 % rule.
+        let coarse = [8, 0, 0, 0];
+        let fine_alpha: Vec<f32> = (0..64)
+            .map(|index| if index % 16 < 6 { 0.6 } else { 0.1 })
+            .collect();
+        let fine = upscale_levels(&coarse, 4, 1, &fine_alpha, 4, 8);
+        assert_eq!(&fine[..8], &[8, 8, 8, 8, 8, 8, 0, 0]);
     }
 }

@@ -93,6 +93,8 @@ pub(crate) struct Canvas {
     pub(crate) levels: Vec<u8>,
     /// Whether each pixel is drawn at all (`level > 0`).
     pub(crate) drawn: Vec<bool>,
+    /// Working pixels per plate pixel: phase 2's factor once accepted at `s ×`, else 1.
+    pub(crate) upscale: u32,
 }
 
 impl Canvas {
@@ -159,6 +161,7 @@ impl Pipeline {
             working,
             levels,
             drawn,
+            upscale: 1,
         }
     }
 
@@ -331,6 +334,7 @@ impl Pipeline {
                     working: upscaled,
                     levels,
                     drawn,
+                    upscale: scale,
                 };
                 (canvas, Labelled { labels, image })
             }
@@ -414,9 +418,16 @@ impl Pipeline {
         let fragmentation = mode::fragmentation(&coarse_view, width as usize, height as usize);
         options.mode = mode::resolve(options.mode, fragmentation);
         // The configured speckle size is for art of at least 256 working pixels; a smaller
-        // upload's specks are its details (unless the request sets the size itself).
+        // upload's specks are its details (unless the request sets the size itself). It is
+        // judged in the plate's pixels: after phase 2's `s ×` a speck the upload cannot
+        // carry (under a pixel of a 96 px upload) is `s²` working pixels, and the network's
+        // noise makes many (bench/upscale.md).
+        let upscale = canvas.upscale;
         if !resolved.speckle_given {
-            options.filter_speckle = trace::art_speckle(options.filter_speckle, width.max(height));
+            options.filter_speckle =
+                trace::art_speckle(options.filter_speckle, width.max(height) / upscale)
+                    * upscale
+                    * upscale;
         }
         // A photo's small regions are its detail (the speckle filter cost photos 0.5 dB
         // and SSIM), unless the request sets the speckle size itself; its sub-pixel labels
@@ -481,6 +492,7 @@ impl Pipeline {
             levels: &fine.levels,
             alpha_levels: top,
             scale,
+            upscale,
             palette: &inks.palette,
             output_width: request.image.width,
             output_height: request.image.height,

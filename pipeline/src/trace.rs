@@ -26,7 +26,11 @@
 //! before the layers are built, so tiny islands and pinholes cost no path data.
 //!
 //! The grid may be finer than the working resolution (`scale`, see `supersample`); speckle
-//! areas, curve tolerances and corner reach are in working pixels and scale with it. Pixel
+//! areas, curve tolerances and corner reach are in working pixels and scale with it. After
+//! phase 2's `s ×` upscale (`upscale`), translucent outlines' tolerance grows `s ×` and corner
+//! reach `√s ×`: a soft shadow's level contours and the upload's pixel steps, sharpened by the
+//! upscaler, are detail the upload never carried (opaque edges keep the working tolerance:
+//! loosened 2×, they lost 0.1 to 0.8 dB at the art's size, bench/upscale.md). Pixel
 //! outlines and their polygon simplification come from visioncortex
 //! (`PathI32::image_to_path`); `spline` mode fits them with our own curve fitter (`fit`).
 //! Connected components and holes are found with `components`: visioncortex's own clustering
@@ -77,6 +81,10 @@ pub struct TraceInput<'a> {
     /// Grid pixels per working pixel: speckle areas and curve-fitting lengths are in working
     /// pixels and scale with it.
     pub scale: u32,
+    /// Working pixels per plate pixel: phase 2's upscale factor (1 without it). Translucent
+    /// outlines' tolerance and the reach over which corners are judged grow with it, so work
+    /// at `s ×` spends no bytes on detail finer than the upload carries.
+    pub upscale: u32,
     /// The colours the labels index.
     pub palette: &'a Palette,
     /// SVG width (input-image pixels).
@@ -190,6 +198,8 @@ struct KeyGrid {
     top: u8,
     /// Grid pixels per working pixel.
     scale: usize,
+    /// Working pixels per plate pixel (phase 2's factor).
+    upscale: usize,
     options: TraceOptions,
 }
 
@@ -293,6 +303,7 @@ fn key_grid(input: &TraceInput<'_>, options: &TraceOptions) -> Result<KeyGrid, T
         height,
         top,
         scale,
+        upscale: input.upscale.max(1) as usize,
         options: resolved,
     })
 }

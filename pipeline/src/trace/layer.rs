@@ -77,11 +77,11 @@ impl LayerJob<'_> {
             }
             Layer::Translucent { label, level, .. } => {
                 let mask = self.translucent_mask(label, level);
-                self.trace_mask(
-                    &|index: usize| mask[index],
-                    &|_| TRANSLUCENT_TOLERANCE,
-                    flood,
-                )
+                // In the plate's pixels: at phase 2's `s ×` a shadow's level contours are
+                // as smooth as ever, and followed `s ×` as closely they cost most of a glossy
+                // icon's bytes.
+                let tolerance = TRANSLUCENT_TOLERANCE * self.grid.upscale as f64;
+                self.trace_mask(&|index: usize| mask[index], &|_| tolerance, flood)
             }
         }
     }
@@ -474,12 +474,18 @@ impl LayerJob<'_> {
             // `Auto` is resolved before any layer is traced.
             TraceMode::Spline | TraceMode::Auto => {
                 let scale = self.grid.scale as f64;
+                // After phase 2's `s ×`, corners are judged (and the outline smoothed) over
+                // `√s ×` the chord: the upload's pixel steps, which the upscaler sharpens, no
+                // longer pass for corners. (`s ×` rounded small features off: −0.1 to −0.2 dB
+                // on flat icons and flags at the art's size; `√s ×` moved them −0.2 to +0.1 dB
+                // at 0.8 to 1.0× the bytes, bench/upscale.md.)
+                let reach = CORNER_REACH * scale * (self.grid.upscale as f64).sqrt();
                 let cubics = fit::fit_closed_with(
                     &points,
                     &fit::FitOptions {
                         tolerance: options.fit_tolerance * scale,
                         corner_threshold: options.corner_threshold.to_radians(),
-                        corner_reach: CORNER_REACH * scale,
+                        corner_reach: reach,
                     },
                     slack,
                 );
