@@ -418,16 +418,12 @@ impl Pipeline {
         let fragmentation = mode::fragmentation(&coarse_view, width as usize, height as usize);
         options.mode = mode::resolve(options.mode, fragmentation);
         // The configured speckle size is for art of at least 256 working pixels; a smaller
-        // upload's specks are its details (unless the request sets the size itself). It is
-        // judged in the plate's pixels: after phase 2's `s ×` a speck the upload cannot
-        // carry (under a pixel of a 96 px upload) is `s²` working pixels, and the network's
-        // noise makes many (bench/upscale.md).
+        // upload's specks are its details (unless the request sets the size itself). After
+        // phase 2 it stays in working pixels: judged in the plate's pixels it thinned
+        // multi-ink outlines (outline/clean −0.92 dB, bench/upscale.md).
         let upscale = canvas.upscale;
         if !resolved.speckle_given {
-            options.filter_speckle =
-                trace::art_speckle(options.filter_speckle, width.max(height) / upscale)
-                    * upscale
-                    * upscale;
+            options.filter_speckle = trace::art_speckle(options.filter_speckle, width.max(height));
         }
         // A photo's small regions are its detail (the speckle filter cost photos 0.5 dB
         // and SSIM), unless the request sets the speckle size itself; its sub-pixel labels
