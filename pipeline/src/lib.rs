@@ -29,6 +29,7 @@
 //! loops, and fails with a [`PipelineError`] that names the phase. This crate knows nothing
 //! about HTTP, RunPod, ONNX Runtime or the command line (its manifest has none of them).
 
+mod aliasing;
 pub mod alpha;
 pub mod cancel;
 mod components;
@@ -160,8 +161,9 @@ impl Pipeline {
         // Phase 4.
         run.check(Phase::Trace)?;
         let trace_started = Instant::now();
-        let (traced, options, label_scale) =
-            self.trace_phase(&resolved, request, canvas, labelled, &inks, cancel)?;
+        let (traced, options, label_scale) = self.trace_phase(
+            &resolved, request, canvas, labelled, &inks, &steering, cancel,
+        )?;
         run.record(Phase::Trace, trace_started.elapsed(), Provider::Cpu);
         run.report(
             Phase::Trace,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::aliasing;
 use crate::alpha;
 use crate::cancel::CancelToken;
 use crate::fringe;
@@ -400,6 +401,7 @@ impl Pipeline {
         canvas: Canvas,
         labelled: Labelled,
         inks: &Inks,
+        steering: &SteeringReport,
         cancel: &CancelToken,
     ) -> Result<(Traced, trace::TraceOptions, u32), PipelineError> {
         let (width, height) = canvas.size();
@@ -439,6 +441,24 @@ impl Pipeline {
                 options.supersample,
                 self.settings.working_size,
             )
+        };
+        // How well edges are known (see `TraceInput::source_pixel`): within half an upload
+        // pixel after phase 2's upscaler, half a working pixel where they are hard.
+        let source_pixel = if steering.accepted && steering.scale > 1 {
+            f64::from(steering.scale)
+        } else if !request.image.lossy
+            && aliasing::hard_edges(
+                &labelled.labels,
+                &canvas.levels,
+                &canvas.working.straight,
+                &canvas.working.alpha,
+                width as usize,
+                height as usize,
+            )
+        {
+            1.0
+        } else {
+            0.0
         };
         let coarse = supersample::LabelGrid {
             width: width as usize,
@@ -485,6 +505,7 @@ impl Pipeline {
             output_width: request.image.width,
             output_height: request.image.height,
             max_bytes: request.max_svg_bytes.unwrap_or(usize::MAX),
+            source_pixel,
         };
         let traced = trace::trace(&input, &options, cancel).map_err(|error| match error {
             TraceError::Cancelled => PipelineError::cancelled(Phase::Trace),
