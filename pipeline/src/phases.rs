@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::aliasing;
 use crate::alpha;
 use crate::cancel::CancelToken;
 use crate::fringe;
@@ -393,7 +392,9 @@ impl Pipeline {
     }
 
     /// Phase 4: the trace mode, sub-pixel labels, tracing. Returns the traced SVG, the
-    /// options it was traced with (`auto` decided) and the label scale.
+    /// options it was traced with (`auto` decided) and the label scale. `source_pixel`: see
+    /// `TraceInput::source_pixel`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn trace_phase(
         &self,
         resolved: &Resolved,
@@ -401,7 +402,7 @@ impl Pipeline {
         canvas: Canvas,
         labelled: Labelled,
         inks: &Inks,
-        steering: &SteeringReport,
+        source_pixel: f64,
         cancel: &CancelToken,
     ) -> Result<(Traced, trace::TraceOptions, u32), PipelineError> {
         let (width, height) = canvas.size();
@@ -441,24 +442,6 @@ impl Pipeline {
                 options.supersample,
                 self.settings.working_size,
             )
-        };
-        // How well edges are known (see `TraceInput::source_pixel`): within half an upload
-        // pixel after phase 2's upscaler, half a working pixel where they are hard.
-        let source_pixel = if steering.accepted && steering.scale > 1 {
-            f64::from(steering.scale)
-        } else if !request.image.lossy
-            && aliasing::hard_edges(
-                &labelled.labels,
-                &canvas.levels,
-                &canvas.working.straight,
-                &canvas.working.alpha,
-                width as usize,
-                height as usize,
-            )
-        {
-            1.0
-        } else {
-            0.0
         };
         let coarse = supersample::LabelGrid {
             width: width as usize,
