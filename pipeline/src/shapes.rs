@@ -15,7 +15,9 @@
 //! **Acceptance.** A fit is kept only if every boundary point lies within `tolerance + ½`
 //! grid pixels of it (half a pixel is the staircase of the boundary itself) and the RMS
 //! distance is under half of that: an egg, a squircle or a rounded square deviates
-//! systematically and is left to the curve fitter. Degenerate inputs (too few points,
+//! systematically and is left to the curve fitter. Outlines of a hard-edged (aliased) upload
+//! are judged against half of its pixel instead, their smooth deviation against the same
+//! limit ([`recognise_hard`]). Degenerate inputs (too few points,
 //! collinear points, NaN, a conic that is not an ellipse, axes more than
 //! [`MAX_AXIS_RATIO`] apart) give `None`, never a panic.
 
