@@ -117,8 +117,10 @@ def make_image(rng):
     return {"ground": ground, "shapes": shapes}
 
 
-def draw(truth, scale=4):
-    size = 512 * scale
+def draw(truth, scale=4, hard=False):
+    """The art at 512 px (drawn at `scale ×` and reduced by area averaging), or with `hard`
+    drawn at `512 × scale` px as it is (no anti-aliasing: a pixel staircase)."""
+    size = round(512 * scale)
     ground = (255, 255, 255, 255) if truth["ground"] == "white" else (0, 0, 0, 0)
     image = Image.new("RGBA", (size, size), ground)
     pen = ImageDraw.Draw(image)
@@ -137,6 +139,8 @@ def draw(truth, scale=4):
             pen.polygon(sc(rect_points(shape["cx"], shape["cy"], shape["w"], shape["h"], shape["angle"], shape["radius"])), fill=fill)
         else:
             pen.polygon(sc(polygon_points(shape["cx"], shape["cy"], shape["r"], shape["sides"], shape["angle"])), fill=fill)
+    if hard:
+        return image
     premultiplied = image.convert("RGBa")
     return premultiplied.reduce(scale).convert("RGBA")
 
@@ -156,7 +160,14 @@ def generate(args):
         name = f"geo{n:03d}"
         full = draw(truth)
         for size in SIZES:
-            (full if size == 512 else resize(full, size)).save(out / str(size) / f"{name}.png")
+            if size == 512:
+                small = full
+            elif args.hard:
+                # Aliased uploads: drawn at the small size with hard edges.
+                small = draw(truth, size / 512, hard=True)
+            else:
+                small = resize(full, size)
+            small.save(out / str(size) / f"{name}.png")
         truths[name] = truth
     (out / "truth.json").write_text(json.dumps(truths, indent=1))
     print(f"{args.count} images in {out}")
@@ -489,6 +500,8 @@ def main():
     g.add_argument("--count", type=int, default=24)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--out", default="bench/.work/geometry")
+    g.add_argument("--hard", action="store_true",
+                   help="128 and 96 px copies drawn without anti-aliasing (aliased uploads)")
     s = sub.add_parser("score")
     s.add_argument("--bin", default="target/release/gemini3")
     s.add_argument("--dir", default="bench/.work/geometry")

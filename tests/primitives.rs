@@ -70,6 +70,15 @@ fn draw(size: u32, body: &str) -> DecodedImage {
     }
 }
 
+/// `body` rendered at `size × size` px without anti-aliasing (`shape-rendering:
+/// crispEdges`): an aliased upload, a pixel staircase.
+fn draw_hard(size: u32, body: &str) -> DecodedImage {
+    draw(
+        size,
+        &format!("<g shape-rendering=\"crispEdges\">{body}</g>"),
+    )
+}
+
 fn run(image: DecodedImage, set: impl FnOnce(&mut Request)) -> Output {
     let mut request = Request::new(image);
     set(&mut request);
@@ -753,5 +762,104 @@ fn a_rings_two_edges_share_one_centre_and_the_counts_are_the_svgs() {
         assert_eq!(primitives.circles, count(&output.svg, "circle"), "{size}");
         assert_eq!(primitives.ellipses, count(&output.svg, "ellipse"), "{size}");
         assert_eq!(primitives.rects, count(&output.svg, "rect"), "{size}");
+    }
+}
+
+#[test]
+fn aliased_circles_ellipses_and_rings_are_whole_shapes() {
+    for (size, cx, cy, r, ground) in [
+        (48u32, 23.5, 25.0, 15.0, true),
+        (64, 30.3, 33.1, 21.7, false),
+        (96, 48.0, 44.0, 30.0, true),
+        (128, 60.0, 66.5, 44.0, true),
+    ] {
+        let ground = if ground {
+            "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>"
+        } else {
+            ""
+        };
+        let image = draw_hard(
+            size,
+            &format!("{ground}<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{r}\" fill=\"#d02020\"/>"),
+        );
+        let output = run(image, |_| {});
+        let found = circles(&output.svg, "#d02020");
+        assert_eq!(found.len(), 1, "{size} px: {}", output.svg);
+        let (x, y, radius) = found[0];
+        // A staircase holds its circle to about a quarter pixel.
+        near(x, cx, 0.25, "cx");
+        near(y, cy, 0.25, "cy");
+        near(radius, r, 0.3, "r");
+    }
+    let image = draw_hard(
+        96,
+        "<ellipse cx=\"48\" cy=\"50\" rx=\"38\" ry=\"18\" transform=\"rotate(30 48 50)\" \
+         fill=\"#2050c0\"/>",
+    );
+    let output = run(image, |_| {});
+    assert_eq!(count(&output.svg, "ellipse"), 1, "{}", output.svg);
+    let image = draw_hard(
+        128,
+        "<circle cx=\"64\" cy=\"64\" r=\"40\" fill=\"none\" stroke=\"#108040\" stroke-width=\"16\"/>",
+    );
+    let output = run(image, |_| {});
+    let mut radii: Vec<f64> = arc_radii(&output.svg, "#108040")
+        .iter()
+        .map(|(rx, ry)| rx.max(*ry))
+        .collect();
+    radii.sort_by(f64::total_cmp);
+    assert_eq!(radii.len(), 4, "{}", output.svg);
+    for (radius, expected) in radii.iter().zip([32.0, 32.0, 48.0, 48.0]) {
+        near(*radius, expected, 0.3, "ring radius");
+    }
+}
+
+#[test]
+fn aliased_eggs_squircles_and_rounded_squares_stay_free_form() {
+    let egg = "<path d=\"M18 52 A30 36 0 0 1 78 52 A30 22 0 0 1 18 52 Z\" fill=\"#805020\"/>";
+    let squircle: Vec<String> = (0..256)
+        .map(|i| {
+            let t = std::f64::consts::TAU * f64::from(i) / 256.0;
+            let (c, s) = (t.cos(), t.sin());
+            let x = 48.0 + 36.0 * c.signum() * c.abs().sqrt();
+            let y = 48.0 + 36.0 * s.signum() * s.abs().sqrt();
+            format!("{x:.3},{y:.3}")
+        })
+        .collect();
+    let squircle = format!(
+        "<polygon points=\"{}\" fill=\"#805020\"/>",
+        squircle.join(" ")
+    );
+    let rounded = "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\
+        <rect x=\"18\" y=\"18\" width=\"60\" height=\"60\" rx=\"18\" fill=\"#805020\"/>";
+    for (name, body) in [
+        ("egg", egg.to_owned()),
+        ("squircle", squircle),
+        ("rounded square", rounded.to_owned()),
+    ] {
+        for size in [48u32, 96] {
+            let scaled = format!(
+                "<g transform=\"scale({})\">{body}</g>",
+                f64::from(size) / 96.0
+            );
+            let output = run(draw_hard(size, &scaled), |_| {});
+            assert_eq!(
+                count(&output.svg, "circle"),
+                0,
+                "{name} {size}: {}",
+                output.svg
+            );
+            assert_eq!(
+                count(&output.svg, "ellipse"),
+                0,
+                "{name} {size}: {}",
+                output.svg
+            );
+            assert_eq!(
+                output.metadata.primitives.arcs, 0,
+                "{name} {size}: {}",
+                output.svg
+            );
+        }
     }
 }

@@ -10,8 +10,8 @@ use gemini3::engine::Engine;
 use gemini3::pipeline::model::PlanarImage;
 use gemini3::pipeline::palette::Palette;
 use gemini3::pipeline::{
-    DecodedImage, Output, Phase, Pipeline, PipelineError, PipelineErrorKind, Request,
-    SteeringRequest,
+    decode, DecodeLimits, DecodedImage, Output, Phase, Pipeline, PipelineError, PipelineErrorKind,
+    Request, SteeringRequest,
 };
 use gemini3::settings::{LoadOptions, Settings};
 use resvg::tiny_skia::{Pixmap, Transform};
@@ -340,4 +340,49 @@ fn a_small_uploads_svg_at_4x_is_closer_to_the_art_with_the_upscaler_on() {
     };
     let (on, off) = (score(true), score(false));
     assert!(on > off + 1.0, "on {on:.2} dB, off {off:.2} dB");
+}
+
+// ---------------------------------------------------------------------------------------------
+// An aliased upload's whole shapes, with the upscaler and without.
+
+/// README's example, `tests/fixtures/logo96.png`: hard-edged (no anti-aliasing), its orange
+/// disc centred at (48.5, 44.5) with radius 26 (the pixels whose centres lie within 25.96 to
+/// 26.0 of it; 25.91 by area). Traced from the upscaler's 4x output or from the plate, it is
+/// one `<circle>` within a pixel of that.
+#[test]
+fn an_aliased_uploads_circle_is_a_circle_with_the_upscaler_and_without() {
+    let bytes = std::fs::read(root().join("tests/fixtures/logo96.png")).unwrap();
+    let limits = DecodeLimits {
+        max_bytes: 1 << 24,
+        max_pixels: 1 << 24,
+    };
+    let image = decode(&bytes, &limits).unwrap();
+    let pipeline = pipeline(&[]);
+    for upscaler in [true, false] {
+        let mut request = Request::new(image.clone());
+        request.options.steering = Some(SteeringRequest {
+            enabled: upscaler,
+            seed: None,
+            strength: None,
+        });
+        let output = run(&pipeline, &request).unwrap();
+        assert_eq!(output.metadata.steering.accepted, upscaler, "{upscaler}");
+        let document = roxmltree::Document::parse(&output.svg).unwrap();
+        let circles: Vec<(f64, f64, f64)> = document
+            .descendants()
+            .filter(|n| n.has_tag_name("circle") && n.attribute("fill") == Some("#faa01e"))
+            .map(|n| {
+                let number = |name| n.attribute(name).unwrap().parse::<f64>().unwrap();
+                (number("cx"), number("cy"), number("r"))
+            })
+            .collect();
+        assert_eq!(circles.len(), 1, "upscaler {upscaler}: {}", output.svg);
+        let (cx, cy, r) = circles[0];
+        assert!(
+            (cx - 48.5).abs() < 1.0 && (cy - 44.5).abs() < 1.0 && (r - 26.0).abs() < 1.0,
+            "upscaler {upscaler}: {:?}",
+            circles[0]
+        );
+        assert_eq!(output.metadata.primitives.circles, 1);
+    }
 }

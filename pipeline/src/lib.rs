@@ -29,6 +29,7 @@
 //! loops, and fails with a [`PipelineError`] that names the phase. This crate knows nothing
 //! about HTTP, RunPod, ONNX Runtime or the command line (its manifest has none of them).
 
+mod aliasing;
 pub mod alpha;
 pub mod cancel;
 mod components;
@@ -135,6 +136,18 @@ impl Pipeline {
         )?;
         let quantize_elapsed = quantize_started.elapsed();
 
+        // Whether the upload's edges are hard (aliased): its whole shapes are then judged
+        // against half a pixel of it, also after phase 2 enlarged it (`trace_phase`).
+        let hard = !image.lossy
+            && aliasing::hard_edges(
+                &plate_labels,
+                &canvas.levels,
+                &canvas.working.straight,
+                &canvas.working.alpha,
+                canvas.working.width as usize,
+                canvas.working.height as usize,
+            );
+
         // Phase 2, gated; then the rest of phase 3 on the labels phase 4 traces.
         let (canvas, mut labelled, steering) = self.steer_phase(
             &resolved,
@@ -160,8 +173,21 @@ impl Pipeline {
         // Phase 4.
         run.check(Phase::Trace)?;
         let trace_started = Instant::now();
-        let (traced, options, label_scale) =
-            self.trace_phase(&resolved, request, canvas, labelled, &inks, cancel)?;
+        // Working pixels per pixel of a hard-edged upload (see `TraceInput::source_pixel`).
+        let source_pixel = match (hard, steering.accepted) {
+            (false, _) => 0.0,
+            (true, true) => f64::from(steering.scale.max(1)),
+            (true, false) => 1.0,
+        };
+        let (traced, options, label_scale) = self.trace_phase(
+            &resolved,
+            request,
+            canvas,
+            labelled,
+            &inks,
+            source_pixel,
+            cancel,
+        )?;
         run.record(Phase::Trace, trace_started.elapsed(), Provider::Cpu);
         run.report(
             Phase::Trace,

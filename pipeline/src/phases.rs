@@ -396,7 +396,9 @@ impl Pipeline {
     }
 
     /// Phase 4: the trace mode, sub-pixel labels, tracing. Returns the traced SVG, the
-    /// options it was traced with (`auto` decided) and the label scale.
+    /// options it was traced with (`auto` decided) and the label scale. `source_pixel`: see
+    /// `TraceInput::source_pixel`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn trace_phase(
         &self,
         resolved: &Resolved,
@@ -404,6 +406,7 @@ impl Pipeline {
         canvas: Canvas,
         labelled: Labelled,
         inks: &Inks,
+        source_pixel: f64,
         cancel: &CancelToken,
     ) -> Result<(Traced, trace::TraceOptions, u32), PipelineError> {
         let (width, height) = canvas.size();
@@ -493,6 +496,7 @@ impl Pipeline {
             output_width: request.image.width,
             output_height: request.image.height,
             max_bytes: request.max_svg_bytes.unwrap_or(usize::MAX),
+            source_pixel,
         };
         let traced = trace::trace(&input, &options, cancel).map_err(|error| match error {
             TraceError::Cancelled => PipelineError::cancelled(Phase::Trace),

@@ -15,7 +15,9 @@
 //! **Acceptance.** A fit is kept only if every boundary point lies within `tolerance + ½`
 //! grid pixels of it (half a pixel is the staircase of the boundary itself) and the RMS
 //! distance is under half of that: an egg, a squircle or a rounded square deviates
-//! systematically and is left to the curve fitter. Degenerate inputs (too few points,
+//! systematically and is left to the curve fitter. Outlines of a hard-edged (aliased) upload
+//! are judged against half of its pixel instead, their smooth deviation against the same
+//! limit ([`recognise_hard`]). Degenerate inputs (too few points,
 //! collinear points, NaN, a conic that is not an ellipse, axes more than
 //! [`MAX_AXIS_RATIO`] apart) give `None`, never a panic.
 
@@ -181,22 +183,27 @@ pub fn edge_midpoints(corners: &[(i32, i32)]) -> Vec<Point> {
 /// The circle or ellipse that `points` (an outline's boundary points in order, grid pixels) are within
 /// `tolerance` (grid pixels, plus half a pixel of staircase) of, if any; a circle is preferred.
 pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
+    recognise_hard(points, tolerance, 0.0)
+}
+
+/// [`recognise`] for an outline whose edges were hard at a coarser pixel, `source` grid
+/// pixels wide (an aliased upload's working pixel, or an upload pixel that phase 2 enlarged):
+/// each boundary point is then only known within half a source pixel along the normal, and
+/// the stair steps (or the upscaler's wobble) lie up to that far on either side of the edge.
+/// The points may then lie within `tolerance` + ½ source pixel of the conic (RMS under half
+/// that), but the smooth part of their deviation ([`systematic`]: its harmonics up to
+/// [`HARMONICS`] around the centre, which an egg, a squircle or a rounded square has and a
+/// staircase has not) must keep [`recognise`]'s own limit. `source` at most one grid pixel:
+/// [`recognise`].
+pub fn recognise_hard(points: &[Point], tolerance: f64, source: f64) -> Option<Conic> {
     if points.len() < MIN_POINTS || !tolerance.is_finite() || tolerance < 0.0 {
         return None;
     }
     if points.iter().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
         return None;
     }
-    let limit = tolerance + STAIRCASE;
-    // The RMS distance of the points when the conic is within the limits.
-    let error = |conic: &Conic| -> Option<f64> {
-        // The curve must also be larger than its own tolerance.
-        if !conic.is_finite() || conic.rx.min(conic.ry) < 2.0 * limit {
-            return None;
-        }
-        let (worst, rms) = deviation(points, conic)?;
-        (worst <= limit && rms <= 0.5 * limit).then_some(rms)
-    };
+    let limit = Limits::new(tolerance, source).point;
+    let error = |conic: &Conic| accept(points, conic, tolerance, source);
     if let Some(circle) = fit_circle(points) {
         if error(&circle).is_some() {
             return Some(circle);
@@ -211,6 +218,49 @@ pub fn recognise(points: &[Point], tolerance: f64) -> Option<Conic> {
         Some(snapped_rms) if snapped_rms <= rms + SNAP_COST * limit => Some(snapped),
         _ => Some(ellipse),
     }
+}
+
+/// The limits a fit is judged by (grid pixels): `point` for each point's distance (RMS under
+/// half of it), and, for hard edges, `smooth` for the smooth part of the deviation.
+struct Limits {
+    point: f64,
+    smooth: Option<f64>,
+}
+
+impl Limits {
+    fn new(tolerance: f64, source: f64) -> Self {
+        let strict = tolerance + STAIRCASE;
+        if source.is_finite() && source > 2.0 * STAIRCASE {
+            Self {
+                point: tolerance + 0.5 * source,
+                smooth: Some(strict),
+            }
+        } else {
+            Self {
+                point: strict,
+                smooth: None,
+            }
+        }
+    }
+}
+
+/// The RMS distance of `points` from `conic` when it passes [`recognise_hard`]'s limits.
+fn accept(points: &[Point], conic: &Conic, tolerance: f64, source: f64) -> Option<f64> {
+    let limits = Limits::new(tolerance, source);
+    // The curve must also be larger than its own tolerance.
+    if !conic.is_finite() || conic.rx.min(conic.ry) < 2.0 * limits.point {
+        return None;
+    }
+    let (worst, rms) = deviation(points, conic)?;
+    if worst > limits.point || rms > 0.5 * limits.point {
+        return None;
+    }
+    if let Some(smooth) = limits.smooth {
+        if systematic(points, conic)? > smooth {
+            return None;
+        }
+    }
+    Some(rms)
 }
 
 /// The largest and the RMS distance of `points` (a closed outline, in order) from `conic`;
@@ -239,6 +289,67 @@ pub fn deviation(points: &[Point], conic: &Conic) -> Option<(f64, f64)> {
     }
     let rms = (sum / points.len() as f64).sqrt();
     (worst.is_finite() && rms.is_finite()).then_some((worst, rms))
+}
+
+/// Harmonics of the radial deviation (around the conic's centre) that count as systematic in
+/// [`recognise_hard`]: an egg's are the 2nd and 3rd, a squircle's or a rounded square's the
+/// 4th; a staircase's deviation changes sign every few steps, far above these.
+pub const HARMONICS: usize = 6;
+
+/// The largest value, over `points`, of the smooth part of their signed distance from
+/// `conic`: the least-squares series `a₀ + Σ aₖ cos kθ + bₖ sin kθ`, `k ≤` [`HARMONICS`], in
+/// the angle `θ` round the conic (its parametric angle for an ellipse). `None` when the
+/// points do not determine it.
+pub fn systematic(points: &[Point], conic: &Conic) -> Option<f64> {
+    const N: usize = 2 * HARMONICS + 1;
+    if points.len() < 2 * N || !conic.is_finite() {
+        return None;
+    }
+    let (c, s) = (conic.angle.cos(), conic.angle.sin());
+    let samples: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| {
+            let (dx, dy) = (p.0 - conic.center.0, p.1 - conic.center.1);
+            let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+            let theta = (v / conic.ry).atan2(u / conic.rx);
+            let inside = (u / conic.rx).powi(2) + (v / conic.ry).powi(2) < 1.0;
+            let d = conic.distance(*p);
+            (theta, if inside { -d } else { d })
+        })
+        .collect();
+    let row = |theta: f64| -> [f64; N] {
+        let mut row = [1.0; N];
+        for k in 1..=HARMONICS {
+            let angle = k as f64 * theta;
+            row[2 * k - 1] = angle.cos();
+            row[2 * k] = angle.sin();
+        }
+        row
+    };
+    let mut normal = [[0.0; N]; N];
+    let mut rhs = [0.0; N];
+    for (theta, d) in &samples {
+        let r = row(*theta);
+        for i in 0..N {
+            for j in 0..N {
+                normal[i][j] += r[i] * r[j];
+            }
+            rhs[i] += r[i] * d;
+        }
+    }
+    let coefficients = solve::<N>(normal, rhs)?;
+    let worst = samples
+        .iter()
+        .map(|(theta, _)| {
+            row(*theta)
+                .iter()
+                .zip(&coefficients)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                .abs()
+        })
+        .fold(0.0, f64::max);
+    worst.is_finite().then_some(worst)
 }
 
 /// How much RMS distance (times the limit) snapping an ellipse's axes, or circles to one
@@ -270,7 +381,17 @@ fn snap_axes(ellipse: &Conic) -> Conic {
 /// sharing a centre can only cost, and is worth it only within their noise). `None`: keep
 /// the separate circles.
 pub fn concentric(sets: &[&[Point]], circles: &[Conic], tolerance: f64) -> Option<Vec<Conic>> {
-    let limit = tolerance + STAIRCASE;
+    concentric_hard(sets, circles, tolerance, 0.0)
+}
+
+/// [`concentric`] with [`recognise_hard`]'s limits for edges hard at `source` grid pixels.
+pub fn concentric_hard(
+    sets: &[&[Point]],
+    circles: &[Conic],
+    tolerance: f64,
+    source: f64,
+) -> Option<Vec<Conic>> {
+    let limit = Limits::new(tolerance, source).point;
     if sets.len() < 2 || sets.len() != circles.len() || circles.iter().any(|c| !c.circle) {
         return None;
     }
@@ -340,10 +461,7 @@ pub fn concentric(sets: &[&[Point]], circles: &[Conic], tolerance: f64) -> Optio
         .collect();
     let mut sums = (0.0, 0.0);
     for ((set, own), shared) in sets.iter().zip(circles).zip(&snapped) {
-        let (worst, rms) = deviation(set, shared)?;
-        if worst > limit || rms > 0.5 * limit || shared.rx < 2.0 * limit {
-            return None;
-        }
+        let rms = accept(set, shared, tolerance, source)?;
         let (_, own_rms) = deviation(set, own)?;
         let n = set.len() as f64;
         sums = (sums.0 + rms * rms * n, sums.1 + own_rms * own_rms * n);

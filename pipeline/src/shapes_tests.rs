@@ -218,3 +218,140 @@ fn a_rings_two_edges_share_their_centre_and_an_offset_pair_does_not() {
     };
     assert!(concentric(&[&outer, &apart], &[circles[0], ellipse], 0.375).is_none());
 }
+
+/// The boundary midpoints of a hard-edged (aliased) shape as phase 4 sees it: pixels of a
+/// `size × size` working image drawn when their centre is inside (no coverage), labels
+/// re-made at `scale ×` by interpolating that binary image at each fine pixel's centre and
+/// taking the nearer side (what `supersample::refine` does between two colours).
+fn digitise_hard(size: i32, scale: i32, inside: impl Fn(f64, f64) -> bool) -> Vec<Point> {
+    use visioncortex::{BinaryImage, PathI32, PathSimplifyMode};
+    let n = size as usize;
+    let mut coarse = vec![0.0f64; n * n];
+    for y in 0..n {
+        for x in 0..n {
+            if inside(x as f64 + 0.5, y as f64 + 0.5) {
+                coarse[y * n + x] = 1.0;
+            }
+        }
+    }
+    let tap = |p: f64| -> (usize, usize, f64) {
+        if p <= 0.0 {
+            return (0, 0, 0.0);
+        }
+        let i = p.floor() as usize;
+        if i + 1 >= n {
+            return (n - 1, n - 1, 0.0);
+        }
+        (i, i + 1, p - i as f64)
+    };
+    let fine = (size * scale) as usize;
+    let mut image = BinaryImage::new_w_h(fine, fine);
+    for fy in 0..fine {
+        let (y0, y1, wy) = tap((fy as f64 + 0.5) / scale as f64 - 0.5);
+        for fx in 0..fine {
+            let (x0, x1, wx) = tap((fx as f64 + 0.5) / scale as f64 - 0.5);
+            let value = coarse[y0 * n + x0] * (1.0 - wx) * (1.0 - wy)
+                + coarse[y0 * n + x1] * wx * (1.0 - wy)
+                + coarse[y1 * n + x0] * (1.0 - wx) * wy
+                + coarse[y1 * n + x1] * wx * wy;
+            if value > 0.5 {
+                image.set_pixel(fx, fy, true);
+            }
+        }
+    }
+    let path = PathI32::image_to_path(&image, true, PathSimplifyMode::None);
+    let corners: Vec<(i32, i32)> = path.path.iter().map(|p| (p.x, p.y)).collect();
+    edge_midpoints(&corners)
+}
+
+#[test]
+fn hard_edged_circles_ellipses_and_rings_are_recognised_at_4x() {
+    // Aliased discs drawn at 48–128 px, labels re-made at 4x: the old limit (tolerance + half
+    // a grid pixel) refuses them; half a working pixel of staircase is allowed.
+    for size in [48, 64, 96, 128] {
+        let (c, r) = (f64::from(size) / 2.0 + 0.3, 0.35 * f64::from(size));
+        let circle = digitise_hard(size, 4, |x, y| (x - c).powi(2) + (y - c).powi(2) <= r * r);
+        let found = recognise_hard(&circle, 1.5, 4.0).expect("a circle");
+        assert!(found.circle, "{size}: {found:?}");
+        assert!((found.center.0 / 4.0 - c).abs() < 0.1 && (found.center.1 / 4.0 - c).abs() < 0.1);
+        assert!(
+            (found.rx / 4.0 - r).abs() < 0.15,
+            "{size}: {found:?} vs {r}"
+        );
+        // Soft-edged rules: refused at 96 and 128 px (the limit is half a grid pixel).
+        if size >= 96 {
+            assert_eq!(recognise(&circle, 1.5), None, "{size}");
+        }
+        let (a, b, angle) = (0.42 * f64::from(size), 0.2 * f64::from(size), 0.5f64);
+        let ellipse = digitise_hard(size, 4, |x, y| {
+            let (dx, dy) = (x - c, y - c);
+            let u = dx * angle.cos() + dy * angle.sin();
+            let v = -dx * angle.sin() + dy * angle.cos();
+            (u / a).powi(2) + (v / b).powi(2) <= 1.0
+        });
+        let found = recognise_hard(&ellipse, 1.5, 4.0).expect("an ellipse");
+        assert!(!found.circle, "{size}: {found:?}");
+        assert!((found.rx / 4.0 - a).abs() < 0.25 && (found.ry / 4.0 - b).abs() < 0.25);
+        assert!((found.angle - angle).abs() < 0.03, "{size}: {found:?}");
+        // A ring: both edges circles, on one centre.
+        let inner_r = 0.5 * r;
+        let inner = digitise_hard(size, 4, |x, y| {
+            (x - c).powi(2) + (y - c).powi(2) <= inner_r * inner_r
+        });
+        let circles = [
+            recognise_hard(&circle, 1.5, 4.0).unwrap(),
+            recognise_hard(&inner, 1.5, 4.0).expect("inner edge"),
+        ];
+        let shared = concentric_hard(&[&circle, &inner], &circles, 1.5, 4.0).expect("one centre");
+        assert_eq!(shared[0].center, shared[1].center);
+        assert!(
+            (shared[1].rx / 4.0 - inner_r).abs() < 0.15,
+            "{size}: {shared:?}"
+        );
+    }
+}
+
+#[test]
+fn hard_edged_eggs_squircles_and_rounded_squares_stay_free_form() {
+    for size in [48, 64, 96, 128] {
+        let (c, r) = (f64::from(size) / 2.0 + 0.3, 0.35 * f64::from(size));
+        // The shapes of `eggs_squircles_and_squares_are_not_conics` and
+        // tests/primitives.rs, scaled to the image.
+        let egg = digitise_hard(size, 4, |x, y| {
+            let (dx, dy) = (x - c, y - c);
+            let b = if dy < 0.0 { 0.8 * r } else { 1.2 * r };
+            (dx / r).powi(2) + (dy / b).powi(2) <= 1.0
+        });
+        let squircle = digitise_hard(size, 4, |x, y| {
+            ((x - c) / r).powi(4) + ((y - c) / r).powi(4) <= 1.0
+        });
+        // A rounded square, corners of half the half-side.
+        let rounded = digitise_hard(size, 4, |x, y| {
+            let (qx, qy) = ((x - c).abs() - 0.5 * r, (y - c).abs() - 0.5 * r);
+            (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0) <= 0.5 * r
+        });
+        for (name, points) in [("egg", egg), ("squircle", squircle), ("rounded", rounded)] {
+            assert_eq!(recognise_hard(&points, 1.5, 4.0), None, "{size} px {name}");
+        }
+    }
+}
+
+#[test]
+fn a_staircase_has_no_systematic_deviation_and_an_egg_has() {
+    let (c, r) = (48.3, 33.6);
+    let circle = digitise_hard(96, 4, |x, y| (x - c).powi(2) + (y - c).powi(2) <= r * r);
+    let fitted = fit_circle(&circle).unwrap();
+    let (worst, _) = deviation(&circle, &fitted).unwrap();
+    let smooth = systematic(&circle, &fitted).unwrap();
+    // The staircase reaches half a working pixel (2 grid px); its smooth part a fifth of that.
+    assert!(worst > 2.0 && smooth < 0.5, "{worst} {smooth}");
+    let egg = digitise_hard(96, 4, |x, y| {
+        let (dx, dy) = (x - c, y - c);
+        let b = if dy < 0.0 { 0.8 * r } else { 1.2 * r };
+        (dx / r).powi(2) + (dy / b).powi(2) <= 1.0
+    });
+    let fitted = fit_circle(&egg).unwrap();
+    assert!(systematic(&egg, &fitted).unwrap() > 4.0);
+    // Too few points: no answer.
+    assert_eq!(systematic(&egg[..20], &fitted), None);
+}

@@ -93,6 +93,11 @@ pub struct TraceInput<'a> {
     pub output_height: u32,
     /// The SVG may not grow past this many bytes (`usize::MAX`: no limit).
     pub max_bytes: usize,
+    /// Working pixels per pixel of the hard-edged source the labels came from, whose edges
+    /// are only known within half of one: 1 for an aliased upload (no coverage at its
+    /// edges), `s` after phase 2 enlarged the upload `s ×`; 0 when edges carry coverage.
+    /// Whole shapes judge their fit against it (`shapes::recognise_hard`).
+    pub source_pixel: f64,
 }
 
 /// Long side (working pixels) at and above which the configured speckle area applies as is.
@@ -200,6 +205,8 @@ struct KeyGrid {
     scale: usize,
     /// Working pixels per plate pixel (phase 2's factor).
     upscale: usize,
+    /// Grid pixels per hard-edged source pixel (`TraceInput::source_pixel`).
+    source: f64,
     options: TraceOptions,
 }
 
@@ -304,6 +311,7 @@ fn key_grid(input: &TraceInput<'_>, options: &TraceOptions) -> Result<KeyGrid, T
         top,
         scale,
         upscale: input.upscale.max(1) as usize,
+        source: input.source_pixel * scale as f64,
         options: resolved,
     })
 }

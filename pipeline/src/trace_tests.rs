@@ -30,6 +30,7 @@ fn input<'a>(
         output_width: width * 2,
         output_height: height * 2,
         max_bytes: usize::MAX,
+        source_pixel: 0.0,
     }
 }
 
@@ -518,6 +519,7 @@ proptest::proptest! {
             output_width: width * scale,
             output_height: height * scale,
             max_bytes: usize::MAX,
+            source_pixel: 0.0,
         };
         let options = TraceOptions {
             mode: if polygon { TraceMode::Polygon } else { TraceMode::Spline },

@@ -310,7 +310,7 @@ impl LayerJob<'_> {
         let sets: Vec<&[fit::Point]> = points.iter().map(Vec::as_slice).collect();
         let own: Vec<Conic> = circles.iter().map(|&(_, c)| c).collect();
         let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
-        if let Some(shared) = shapes::concentric(&sets, &own, tolerance) {
+        if let Some(shared) = shapes::concentric_hard(&sets, &own, tolerance, self.grid.source) {
             for (&(k, _), circle) in circles.iter().zip(shared) {
                 conics[k] = Some(circle);
             }
@@ -332,7 +332,7 @@ impl LayerJob<'_> {
             0.0
         };
         let scale = self.grid.scale as f64;
-        if let Some(mut conic) = shapes::recognise(&points, tolerance)
+        if let Some(mut conic) = shapes::recognise_hard(&points, tolerance, self.grid.source)
             .filter(|c| shapes::large_enough(c, self.grid.scale as f64))
             .filter(|c| shapes::large_enough(c, scale))
         {
@@ -432,7 +432,7 @@ impl LayerJob<'_> {
         }
         let points = self.boundary(outline, offset);
         let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
-        shapes::recognise(&points, tolerance)
+        shapes::recognise_hard(&points, tolerance, self.grid.source)
     }
 
     /// One closed outline (`outer`: clockwise; a hole: anticlockwise) from its pixel corners:
