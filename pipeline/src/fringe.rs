@@ -175,6 +175,16 @@ pub fn majority_filter(
                 if !drawn[index] {
                     continue;
                 }
+                // A pixel whose drawn neighbours all share its label keeps it.
+                let own = previous[index];
+                let (x0, x1) = (x.saturating_sub(1), (x + 1).min(width - 1));
+                let (y0, y1) = (y.saturating_sub(1), (y + 1).min(height - 1));
+                if (y0..=y1).all(|ny| {
+                    let row = ny * width;
+                    (row + x0..=row + x1).all(|n| previous[n] == own || !drawn[n])
+                }) {
+                    continue;
+                }
                 let mut counts: [(u8, u8); 9] = [(0, 0); 9];
                 let mut distinct = 0;
                 for ny in y.saturating_sub(1)..=(y + 1).min(height - 1) {
