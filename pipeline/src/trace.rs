@@ -314,7 +314,8 @@ impl Stack {
         // Opaque labels ranked by area, largest first (ties by palette order); the colours
         // that have translucent pixels, with the levels they reach.
         let mut areas = [[0usize; 2]; 256];
-        let mut translucent: BTreeSet<(u8, u8)> = BTreeSet::new();
+        // Which (label, level) keys occur, by key.
+        let mut present = vec![false; 1 << 16];
         let mut drawn = 0;
         for key in &grid.keys {
             if *key == TRANSPARENT_KEY {
@@ -326,9 +327,14 @@ impl Stack {
                 areas[label][1] += 1;
             } else {
                 areas[label][0] += 1;
-                translucent.insert(((*key & 0xff) as u8, (*key >> 8) as u8));
+                present[usize::from(*key)] = true;
             }
         }
+        // Translucent (label, level) pairs in ascending order.
+        let translucent: Vec<(u8, u8)> = (0..=255u8)
+            .flat_map(|label| (0..=255u8).map(move |level| (label, level)))
+            .filter(|&(label, level)| present[usize::from(level) << 8 | usize::from(label)])
+            .collect();
         let mut order: Vec<u8> = (0..palette_len as u8)
             .filter(|label| areas[usize::from(*label)][1] > 0)
             .collect();
