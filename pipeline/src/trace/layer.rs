@@ -70,25 +70,21 @@ impl LayerJob<'_> {
             Layer::Opaque { rank, label } => {
                 let mask = self.opaque_mask(rank);
                 self.trace_mask(
-                    &|index: usize| mask[index],
+                    &mask,
                     &|point| self.edge_slack(rank, label, &mask, point),
                     flood,
                 )
             }
             Layer::Translucent { label, level, .. } => {
                 let mask = self.translucent_mask(label, level);
-                self.trace_mask(
-                    &|index: usize| mask[index],
-                    &|_| TRANSLUCENT_TOLERANCE,
-                    flood,
-                )
+                self.trace_mask(&mask, &|_| TRANSLUCENT_TOLERANCE, flood)
             }
         }
     }
 
     /// The pixels of rank `rank`, reaching under the later shapes (ranks stacked on it) that
     /// it touches, so no seam opens between them: one working pixel under them
-    /// ([`masks::grow_steps`]), or under the whole of those shapes when that outline is
+    /// ([`masks::grow_counted`]), or under the whole of those shapes when that outline is
     /// shorter (a shape with holes filled by later ones). Not under later shapes it never
     /// touches: reaching under every later rank, as this once did, traced their outlines
     /// again in this layer's colour, and where two fits of one edge differed by a fraction of
@@ -97,18 +93,15 @@ impl LayerJob<'_> {
     /// set at 0.6 to 0.9 times the bytes.
     fn opaque_mask(&self, rank: usize) -> Vec<bool> {
         let mut mask: Vec<bool> = self.ranks.iter().map(|own| *own == rank).collect();
-        let later: Vec<bool> = self
-            .ranks
-            .iter()
-            .map(|own| *own != usize::MAX && *own > rank)
-            .collect();
+        let ranks = self.ranks;
+        let later = |index: usize| ranks[index] != usize::MAX && ranks[index] > rank;
         let (width, height) = (self.grid.width, self.grid.height);
-        let mut near = mask.clone();
-        masks::grow_steps(&mut near, &later, width, height, self.grid.scale);
-        masks::grow_into(&mut mask, &later, width, height);
-        if masks::outline_length(&near, width, height) < masks::outline_length(&mask, width, height)
-        {
-            return near;
+        // Grown once into the later shapes, noting the outline after `scale` steps (one
+        // working pixel under them) and at the end (the whole of them).
+        let length = masks::outline_length(&mask, width, height);
+        let growth = masks::grow_counted(&mut mask, later, width, height, self.grid.scale, length);
+        if growth.length_within < growth.length {
+            growth.undo_after_steps(&mut mask);
         }
         mask
     }
@@ -179,39 +172,47 @@ impl LayerJob<'_> {
             })
             .collect();
         let (width, height) = (grid.width, grid.height);
+        // `scale` steps, each taking the opaque pixels 8-adjacent to the mask: a pixel taken
+        // at one step touches one taken at the step before, so each step only looks around
+        // the last step's pixels.
+        let mut front: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+        let mut next = Vec::new();
         for _ in 0..grid.scale {
-            let previous = mask.clone();
-            for y in 0..height {
-                for x in 0..width {
-                    let index = y * width + x;
-                    if previous[index] || !grid.is_opaque(grid.keys[index]) {
-                        continue;
-                    }
-                    let (x0, x1) = (x.saturating_sub(1), (x + 1).min(width - 1));
-                    let (y0, y1) = (y.saturating_sub(1), (y + 1).min(height - 1));
-                    if (y0..=y1).any(|ny| (x0..=x1).any(|nx| previous[ny * width + nx])) {
-                        mask[index] = true;
+            next.clear();
+            for &index in &front {
+                let (x, y) = (index % width, index / width);
+                let (x0, x1) = (x.saturating_sub(1), (x + 1).min(width - 1));
+                let (y0, y1) = (y.saturating_sub(1), (y + 1).min(height - 1));
+                for ny in y0..=y1 {
+                    for nx in x0..=x1 {
+                        let neighbour = ny * width + nx;
+                        if !mask[neighbour] && grid.is_opaque(grid.keys[neighbour]) {
+                            mask[neighbour] = true;
+                            next.push(neighbour);
+                        }
                     }
                 }
             }
+            if next.is_empty() {
+                break;
+            }
+            std::mem::swap(&mut front, &mut next);
         }
         if let Some(inner) = &self.inner_art {
-            let mut under = mask.clone();
-            masks::grow_into(&mut under, inner, width, height);
-            if masks::outline_length(&under, width, height)
-                < masks::outline_length(&mask, width, height)
-            {
-                return under;
+            let length = masks::outline_length(&mask, width, height);
+            let growth = masks::grow_counted(&mut mask, |i| inner[i], width, height, 0, length);
+            if growth.length >= growth.length_within {
+                growth.undo_after_steps(&mut mask);
             }
         }
         mask
     }
 
-    /// Path data of every 4-connected component of the pixels where `inside` holds.
+    /// Path data of every 4-connected component of the pixels of `mask`.
     /// `slack` multiplies the fit tolerance at each point of an outline.
     fn trace_mask(
         &self,
-        inside: &dyn Fn(usize) -> bool,
+        mask: &[bool],
         slack: &dyn Fn(fit::Point) -> f64,
         flood: &mut Flood,
     ) -> Result<LayerOutput, TraceError> {
@@ -220,7 +221,7 @@ impl LayerJob<'_> {
         let mut data = PathData::new();
         let mut shapes = Vec::new();
         for start in 0..self.grid.keys.len() {
-            if flood.is_visited(start) || !inside(start) {
+            if !mask[start] || flood.is_visited(start) {
                 continue;
             }
             if self.cancel.is_cancelled() {
@@ -231,7 +232,7 @@ impl LayerJob<'_> {
                     limit: self.max_bytes,
                 });
             }
-            let component = flood.fill(start, inside);
+            let component = flood.fill(start, |index| mask[index]);
             let mut image = BinaryImage::new_w_h(component.width(), component.height());
             for index in component.members {
                 image.set_pixel(
