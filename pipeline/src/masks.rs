@@ -3,6 +3,84 @@
 //! the way), and the length of a mask's outline. Row-major `width × height` grids; pixels
 //! outside the grid count as `false`.
 
+/// A rectangle of a grid, `left..right` by `top..bottom`, that holds every pixel of some mask
+/// (so passes over the mask need only look inside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First column.
+    pub left: usize,
+    /// First row.
+    pub top: usize,
+    /// One past the last column.
+    pub right: usize,
+    /// One past the last row.
+    pub bottom: usize,
+}
+
+impl Window {
+    /// The window of no pixels.
+    pub const EMPTY: Window = Window {
+        left: usize::MAX,
+        top: usize::MAX,
+        right: 0,
+        bottom: 0,
+    };
+
+    /// The whole `width × height` grid.
+    #[cfg(test)]
+    pub fn whole(width: usize, height: usize) -> Self {
+        Window {
+            left: 0,
+            top: 0,
+            right: width,
+            bottom: height,
+        }
+    }
+
+    /// Whether it holds no pixel.
+    pub fn is_empty(&self) -> bool {
+        self.left >= self.right || self.top >= self.bottom
+    }
+
+    /// Grown to hold pixel `(x, y)`.
+    pub fn include(&mut self, x: usize, y: usize) {
+        self.left = self.left.min(x);
+        self.top = self.top.min(y);
+        self.right = self.right.max(x + 1);
+        self.bottom = self.bottom.max(y + 1);
+    }
+
+    /// The smallest window holding both.
+    pub fn union(self, other: Window) -> Window {
+        Window {
+            left: self.left.min(other.left),
+            top: self.top.min(other.top),
+            right: self.right.max(other.right),
+            bottom: self.bottom.max(other.bottom),
+        }
+    }
+
+    /// Grown by one pixel on every side, within a `width × height` grid.
+    pub fn grown(self, width: usize, height: usize) -> Window {
+        if self.is_empty() {
+            return self;
+        }
+        Window {
+            left: self.left.saturating_sub(1),
+            top: self.top.saturating_sub(1),
+            right: (self.right + 1).min(width),
+            bottom: (self.bottom + 1).min(height),
+        }
+    }
+
+    /// Its pixels' row-major indices in a grid `width` wide, row by row.
+    pub fn indices(self, width: usize) -> impl Iterator<Item = usize> {
+        let (left, right) = (self.left, self.right.max(self.left));
+        (self.top..self.bottom.max(self.top))
+            .flat_map(move |y| (y * width + left)..(y * width + right))
+    }
+}
+
 /// The pixels of `mask` whose whole `(2·radius + 1)²` square neighbourhood is in `mask`
 /// (outside the grid counts as out). Separable: a horizontal then a vertical pass.
 pub fn erode(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<bool> {
@@ -88,10 +166,12 @@ pub struct Growth {
     pub taken: Vec<usize>,
     /// How many of `taken` came in the first `steps` steps.
     pub within: usize,
-    /// [`outline_length`] of the mask after `steps` steps.
+    /// [`outline_length_in`] of the mask after `steps` steps.
     pub length_within: usize,
-    /// [`outline_length`] of the mask at the end.
+    /// [`outline_length_in`] of the mask at the end.
     pub length: usize,
+    /// A window holding the mask at the end.
+    pub window: Window,
 }
 
 impl Growth {
@@ -105,8 +185,10 @@ impl Growth {
 
 /// Grows `mask` (in place) into the 4-connected pixels where `allowed` holds that it
 /// reaches, step by step, noting where it stood after `steps` steps. `length` is the mask's
-/// [`outline_length`] before; the lengths after are counted as pixels are taken (a pixel
+/// [`outline_length_in`] before; the lengths after are counted as pixels are taken (a pixel
 /// with `k` 4-neighbours in the mask adds `4 − 2k` edges), with no pass over the grid.
+/// `window` holds the mask; the first step looks one pixel around it, the rest around the
+/// pixels taken.
 pub fn grow_counted(
     mask: &mut [bool],
     allowed: impl Fn(usize) -> bool,
@@ -114,6 +196,7 @@ pub fn grow_counted(
     height: usize,
     steps: usize,
     length: usize,
+    window: Window,
 ) -> Growth {
     debug_assert_eq!(mask.len(), width * height);
     let mut length = length as isize;
@@ -129,7 +212,7 @@ pub fn grow_counted(
     // The first step: every allowed pixel outside the mask with a 4-neighbour in it, found
     // by one pass (the mask may be most of the grid), then taken. The outline length is a
     // function of the set alone, so taking a step's pixels one by one counts it exactly.
-    for index in 0..mask.len() {
+    for index in window.grown(width, height).indices(width) {
         if !mask[index] && allowed(index) && neighbours_in(mask, index) > 0 {
             taken.push(index);
         }
@@ -170,7 +253,12 @@ pub fn grow_counted(
         start = end;
         step += 1;
     }
+    let mut window = window;
+    for &index in &taken {
+        window.include(index % width, index / width);
+    }
     Growth {
+        window,
         taken,
         within,
         length_within: length_within as usize,
@@ -180,10 +268,16 @@ pub fn grow_counted(
 
 /// Pixel edges between a pixel of `mask` and one outside it (or the grid's border): the
 /// length of the mask's outline, holes included, in grid pixels.
+#[cfg(test)]
 pub fn outline_length(mask: &[bool], width: usize, height: usize) -> usize {
+    outline_length_in(mask, width, height, Window::whole(width, height))
+}
+
+/// [`outline_length`] of a mask held by `window`.
+pub fn outline_length_in(mask: &[bool], width: usize, height: usize, window: Window) -> usize {
     let mut length = 0;
-    for y in 0..height {
-        for x in 0..width {
+    for y in window.top..window.bottom {
+        for x in window.left..window.right {
             let index = y * width + x;
             if !mask[index] {
                 continue;
@@ -257,7 +351,25 @@ mod tests {
             grow_into(&mut all, &allowed, width, height);
             let mut grown = mask.clone();
             let length = outline_length(&mask, width, height);
-            let growth = grow_counted(&mut grown, |i| allowed[i], width, height, steps, length);
+            // The window of the mask's pixels.
+            let mut window = Window::EMPTY;
+            for (index, _) in mask.iter().enumerate().filter(|(_, m)| **m) {
+                window.include(index % width, index / width);
+            }
+            assert_eq!(outline_length_in(&mask, width, height, window), length);
+            let growth = grow_counted(
+                &mut grown,
+                |i| allowed[i],
+                width,
+                height,
+                steps,
+                length,
+                window,
+            );
+            assert!(all
+                .iter()
+                .enumerate()
+                .all(|(i, m)| !m || growth.window.indices(width).any(|j| j == i)));
             assert_eq!(grown, all, "case {case}");
             assert_eq!(
                 growth.length,

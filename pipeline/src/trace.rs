@@ -45,7 +45,7 @@ use rayon::prelude::*;
 use crate::cancel::CancelToken;
 use crate::components::{merge_speckles, Flood};
 use crate::cutout;
-use crate::masks;
+use crate::masks::{self, Window};
 pub use crate::options::TraceOptions;
 use crate::options::{Layout, TraceMode};
 use crate::palette::{srgb_to_oklab, Palette};
@@ -306,6 +306,8 @@ struct Stack {
     whole_canvas: bool,
     /// Pixels per (label, opaque?) and drawn pixels in all, for the groups' area shares.
     areas: [[usize; 2]; 256],
+    /// A window holding the pixels of each key.
+    boxes: Vec<Window>,
     drawn: usize,
 }
 
@@ -317,10 +319,13 @@ impl Stack {
         // Which (label, level) keys occur, by key.
         let mut present = vec![false; 1 << 16];
         let mut drawn = 0;
-        for key in &grid.keys {
+        // The window of each key's pixels.
+        let mut boxes = vec![Window::EMPTY; 1 << 16];
+        for (index, key) in grid.keys.iter().enumerate() {
             if *key == TRANSPARENT_KEY {
                 continue;
             }
+            boxes[usize::from(*key)].include(index % grid.width, index / grid.width);
             drawn += 1;
             let label = usize::from(*key & 0xff);
             if grid.is_opaque(*key) {
@@ -384,6 +389,7 @@ impl Stack {
             ranks,
             whole_canvas: drawn == grid.keys.len() && translucent.is_empty(),
             areas,
+            boxes,
             drawn,
         }
     }
@@ -414,6 +420,7 @@ fn stacked(
     let job = LayerJob {
         grid,
         ranks: &stack.ranks,
+        boxes: &stack.boxes,
         writer: &writer,
         cancel,
         max_bytes: input.max_bytes,
