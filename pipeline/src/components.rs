@@ -155,8 +155,8 @@ pub fn merge_speckles(grid: &mut [u16], width: usize, height: usize, min_area: u
     let mut last = vec![u32::MAX; count];
     let mut next = vec![u32::MAX; count];
     let mut order = Vec::new();
-    for run in 0..count {
-        let root = roots[run] as usize;
+    for (run, root) in roots.iter().enumerate() {
+        let root = *root as usize;
         if area[root] >= min_area {
             continue;
         }
