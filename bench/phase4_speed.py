@@ -32,6 +32,7 @@ SETS = ["outline", "flat", "logos", "flags", "glossy", "geometry"]
 
 
 def prepare(args):
+    sys.dont_write_bytecode = True
     sys.path.insert(0, str(HERE))
     import artwork_check
     from PIL import Image
