@@ -128,39 +128,187 @@ pub fn neighbours(index: usize, width: usize, height: usize) -> impl Iterator<It
 /// Merges 4-connected regions of one key smaller than `min_area` pixels (transparency
 /// included) into the neighbouring key they share the most edges with. Regions are taken in
 /// scan order and relabelled as they go, so a later speckle sees an earlier one's new key.
+///
+/// The regions are those of the grid as given: a region's pixels all keep their key until
+/// the region itself is taken, so relabelling never joins or splits one that is still to
+/// come (it only changes what a later speckle counts around it). So the regions are found
+/// once, as runs of one key per row joined across rows (union-find), and only the speckles'
+/// pixels are visited again.
 pub fn merge_speckles(grid: &mut [u16], width: usize, height: usize, min_area: usize) {
-    let mut flood = Flood::new(width, height);
+    if width == 0 || height == 0 {
+        return;
+    }
+    let runs = Runs::new(grid, width, height);
+    let count = runs.start.len();
+    // The root of each run's region, its area, and the speckles' runs in scan order.
+    let mut area = vec![0usize; count];
+    let roots: Vec<u32> = (0..count)
+        .map(|run| {
+            let root = runs.find(run as u32);
+            area[root as usize] += runs.len(run);
+            root
+        })
+        .collect();
+    // Regions in scan order are roots in order of their first run; a speckle's runs are
+    // gathered under its root (each run's `next` the region's next run).
+    let mut first = vec![u32::MAX; count];
+    let mut last = vec![u32::MAX; count];
+    let mut next = vec![u32::MAX; count];
+    let mut order = Vec::new();
+    for (run, root) in roots.iter().enumerate() {
+        let root = *root as usize;
+        if area[root] >= min_area {
+            continue;
+        }
+        if first[root] == u32::MAX {
+            first[root] = run as u32;
+            order.push(root);
+        } else {
+            next[last[root] as usize] = run as u32;
+        }
+        last[root] = run as u32;
+    }
     let mut contacts: Vec<(u16, u32)> = Vec::new();
-    for start in 0..grid.len() {
-        if flood.is_visited(start) {
-            continue;
-        }
-        let key = grid[start];
-        let component = flood.fill(start, |n| grid[n] == key);
-        if component.members.len() >= min_area {
-            continue;
-        }
+    for root in order {
         contacts.clear();
-        for index in component.members {
-            for neighbour in neighbours(*index, width, height) {
-                let other = grid[neighbour];
-                if other == key {
-                    continue;
+        let mut run = first[root];
+        let key = runs.key[run as usize];
+        while run != u32::MAX {
+            let (row, left, right) = runs.span(run as usize);
+            let base = row * width;
+            for x in left..right {
+                let index = base + x;
+                if x > 0 && grid[index - 1] != key {
+                    count_contact(grid[index - 1], &mut contacts);
                 }
-                match contacts.iter_mut().find(|(k, _)| *k == other) {
-                    Some((_, count)) => *count += 1,
-                    None => contacts.push((other, 1)),
+                if x + 1 < width && grid[index + 1] != key {
+                    count_contact(grid[index + 1], &mut contacts);
+                }
+                if row > 0 && grid[index - width] != key {
+                    count_contact(grid[index - width], &mut contacts);
+                }
+                if row + 1 < height && grid[index + width] != key {
+                    count_contact(grid[index + width], &mut contacts);
                 }
             }
+            run = next[run as usize];
         }
         let best = contacts
             .iter()
             .max_by_key(|(k, count)| (*count, std::cmp::Reverse(*k)))
             .map(|(k, _)| *k);
         if let Some(best) = best {
-            for index in component.members {
-                grid[*index] = best;
+            let mut run = first[root];
+            while run != u32::MAX {
+                let (row, left, right) = runs.span(run as usize);
+                grid[row * width + left..row * width + right].fill(best);
+                run = next[run as usize];
             }
+        }
+    }
+}
+
+/// One more shared edge with `other`.
+fn count_contact(other: u16, contacts: &mut Vec<(u16, u32)>) {
+    match contacts.iter_mut().find(|(k, _)| *k == other) {
+        Some((_, count)) => *count += 1,
+        None => contacts.push((other, 1)),
+    }
+}
+
+/// Runs of one key along each row of a grid, those of one 4-connected region joined
+/// (union-find).
+struct Runs {
+    /// Row-major index of each run's first pixel, in scan order.
+    start: Vec<usize>,
+    /// Each run's length.
+    length: Vec<u32>,
+    key: Vec<u16>,
+    /// Union-find parents.
+    parent: Vec<std::cell::Cell<u32>>,
+    width: usize,
+}
+
+impl Runs {
+    fn new(grid: &[u16], width: usize, height: usize) -> Self {
+        let mut runs = Runs {
+            start: Vec::new(),
+            length: Vec::new(),
+            key: Vec::new(),
+            parent: Vec::new(),
+            width,
+        };
+        let mut previous_row = 0..0;
+        for y in 0..height {
+            let row = &grid[y * width..(y + 1) * width];
+            let first = runs.start.len();
+            let mut x = 0;
+            while x < width {
+                let key = row[x];
+                let mut end = x + 1;
+                while end < width && row[end] == key {
+                    end += 1;
+                }
+                let id = runs.start.len() as u32;
+                runs.start.push(y * width + x);
+                runs.length.push((end - x) as u32);
+                runs.key.push(key);
+                runs.parent.push(std::cell::Cell::new(id));
+                x = end;
+            }
+            // Join each run with the runs of the row above that overlap it and share its key.
+            let mut above = previous_row.start;
+            for run in first..runs.start.len() {
+                let (_, left, right) = runs.span(run);
+                while above < previous_row.end {
+                    let (_, a_left, a_right) = runs.span(above);
+                    if a_right <= left {
+                        above += 1;
+                        continue;
+                    }
+                    if a_left >= right {
+                        break;
+                    }
+                    if runs.key[above] == runs.key[run] {
+                        runs.union(above as u32, run as u32);
+                    }
+                    if a_right > right {
+                        break;
+                    }
+                    above += 1;
+                }
+            }
+            previous_row = first..runs.start.len();
+        }
+        runs
+    }
+
+    /// Row and column range of a run.
+    fn span(&self, run: usize) -> (usize, usize, usize) {
+        let (row, left) = (self.start[run] / self.width, self.start[run] % self.width);
+        (row, left, left + self.length[run] as usize)
+    }
+
+    fn len(&self, run: usize) -> usize {
+        self.length[run] as usize
+    }
+
+    fn find(&self, mut run: u32) -> u32 {
+        while self.parent[run as usize].get() != run {
+            let grand = self.parent[self.parent[run as usize].get() as usize].get();
+            self.parent[run as usize].set(grand);
+            run = grand;
+        }
+        run
+    }
+
+    /// Joins two regions, the root the smaller run index (so a root is its region's first
+    /// run).
+    fn union(&self, a: u32, b: u32) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            let (low, high) = (a.min(b), a.max(b));
+            self.parent[high as usize].set(low);
         }
     }
 }
@@ -189,6 +337,84 @@ mod tests {
             found.push((component.members[0], component.members.len(), bounds));
         }
         found
+    }
+
+    /// The flood-fill `merge_speckles` this module had first: the reference.
+    fn merge_speckles_by_flood(grid: &mut [u16], width: usize, height: usize, min_area: usize) {
+        let mut flood = Flood::new(width, height);
+        let mut contacts: Vec<(u16, u32)> = Vec::new();
+        for start in 0..grid.len() {
+            if flood.is_visited(start) {
+                continue;
+            }
+            let key = grid[start];
+            let component = flood.fill(start, |n| grid[n] == key);
+            if component.members.len() >= min_area {
+                continue;
+            }
+            contacts.clear();
+            for index in component.members {
+                for neighbour in neighbours(*index, width, height) {
+                    let other = grid[neighbour];
+                    if other == key {
+                        continue;
+                    }
+                    match contacts.iter_mut().find(|(k, _)| *k == other) {
+                        Some((_, count)) => *count += 1,
+                        None => contacts.push((other, 1)),
+                    }
+                }
+            }
+            let best = contacts
+                .iter()
+                .max_by_key(|(k, count)| (*count, std::cmp::Reverse(*k)))
+                .map(|(k, _)| *k);
+            if let Some(best) = best {
+                for index in component.members {
+                    grid[*index] = best;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn speckle_merging_matches_the_flood_fill_on_random_grids() {
+        // A small xorshift: grids of few keys in blobs and noise, every size and threshold.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..400 {
+            let width = 1 + (random() % 23) as usize;
+            let height = 1 + (random() % 19) as usize;
+            let keys = 2 + (random() % 4) as u16;
+            let mut grid: Vec<u16> = vec![0; width * height];
+            let mut value = 0u16;
+            for cell in grid.iter_mut() {
+                if random() % 4 == 0 {
+                    value = (random() % u64::from(keys)) as u16;
+                }
+                *cell = if value == keys - 1 { u16::MAX } else { value };
+            }
+            // Blobs: copy the row above now and then.
+            for y in 1..height {
+                if random() % 2 == 0 {
+                    let (above, row) = grid.split_at_mut(y * width);
+                    row[..width].copy_from_slice(&above[(y - 1) * width..]);
+                }
+            }
+            let min_area = 1 + (random() % 12) as usize + case % 3;
+            let mut expected = grid.clone();
+            merge_speckles_by_flood(&mut expected, width, height, min_area);
+            merge_speckles(&mut grid, width, height, min_area);
+            assert_eq!(
+                grid, expected,
+                "case {case}: {width}x{height}, min {min_area}"
+            );
+        }
     }
 
     #[test]

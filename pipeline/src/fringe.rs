@@ -166,13 +166,49 @@ pub fn majority_filter(
 ) -> usize {
     let mut changed = 0;
     let mut previous = labels.to_vec();
+    // Per column of the row being filtered: the pixel and those above and below it are
+    // drawn with one label (all false on the first and last rows).
+    let mut column = vec![false; width];
     for _ in 0..passes {
         previous.copy_from_slice(labels);
         let mut changed_this_pass = 0;
         for y in 0..height {
+            column.fill(false);
+            if y > 0 && y + 1 < height {
+                let (above, row, below) = ((y - 1) * width, y * width, (y + 1) * width);
+                for (x, same) in column.iter_mut().enumerate() {
+                    let own = previous[row + x];
+                    *same = drawn[above + x]
+                        & drawn[row + x]
+                        & drawn[below + x]
+                        & (previous[above + x] == own)
+                        & (previous[below + x] == own);
+                }
+            }
             for x in 0..width {
                 let index = y * width + x;
                 if !drawn[index] {
+                    continue;
+                }
+                // Inside a drawn 3×3 block of one label: nothing to vote on.
+                if x > 0
+                    && x + 1 < width
+                    && column[x - 1]
+                    && column[x]
+                    && column[x + 1]
+                    && previous[index - 1] == previous[index]
+                    && previous[index + 1] == previous[index]
+                {
+                    continue;
+                }
+                // A pixel whose drawn neighbours all share its label keeps it.
+                let own = previous[index];
+                let (x0, x1) = (x.saturating_sub(1), (x + 1).min(width - 1));
+                let (y0, y1) = (y.saturating_sub(1), (y + 1).min(height - 1));
+                if (y0..=y1).all(|ny| {
+                    let row = ny * width;
+                    (row + x0..=row + x1).all(|n| previous[n] == own || !drawn[n])
+                }) {
                     continue;
                 }
                 let mut counts: [(u8, u8); 9] = [(0, 0); 9];

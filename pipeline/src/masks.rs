@@ -1,6 +1,85 @@
 //! Whole-grid operations on boolean masks that image tracing needs besides flood fills:
-//! erosion by a square, growing a mask into allowed pixels, and the length of a mask's
-//! outline. Row-major `width × height` grids; pixels outside the grid count as `false`.
+//! erosion by a square, growing a mask into allowed pixels (its outline's length counted on
+//! the way), and the length of a mask's outline. Row-major `width × height` grids; pixels
+//! outside the grid count as `false`.
+
+/// A rectangle of a grid, `left..right` by `top..bottom`, that holds every pixel of some mask
+/// (so passes over the mask need only look inside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First column.
+    pub left: usize,
+    /// First row.
+    pub top: usize,
+    /// One past the last column.
+    pub right: usize,
+    /// One past the last row.
+    pub bottom: usize,
+}
+
+impl Window {
+    /// The window of no pixels.
+    pub const EMPTY: Window = Window {
+        left: usize::MAX,
+        top: usize::MAX,
+        right: 0,
+        bottom: 0,
+    };
+
+    /// The whole `width × height` grid.
+    #[cfg(test)]
+    pub fn whole(width: usize, height: usize) -> Self {
+        Window {
+            left: 0,
+            top: 0,
+            right: width,
+            bottom: height,
+        }
+    }
+
+    /// Whether it holds no pixel.
+    pub fn is_empty(&self) -> bool {
+        self.left >= self.right || self.top >= self.bottom
+    }
+
+    /// Grown to hold pixel `(x, y)`.
+    pub fn include(&mut self, x: usize, y: usize) {
+        self.left = self.left.min(x);
+        self.top = self.top.min(y);
+        self.right = self.right.max(x + 1);
+        self.bottom = self.bottom.max(y + 1);
+    }
+
+    /// The smallest window holding both.
+    pub fn union(self, other: Window) -> Window {
+        Window {
+            left: self.left.min(other.left),
+            top: self.top.min(other.top),
+            right: self.right.max(other.right),
+            bottom: self.bottom.max(other.bottom),
+        }
+    }
+
+    /// Grown by one pixel on every side, within a `width × height` grid.
+    pub fn grown(self, width: usize, height: usize) -> Window {
+        if self.is_empty() {
+            return self;
+        }
+        Window {
+            left: self.left.saturating_sub(1),
+            top: self.top.saturating_sub(1),
+            right: (self.right + 1).min(width),
+            bottom: (self.bottom + 1).min(height),
+        }
+    }
+
+    /// Its pixels' row-major indices in a grid `width` wide, row by row.
+    pub fn indices(self, width: usize) -> impl Iterator<Item = usize> {
+        let (left, right) = (self.left, self.right.max(self.left));
+        (self.top..self.bottom.max(self.top))
+            .flat_map(move |y| (y * width + left)..(y * width + right))
+    }
+}
 
 /// The pixels of `mask` whose whole `(2·radius + 1)²` square neighbourhood is in `mask`
 /// (outside the grid counts as out). Separable: a horizontal then a vertical pass.
@@ -11,7 +90,13 @@ pub fn erode(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<b
     }
     // Run lengths of `true` ending at each pixel, forwards and backwards, give "all true
     // within `radius`" in O(1) per pixel.
-    let pass = |source: &[bool], len: usize, lines: usize, at: &dyn Fn(usize, usize) -> usize| {
+    fn pass(
+        source: &[bool],
+        len: usize,
+        lines: usize,
+        radius: usize,
+        at: impl Fn(usize, usize) -> usize,
+    ) -> Vec<bool> {
         let mut out = vec![false; source.len()];
         let mut before = vec![0usize; len];
         let mut after = vec![0usize; len];
@@ -31,17 +116,21 @@ pub fn erode(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<b
             }
         }
         out
-    };
-    let rows = pass(mask, width, height, &|y, x| y * width + x);
-    pass(&rows, height, width, &|x, y| y * width + x)
+    }
+    let rows = pass(mask, width, height, radius, |y, x| y * width + x);
+    pass(&rows, height, width, radius, |x, y| y * width + x)
 }
 
-/// Grows `mask` (in place) into the 4-connected pixels of `allowed` that it touches.
+/// Grows `mask` (in place) into the 4-connected pixels of `allowed` that it touches (what
+/// [`grow_counted`] does, the reference for its test).
+#[cfg(test)]
 pub fn grow_into(mask: &mut [bool], allowed: &[bool], width: usize, height: usize) {
     grow_steps(mask, allowed, width, height, usize::MAX);
 }
 
-/// Grows `mask` (in place) by up to `steps` 4-neighbour steps into the pixels of `allowed`.
+/// Grows `mask` (in place) by up to `steps` 4-neighbour steps into the pixels of `allowed`
+/// (what [`grow_counted`] notes after `steps` steps, the reference for its test).
+#[cfg(test)]
 pub fn grow_steps(mask: &mut [bool], allowed: &[bool], width: usize, height: usize, steps: usize) {
     debug_assert_eq!(mask.len(), allowed.len());
     let mut front: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
@@ -69,12 +158,126 @@ pub fn grow_steps(mask: &mut [bool], allowed: &[bool], width: usize, height: usi
     }
 }
 
+/// What [`grow_counted`] took: the pixels in the order taken, how many of them within the
+/// first `steps` steps, and the mask's outline length at that point and at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Growth {
+    /// Pixels taken, step by step.
+    pub taken: Vec<usize>,
+    /// How many of `taken` came in the first `steps` steps.
+    pub within: usize,
+    /// [`outline_length_in`] of the mask after `steps` steps.
+    pub length_within: usize,
+    /// [`outline_length_in`] of the mask at the end.
+    pub length: usize,
+    /// A window holding the mask at the end.
+    pub window: Window,
+}
+
+impl Growth {
+    /// Takes back from `mask` what came after the first `steps` steps.
+    pub fn undo_after_steps(&self, mask: &mut [bool]) {
+        for &index in &self.taken[self.within..] {
+            mask[index] = false;
+        }
+    }
+}
+
+/// Grows `mask` (in place) into the 4-connected pixels where `allowed` holds that it
+/// reaches, step by step, noting where it stood after `steps` steps. `length` is the mask's
+/// [`outline_length_in`] before; the lengths after are counted as pixels are taken (a pixel
+/// with `k` 4-neighbours in the mask adds `4 − 2k` edges), with no pass over the grid.
+/// `window` holds the mask; the first step looks one pixel around it, the rest around the
+/// pixels taken.
+pub fn grow_counted(
+    mask: &mut [bool],
+    allowed: impl Fn(usize) -> bool,
+    width: usize,
+    height: usize,
+    steps: usize,
+    length: usize,
+    window: Window,
+) -> Growth {
+    debug_assert_eq!(mask.len(), width * height);
+    let mut length = length as isize;
+    let mut taken: Vec<usize> = Vec::new();
+    let (mut within, mut length_within) = (0, length);
+    let neighbours_in = |mask: &[bool], index: usize| -> isize {
+        let (x, y) = (index % width, index / width);
+        isize::from(x > 0 && mask[index - 1])
+            + isize::from(x + 1 < width && mask[index + 1])
+            + isize::from(y > 0 && mask[index - width])
+            + isize::from(y + 1 < height && mask[index + width])
+    };
+    // The first step: every allowed pixel outside the mask with a 4-neighbour in it, found
+    // by one pass (the mask may be most of the grid), then taken. The outline length is a
+    // function of the set alone, so taking a step's pixels one by one counts it exactly.
+    for index in window.grown(width, height).indices(width) {
+        if !mask[index] && allowed(index) && neighbours_in(mask, index) > 0 {
+            taken.push(index);
+        }
+    }
+    for &index in &taken {
+        length += 4 - 2 * neighbours_in(mask, index);
+        mask[index] = true;
+    }
+    let mut step = 1;
+    let mut start = 0;
+    loop {
+        if step <= steps {
+            within = taken.len();
+            length_within = length;
+        }
+        let end = taken.len();
+        if start == end {
+            break;
+        }
+        // The next step: the allowed neighbours of the last step's pixels.
+        for k in start..end {
+            let index = taken[k];
+            let (x, y) = (index % width, index / width);
+            let around = [
+                (x > 0).then(|| index - 1),
+                (x + 1 < width).then(|| index + 1),
+                (y > 0).then(|| index - width),
+                (y + 1 < height).then(|| index + width),
+            ];
+            for neighbour in around.into_iter().flatten() {
+                if !mask[neighbour] && allowed(neighbour) {
+                    length += 4 - 2 * neighbours_in(mask, neighbour);
+                    mask[neighbour] = true;
+                    taken.push(neighbour);
+                }
+            }
+        }
+        start = end;
+        step += 1;
+    }
+    let mut window = window;
+    for &index in &taken {
+        window.include(index % width, index / width);
+    }
+    Growth {
+        window,
+        taken,
+        within,
+        length_within: length_within as usize,
+        length: length as usize,
+    }
+}
+
 /// Pixel edges between a pixel of `mask` and one outside it (or the grid's border): the
 /// length of the mask's outline, holes included, in grid pixels.
+#[cfg(test)]
 pub fn outline_length(mask: &[bool], width: usize, height: usize) -> usize {
+    outline_length_in(mask, width, height, Window::whole(width, height))
+}
+
+/// [`outline_length`] of a mask held by `window`.
+pub fn outline_length_in(mask: &[bool], width: usize, height: usize, window: Window) -> usize {
     let mut length = 0;
-    for y in 0..height {
-        for x in 0..width {
+    for y in window.top..window.bottom {
+        for x in window.left..window.right {
             let index = y * width + x;
             if !mask[index] {
                 continue;
@@ -126,6 +329,57 @@ mod tests {
         assert_eq!(outline_length(&block, w, h), 12);
         let (ring, w, h) = grid(&["###", "#.#", "###"]);
         assert_eq!(outline_length(&ring, w, h), 16);
+    }
+
+    #[test]
+    fn counted_growth_matches_growing_and_measuring() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..300 {
+            let (width, height) = (1 + (random() % 17) as usize, 1 + (random() % 13) as usize);
+            let mask: Vec<bool> = (0..width * height).map(|_| random() % 5 == 0).collect();
+            let allowed: Vec<bool> = (0..width * height).map(|_| random() % 3 != 0).collect();
+            let steps = (random() % 4) as usize + case % 2;
+            let mut near = mask.clone();
+            grow_steps(&mut near, &allowed, width, height, steps);
+            let mut all = mask.clone();
+            grow_into(&mut all, &allowed, width, height);
+            let mut grown = mask.clone();
+            let length = outline_length(&mask, width, height);
+            // The window of the mask's pixels.
+            let mut window = Window::EMPTY;
+            for (index, _) in mask.iter().enumerate().filter(|(_, m)| **m) {
+                window.include(index % width, index / width);
+            }
+            assert_eq!(outline_length_in(&mask, width, height, window), length);
+            let growth = grow_counted(
+                &mut grown,
+                |i| allowed[i],
+                width,
+                height,
+                steps,
+                length,
+                window,
+            );
+            assert!(all
+                .iter()
+                .enumerate()
+                .all(|(i, m)| !m || growth.window.indices(width).any(|j| j == i)));
+            assert_eq!(grown, all, "case {case}");
+            assert_eq!(
+                growth.length,
+                outline_length(&all, width, height),
+                "case {case}"
+            );
+            assert_eq!(growth.length_within, outline_length(&near, width, height));
+            growth.undo_after_steps(&mut grown);
+            assert_eq!(grown, near, "case {case}");
+        }
     }
 
     #[test]

@@ -100,84 +100,90 @@ pub fn refine(coarse: &Coarse<'_>, scale: u32) -> LabelGrid {
         // Centre of the fine pixel in working-pixel coordinates (pixel centres at .5).
         let v = (fy as f32 + 0.5) * inverse - 0.5;
         let (y0, y1, wy) = taps(v, height);
-        for fx in 0..fine_width {
-            let fine = fy * fine_width + fx;
-            let own = (fy / scale) * width + fx / scale;
+        let row = fy * fine_width;
+        let coarse_row = (fy / scale) * width;
+        for x in 0..width {
+            let own = coarse_row + x;
             if uniform[own] {
-                labels[fine] = grid.labels[own];
-                levels[fine] = grid.levels[own];
+                // Every fine pixel of a uniform working pixel is a copy.
+                let first = row + x * scale;
+                labels[first..first + scale].fill(grid.labels[own]);
+                levels[first..first + scale].fill(grid.levels[own]);
                 continue;
             }
-            let u = (fx as f32 + 0.5) * inverse - 0.5;
-            let (x0, x1, wx) = taps(u, width);
-            let sources = [
-                (y0 * width + x0, (1.0 - wx) * (1.0 - wy)),
-                (y0 * width + x1, wx * (1.0 - wy)),
-                (y1 * width + x0, (1.0 - wx) * wy),
-                (y1 * width + x1, wx * wy),
-            ];
-            let alpha: f32 = sources.iter().map(|(i, w)| coarse.alpha[*i] * w).sum();
-            // Against transparency the edge moves in by EDGE_INSET of coverage: stacked
-            // layers that share an outer edge each draw it anti-aliased, and their partial
-            // coverages add up past one half outside the input's edge.
-            let alpha = if sources.iter().any(|(i, _)| grid.levels[*i] == 0) {
-                alpha - EDGE_INSET
-            } else {
-                alpha
-            };
-            // The opacity level among the sources' nearest to the interpolated alpha (ties:
-            // the more opaque).
-            let mut level = grid.levels[sources[0].0];
-            let mut best = f32::INFINITY;
-            for (index, _) in &sources {
-                let candidate = grid.levels[*index];
-                let distance = (f32::from(candidate) / top - alpha).abs();
-                if distance < best || (distance == best && candidate > level) {
-                    best = distance;
-                    level = candidate;
-                }
-            }
-            levels[fine] = level;
-            if level == 0 {
-                continue;
-            }
-            // Candidate labels: those of the sources at that level.
-            let mut candidates = [u8::MAX; 4];
-            let mut count = 0;
-            for (index, _) in &sources {
-                if grid.levels[*index] == level {
-                    let label = grid.labels[*index];
-                    if !candidates[..count].contains(&label) {
-                        candidates[count] = label;
-                        count += 1;
+            for fx in x * scale..(x + 1) * scale {
+                let fine = row + fx;
+                let u = (fx as f32 + 0.5) * inverse - 0.5;
+                let (x0, x1, wx) = taps(u, width);
+                let sources = [
+                    (y0 * width + x0, (1.0 - wx) * (1.0 - wy)),
+                    (y0 * width + x1, wx * (1.0 - wy)),
+                    (y1 * width + x0, (1.0 - wx) * wy),
+                    (y1 * width + x1, wx * wy),
+                ];
+                let alpha: f32 = sources.iter().map(|(i, w)| coarse.alpha[*i] * w).sum();
+                // Against transparency the edge moves in by EDGE_INSET of coverage: stacked
+                // layers that share an outer edge each draw it anti-aliased, and their partial
+                // coverages add up past one half outside the input's edge.
+                let alpha = if sources.iter().any(|(i, _)| grid.levels[*i] == 0) {
+                    alpha - EDGE_INSET
+                } else {
+                    alpha
+                };
+                // The opacity level among the sources' nearest to the interpolated alpha (ties:
+                // the more opaque).
+                let mut level = grid.levels[sources[0].0];
+                let mut best = f32::INFINITY;
+                for (index, _) in &sources {
+                    let candidate = grid.levels[*index];
+                    let distance = (f32::from(candidate) / top - alpha).abs();
+                    if distance < best || (distance == best && candidate > level) {
+                        best = distance;
+                        level = candidate;
                     }
                 }
-            }
-            if count == 1 {
-                labels[fine] = candidates[0];
-                continue;
-            }
-            // The alpha-weighted colour at the fine pixel's centre.
-            let mut color = [0f32; 3];
-            let mut total = 0f32;
-            for (index, weight) in &sources {
-                let w = weight * coarse.alpha[*index].max(1e-3);
-                let pixel = coarse.image.pixel((index / width) * stride + index % width);
-                for (sum, value) in color.iter_mut().zip(pixel) {
-                    *sum += w * value;
+                levels[fine] = level;
+                if level == 0 {
+                    continue;
                 }
-                total += w;
+                // Candidate labels: those of the sources at that level.
+                let mut candidates = [u8::MAX; 4];
+                let mut count = 0;
+                for (index, _) in &sources {
+                    if grid.levels[*index] == level {
+                        let label = grid.labels[*index];
+                        if !candidates[..count].contains(&label) {
+                            candidates[count] = label;
+                            count += 1;
+                        }
+                    }
+                }
+                if count == 1 {
+                    labels[fine] = candidates[0];
+                    continue;
+                }
+                // The alpha-weighted colour at the fine pixel's centre.
+                let mut color = [0f32; 3];
+                let mut total = 0f32;
+                for (index, weight) in &sources {
+                    let w = weight * coarse.alpha[*index].max(1e-3);
+                    let pixel = coarse.image.pixel((index / width) * stride + index % width);
+                    for (sum, value) in color.iter_mut().zip(pixel) {
+                        *sum += w * value;
+                    }
+                    total += w;
+                }
+                let color = color.map(|c| c / total.max(1e-6));
+                labels[fine] = candidates[..count]
+                    .iter()
+                    .copied()
+                    .min_by(|a, b| {
+                        let da = squared(color, palette[usize::from(*a)]);
+                        let db = squared(color, palette[usize::from(*b)]);
+                        da.total_cmp(&db).then(a.cmp(b))
+                    })
+                    .unwrap_or(candidates[0]);
             }
-            let color = color.map(|c| c / total.max(1e-6));
-            labels[fine] = candidates[..count]
-                .iter()
-                .copied()
-                .min_by(|a, b| {
-                    let da = squared(color, palette[usize::from(*a)]);
-                    let db = squared(color, palette[usize::from(*b)]);
-                    da.total_cmp(&db).then(a.cmp(b))
-                })
-                .unwrap_or(candidates[0]);
         }
     }
     LabelGrid {

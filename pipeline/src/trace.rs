@@ -49,7 +49,7 @@ use rayon::prelude::*;
 use crate::cancel::CancelToken;
 use crate::components::{merge_speckles, Flood};
 use crate::cutout;
-use crate::masks;
+use crate::masks::{self, Window};
 pub use crate::options::TraceOptions;
 use crate::options::{Layout, TraceMode};
 use crate::palette::{srgb_to_oklab, Palette};
@@ -325,6 +325,8 @@ struct Stack {
     whole_canvas: bool,
     /// Pixels per (label, opaque?) and drawn pixels in all, for the groups' area shares.
     areas: [[usize; 2]; 256],
+    /// A window holding the pixels of each key.
+    boxes: Vec<Window>,
     drawn: usize,
 }
 
@@ -333,21 +335,30 @@ impl Stack {
         // Opaque labels ranked by area, largest first (ties by palette order); the colours
         // that have translucent pixels, with the levels they reach.
         let mut areas = [[0usize; 2]; 256];
-        let mut translucent: BTreeSet<(u8, u8)> = BTreeSet::new();
+        // Which (label, level) keys occur, by key.
+        let mut present = vec![false; 1 << 16];
         let mut drawn = 0;
-        for key in &grid.keys {
+        // The window of each key's pixels.
+        let mut boxes = vec![Window::EMPTY; 1 << 16];
+        for (index, key) in grid.keys.iter().enumerate() {
             if *key == TRANSPARENT_KEY {
                 continue;
             }
+            boxes[usize::from(*key)].include(index % grid.width, index / grid.width);
             drawn += 1;
             let label = usize::from(*key & 0xff);
             if grid.is_opaque(*key) {
                 areas[label][1] += 1;
             } else {
                 areas[label][0] += 1;
-                translucent.insert(((*key & 0xff) as u8, (*key >> 8) as u8));
+                present[usize::from(*key)] = true;
             }
         }
+        // Translucent (label, level) pairs in ascending order.
+        let translucent: Vec<(u8, u8)> = (0..=255u8)
+            .flat_map(|label| (0..=255u8).map(move |level| (label, level)))
+            .filter(|&(label, level)| present[usize::from(level) << 8 | usize::from(label)])
+            .collect();
         let mut order: Vec<u8> = (0..palette_len as u8)
             .filter(|label| areas[usize::from(*label)][1] > 0)
             .collect();
@@ -397,6 +408,7 @@ impl Stack {
             ranks,
             whole_canvas: drawn == grid.keys.len() && translucent.is_empty(),
             areas,
+            boxes,
             drawn,
         }
     }
@@ -427,6 +439,7 @@ fn stacked(
     let job = LayerJob {
         grid,
         ranks: &stack.ranks,
+        boxes: &stack.boxes,
         writer: &writer,
         cancel,
         max_bytes: input.max_bytes,
