@@ -113,7 +113,7 @@ def finished_run(driver, base):
     fills = driver.execute_script(
         """
         const out = new Set();
-        for (const p of document.querySelectorAll('#svg-host svg path')) {
+        for (const p of document.querySelectorAll('#svg-host svg :is(path, circle, ellipse, rect)')) {
           const c = getComputedStyle(p).fill;
           const m = /rgb\\((\\d+), (\\d+), (\\d+)\\)/.exec(c);
           out.add(m ? '#' + m.slice(1, 4).map(v => Number(v).toString(16).padStart(2, '0')).join('') : c);
@@ -163,7 +163,7 @@ def finished_run(driver, base):
     first = driver.find_element(By.CSS_SELECTOR, "#layers label input")
     first.click()
     hidden = driver.execute_script(
-        "return Array.from(document.querySelectorAll('#svg-host svg path')).filter(p => p.style.display === 'none').length"
+        "return Array.from(document.querySelectorAll('#svg-host svg :is(path, circle, ellipse, rect)')).filter(p => p.style.display === 'none').length"
     )
     check(hidden > 0, "toggling a layer hides its paths")
     first.click()
