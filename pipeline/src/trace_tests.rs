@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::mode::{fragmentation, PHOTO_FRAGMENTATION};
+use crate::palette::Palette;
 
 fn options(mode: TraceMode) -> TraceOptions {
     crate::tests::trace_options(mode)

@@ -45,7 +45,7 @@ use crate::fit;
 use crate::options::{TraceMode, TraceOptions};
 use crate::palette::Palette;
 use crate::svg::{self, InkGroup, InkRole, Paint, PathData, PathWriter, SvgPath};
-use crate::trace::{TraceError, TraceInput, Traced as Document};
+use crate::trace::io::{TraceError, TraceInput, Traced as Document};
 
 /// The key of a pixel that belongs to no region (transparent, or outside the grid): the
 /// same value image tracing uses for transparent pixels.
