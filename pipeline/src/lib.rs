@@ -173,21 +173,8 @@ impl Pipeline {
         // Phase 4.
         run.check(Phase::Trace)?;
         let trace_started = Instant::now();
-        // Working pixels per pixel of a hard-edged upload (see `TraceInput::source_pixel`).
-        let source_pixel = match (hard, steering.accepted) {
-            (false, _) => 0.0,
-            (true, true) => f64::from(steering.scale.max(1)),
-            (true, false) => 1.0,
-        };
-        let (traced, options, label_scale) = self.trace_phase(
-            &resolved,
-            request,
-            canvas,
-            labelled,
-            &inks,
-            source_pixel,
-            cancel,
-        )?;
+        let (traced, options, label_scale) =
+            self.trace_phase(&resolved, request, canvas, labelled, &inks, hard, cancel)?;
         run.record(Phase::Trace, trace_started.elapsed(), Provider::Cpu);
         run.report(
             Phase::Trace,

@@ -126,7 +126,7 @@ pub trait CleanModel: Send + Sync {
 }
 
 /// Phase 2: generative steering, or a restore-and-upscale network. The output is `s ×` the
-/// input's size for one whole factor `s` in 1..=4 (the same factor on both axes).
+/// input's size for one whole factor `s` in 1..=[`MAX_STEER_SCALE`] (the same on both axes).
 pub trait SteerModel: Send + Sync {
     /// Runs the model with a seed and a strength in (0, 1].
     fn steer(

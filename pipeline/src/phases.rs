@@ -396,8 +396,8 @@ impl Pipeline {
     }
 
     /// Phase 4: the trace mode, sub-pixel labels, tracing. Returns the traced SVG, the
-    /// options it was traced with (`auto` decided) and the label scale. `source_pixel`: see
-    /// `TraceInput::source_pixel`.
+    /// options it was traced with (`auto` decided) and the label scale. `hard`: the upload's
+    /// edges are aliased (see `TraceInput::source_pixel`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn trace_phase(
         &self,
@@ -406,7 +406,7 @@ impl Pipeline {
         canvas: Canvas,
         labelled: Labelled,
         inks: &Inks,
-        source_pixel: f64,
+        hard: bool,
         cancel: &CancelToken,
     ) -> Result<(Traced, trace::TraceOptions, u32), PipelineError> {
         let (width, height) = canvas.size();
@@ -496,7 +496,8 @@ impl Pipeline {
             output_width: request.image.width,
             output_height: request.image.height,
             max_bytes: request.max_svg_bytes.unwrap_or(usize::MAX),
-            source_pixel,
+            // Working pixels per pixel of a hard-edged upload: `s` once phase 2 enlarged it.
+            source_pixel: if hard { f64::from(upscale) } else { 0.0 },
         };
         let traced = trace::trace(&input, &options, cancel).map_err(|error| match error {
             TraceError::Cancelled => PipelineError::cancelled(Phase::Trace),
