@@ -309,6 +309,15 @@ impl LayerJob<'_> {
             .map(|(outline, offset)| self.conic(outline, *offset))
             .collect();
         self.share_centre(&outlines, &mut conics);
+        for (k, ((outline, offset), conic)) in outlines.iter().zip(conics.iter_mut()).enumerate() {
+            if let Some(conic) = conic {
+                let grow = self.inset_growth(&self.boundary(outline, *offset));
+                // An outline grows outwards, a hole's edge inwards (its ring grows into it).
+                let grow = if k == 0 { grow } else { -grow };
+                conic.rx += grow;
+                conic.ry += grow;
+            }
+        }
         for (k, ((outline, offset), conic)) in outlines.into_iter().zip(conics).enumerate() {
             self.trace_outline(outline, offset, k == 0, conic, slack, data);
         }
@@ -348,11 +357,7 @@ impl LayerJob<'_> {
         let points = self.boundary(outline, offset);
         let tolerance = self.grid.options.fit_tolerance * self.grid.scale as f64;
         let alone = self.against_nothing(&points);
-        let grow = if alone && self.grid.scale > 1 {
-            f64::from(crate::supersample::EDGE_INSET) * self.grid.scale as f64
-        } else {
-            0.0
-        };
+        let grow = self.inset_growth(&points);
         let scale = self.grid.scale as f64;
         if let Some(mut conic) = shapes::recognise_hard(&points, tolerance, self.grid.source)
             .filter(|c| shapes::large_enough(c, self.grid.scale as f64))
@@ -404,6 +409,17 @@ impl LayerJob<'_> {
             return Some(polygons::offset(&corners, grow));
         }
         Some(corners)
+    }
+
+    /// How far (grid pixels) a whole shape's edge moves out to undo `supersample`'s inset:
+    /// `EDGE_INSET` working pixels for an outline wholly against transparency (above 1×),
+    /// else none.
+    fn inset_growth(&self, points: &[fit::Point]) -> f64 {
+        if self.grid.scale > 1 && self.against_nothing(points) {
+            f64::from(crate::supersample::EDGE_INSET) * self.grid.scale as f64
+        } else {
+            0.0
+        }
     }
 
     /// Whether an outline (its unit-edge midpoints) runs wholly against transparency. Such a
