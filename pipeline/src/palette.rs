@@ -169,9 +169,18 @@ pub fn oklab_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
 /// The index of the colour of `inks` (OKLab) nearest to `lab` (squared Euclidean distance;
 /// the first of equally near colours; `0` when `inks` is empty).
 pub fn nearest_oklab(inks: &[[f32; 3]], lab: [f32; 3]) -> usize {
+    nearest_oklab_among(inks, lab, |_| true)
+}
+
+/// [`nearest_oklab`] among the inks `allowed` accepts (the first ink when it accepts none).
+pub(crate) fn nearest_oklab_among(
+    inks: &[[f32; 3]],
+    lab: [f32; 3],
+    allowed: impl Fn(usize) -> bool,
+) -> usize {
     let mut best = 0;
     let mut best_distance = f32::INFINITY;
-    for (index, ink) in inks.iter().enumerate() {
+    for (index, ink) in inks.iter().enumerate().filter(|(index, _)| allowed(*index)) {
         let d = [ink[0] - lab[0], ink[1] - lab[1], ink[2] - lab[2]];
         let distance = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
         if distance < best_distance {

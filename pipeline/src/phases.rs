@@ -365,7 +365,12 @@ impl Pipeline {
         let working = &canvas.working;
         let labels = &mut labelled.labels;
         fringe::vote_flat_regions(labels, &working.opaque, &working.padded, width, height);
+        let before = opaque_inks(labels, &working.opaque);
         fringe::merge_fringes(labels, &working.opaque, &labelled.image, width, height);
+        // Inks the fringe merge emptied (a resampler's rim around a shape) are no colour of
+        // the art: translucent pixels do not take them either.
+        let after = opaque_inks(labels, &working.opaque);
+        let emptied: Vec<bool> = before.iter().zip(&after).map(|(b, a)| *b && !*a).collect();
         // Stray labels: on lossy input all of them; on clean input only between near colours
         // (the ragged band edges of quantised gradients). Not on photos (few flat pixels):
         // there neighbouring near colours are the detail.
@@ -391,7 +396,7 @@ impl Pipeline {
             }
             let own = &working.straight[index * 3..index * 3 + 3];
             let lab = palette::srgb_to_oklab([own[0], own[1], own[2]]);
-            labels[index] = palette::nearest_oklab(&inks.lab, lab) as u8;
+            labels[index] = palette::nearest_oklab_among(&inks.lab, lab, |k| !emptied[k]) as u8;
         }
     }
 
@@ -553,4 +558,13 @@ impl Pipeline {
             metadata,
         }
     }
+}
+
+/// Which palette indices label at least one opaque pixel.
+fn opaque_inks(labels: &[u8], opaque: &[bool]) -> Vec<bool> {
+    let mut used = vec![false; 256];
+    for (label, _) in labels.iter().zip(opaque).filter(|(_, o)| **o) {
+        used[usize::from(*label)] = true;
+    }
+    used
 }
