@@ -98,6 +98,9 @@ pub fn merge_fringes(
 /// borders most is that region's resampling rim, not a line of its own.
 const RIM_DISTANCE: f32 = 0.07;
 
+/// The least share of a rim's contact with wide regions that is with the one it joins.
+const RIM_CONTACT_SHARE: f64 = 0.75;
+
 /// Rounds of [`merge_rims`]: pieces of a rim at most this many pieces away from the shape.
 const RIM_ROUNDS: usize = 3;
 
@@ -153,11 +156,16 @@ fn merge_rims(
         }
         let mut joined = false;
         for (region, list) in contact.iter().enumerate() {
-            let Some(&(wide, _)) = list.iter().max_by_key(|(r, n)| (*n, std::cmp::Reverse(*r)))
+            let Some(&(wide, most)) = list.iter().max_by_key(|(r, n)| (*n, std::cmp::Reverse(*r)))
             else {
                 continue;
             };
-            if distance(regions.mean[region], regions.mean[wide as usize]) < RIM_DISTANCE {
+            // A rim lines one shape; a band between two (a quantised gradient's step) is
+            // the blend test's to judge.
+            let all: u32 = list.iter().map(|(_, n)| n).sum();
+            if f64::from(most) >= RIM_CONTACT_SHARE * f64::from(all)
+                && distance(regions.mean[region], regions.mean[wide as usize]) < RIM_DISTANCE
+            {
                 target[region] = Some(wide);
                 joined = true;
             }
