@@ -33,14 +33,16 @@ const BLEND_TOLERANCE: f32 = 0.25;
 const REACH: usize = 2;
 
 /// Moves fringe pixels of `labels` (unpadded, `width × height`) into the neighbouring region
-/// they blend into. `image` is the padded image the labels were quantised from; `opaque`
-/// marks drawn pixels. Returns how many pixels moved.
+/// they blend into, and with `rims` (artwork, not photos) resampling rims into the shape they
+/// line ([`merge_rims`]). `image` is the padded image the labels were quantised from;
+/// `opaque` marks drawn pixels. Returns how many pixels moved.
 pub fn merge_fringes(
     labels: &mut [u8],
     opaque: &[bool],
     image: &PlanarImage,
     width: usize,
     height: usize,
+    rims: bool,
 ) -> usize {
     let stride = image.width as usize;
     // OKLab is computed only for the pixels looked at: thin pixels and their near neighbours.
@@ -91,7 +93,10 @@ pub fn merge_fringes(
         labels[index] = target;
         moved += 1;
     }
-    moved + merge_rims(labels, &original, &regions, width, height)
+    if rims {
+        moved += merge_rims(labels, &original, &regions, width, height);
+    }
+    moved
 }
 
 /// A thin region this close (OKLab, about three just-noticeable differences) to the region it
@@ -498,7 +503,7 @@ mod tests {
         // red red red blend blue blue blue, the blend labelled 2 (a third palette colour).
         let image = image(&[RED, RED, RED, BLEND, BLUE, BLUE, BLUE]);
         let mut labels = vec![0, 0, 0, 2, 1, 1, 1];
-        let moved = merge_fringes(&mut labels, &[true; 7], &image, 7, 1);
+        let moved = merge_fringes(&mut labels, &[true; 7], &image, 7, 1, true);
         assert_eq!(moved, 1);
         assert_eq!(labels, vec![0, 0, 0, 0, 1, 1, 1]);
     }
@@ -508,7 +513,10 @@ mod tests {
         let white = [1.0, 1.0, 1.0];
         let image = image(&[white, white, [0.0, 0.0, 0.0], white, white]);
         let mut labels = vec![0, 0, 1, 0, 0];
-        assert_eq!(merge_fringes(&mut labels, &[true; 5], &image, 5, 1), 0);
+        assert_eq!(
+            merge_fringes(&mut labels, &[true; 5], &image, 5, 1, true),
+            0
+        );
         assert_eq!(labels, vec![0, 0, 1, 0, 0]);
     }
 
@@ -519,7 +527,7 @@ mod tests {
         let image = image(&[white, white, pink, RED, RED, RED]);
         let mut labels = vec![0, 0, 2, 1, 1, 1];
         let opaque = [false, false, true, true, true, true];
-        merge_fringes(&mut labels, &opaque, &image, 6, 1);
+        merge_fringes(&mut labels, &opaque, &image, 6, 1, true);
         assert_eq!(labels[2], 1);
     }
 
@@ -555,7 +563,7 @@ mod tests {
         }
         let mut merged = labels.clone();
         assert_eq!(
-            merge_fringes(&mut merged, &opaque, &image, width, height),
+            merge_fringes(&mut merged, &opaque, &image, width, height, true),
             11
         );
         assert!(merged.iter().zip(&opaque).all(|(l, o)| !o || *l == 1));
@@ -568,7 +576,10 @@ mod tests {
             }
         }
         let mut kept = labels.clone();
-        assert_eq!(merge_fringes(&mut kept, &opaque, &image, width, height), 0);
+        assert_eq!(
+            merge_fringes(&mut kept, &opaque, &image, width, height, true),
+            0
+        );
         assert_eq!(kept, labels);
     }
 

@@ -366,7 +366,17 @@ impl Pipeline {
         let labels = &mut labelled.labels;
         fringe::vote_flat_regions(labels, &working.opaque, &working.padded, width, height);
         let before = opaque_inks(labels, &working.opaque);
-        fringe::merge_fringes(labels, &working.opaque, &labelled.image, width, height);
+        // Resampling rims are artwork's; a photo's thin regions near their neighbours' colour
+        // are its detail (photos −0.14 dB with them merged).
+        let rims = !inks.few_flat;
+        fringe::merge_fringes(
+            labels,
+            &working.opaque,
+            &labelled.image,
+            width,
+            height,
+            rims,
+        );
         // Inks the fringe merge emptied (a resampler's rim around a shape) are no colour of
         // the art: translucent pixels do not take them either.
         let after = opaque_inks(labels, &working.opaque);

@@ -16,6 +16,10 @@ use crate::polygons;
 use crate::shapes::{self, Conic};
 use crate::svg::{Element, PathData, PathWriter};
 
+/// A recognised rectangle's corner radius under this many working pixels yields to a
+/// straight-sided polygon that fits the same outline ([`LayerJob::whole_shape`]).
+const NEARLY_SHARP: f64 = 1.5;
+
 /// One layer's geometry: its path data and the whole shapes written beside it.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(super) struct LayerOutput {
@@ -367,14 +371,24 @@ impl LayerJob<'_> {
             conic.ry += grow;
             return Some(Element::Conic(self.writer.shape(&conic)));
         }
-        // Rectangles only where nothing is drawn around them: against other colours (a flag's
-        // bands) the sides' mean position on the label map sat up to half a pixel off the
-        // Bézier path's, which follows the map's outer corners (UAE flag: -4.6 dB at 512 px).
-        if !alone {
+        // Rectangles only where nothing, or one colour all round, is drawn around them:
+        // between several colours (a flag's bands, which also meet the image's edge) the
+        // sides' mean position on the label map sat up to half a pixel off the Bézier path's,
+        // which follows the map's outer corners (UAE flag: -4.6 dB at 512 px).
+        if !alone && !self.island(&points) {
             return None;
         }
         // Sub-pixel labels round a sharp corner by about half a working pixel.
         let mut rect = shapes::recognise_rect(&points, tolerance, self.grid.scale as f64)?;
+        // Corners rounded by less than `NEARLY_SHARP` working pixels are as much a sharp
+        // square's anti-aliasing (turned 45°, its corners spread over several pixels) as a
+        // radius: a straight-sided polygon, when one fits, keeps them sharp.
+        if rect.radius > 0.0
+            && rect.radius < NEARLY_SHARP * scale
+            && self.polygon(outline, offset).is_some()
+        {
+            return None;
+        }
         rect.width += 2.0 * grow;
         rect.height += 2.0 * grow;
         if rect.radius > 0.0 {
@@ -420,6 +434,36 @@ impl LayerJob<'_> {
         } else {
             0.0
         }
+    }
+
+    /// Whether an outline (its unit-edge midpoints) is an island: it stays off the grid's
+    /// border and one colour lies all round it (a badge on a white ground).
+    fn island(&self, points: &[fit::Point]) -> bool {
+        let grid = self.grid;
+        let (width, height) = (grid.width as f64, grid.height as f64);
+        let key = |x: f64, y: f64| grid.keys[y as usize * grid.width + x as usize];
+        // The two keys seen on every edge: the shape's own and the one around it.
+        let mut seen: [Option<u16>; 2] = [None; 2];
+        for &(x, y) in points {
+            let ((ax, ay), (bx, by)) = if x.fract() == 0.0 {
+                ((x - 0.5, y), (x + 0.5, y))
+            } else {
+                ((x, y - 0.5), (x, y + 0.5))
+            };
+            if ax < 0.0 || ay < 0.0 || bx >= width || by >= height {
+                return false;
+            }
+            for k in [key(ax, ay), key(bx, by)] {
+                match seen {
+                    [Some(a), _] if a == k => {}
+                    [_, Some(b)] if b == k => {}
+                    [None, _] => seen[0] = Some(k),
+                    [_, None] => seen[1] = Some(k),
+                    _ => return false,
+                }
+            }
+        }
+        seen[1].is_some()
     }
 
     /// Whether an outline (its unit-edge midpoints) runs wholly against transparency. Such a
