@@ -124,6 +124,8 @@ struct KeyGrid {
     upscale: usize,
     /// Grid pixels per hard-edged source pixel (`TraceInput::source_pixel`).
     source: f64,
+    /// The working image's alpha (`TraceInput::coverage`), with its width and height.
+    coverage: Option<(Vec<f32>, usize, usize)>,
     options: TraceOptions,
 }
 
@@ -229,6 +231,11 @@ fn key_grid(input: &TraceInput<'_>, options: &TraceOptions) -> Result<KeyGrid, T
         scale,
         upscale: input.upscale.max(1) as usize,
         source: input.source_pixel * scale as f64,
+        coverage: input.coverage.and_then(|alpha| {
+            let (w, h) = (width / scale, height / scale);
+            (w * scale == width && h * scale == height && alpha.len() == w * h)
+                .then(|| (alpha.to_vec(), w, h))
+        }),
         options: resolved,
     })
 }

@@ -32,6 +32,7 @@ fn input<'a>(
         output_height: height * 2,
         max_bytes: usize::MAX,
         source_pixel: 0.0,
+        coverage: None,
     }
 }
 
@@ -521,6 +522,7 @@ proptest::proptest! {
             output_height: height * scale,
             max_bytes: usize::MAX,
             source_pixel: 0.0,
+            coverage: None,
         };
         let options = TraceOptions {
             mode: if polygon { TraceMode::Polygon } else { TraceMode::Spline },

@@ -39,6 +39,10 @@ pub struct TraceInput<'a> {
     /// edges), `s` after phase 2 enlarged the upload `s ×`; 0 when edges carry coverage.
     /// Whole shapes judge their fit against it (`shapes::recognise_hard`).
     pub source_pixel: f64,
+    /// The alpha of each working pixel (`width / scale × height / scale`, row-major), when
+    /// known: whole shapes wholly against transparency are refined against it
+    /// (`shapes::refine`).
+    pub coverage: Option<&'a [f32]>,
 }
 
 /// A finished SVG document and its counts.

@@ -313,13 +313,35 @@ impl LayerJob<'_> {
             .map(|(outline, offset)| self.conic(outline, *offset))
             .collect();
         self.share_centre(&outlines, &mut conics);
+        let shared = conics.iter().flatten().count() > 1
+            && conics
+                .iter()
+                .flatten()
+                .all(|c| c.circle && c.center == conics[0].map_or((f64::NAN, 0.0), |o| o.center));
+        let mut refined_centres = Vec::new();
         for (k, ((outline, offset), conic)) in outlines.iter().zip(conics.iter_mut()).enumerate() {
             if let Some(conic) = conic {
-                let grow = self.inset_growth(&self.boundary(outline, *offset));
+                let points = self.boundary(outline, *offset);
+                if let Some(refined) = self.refined_conic(conic, &points, k > 0) {
+                    refined_centres.push((refined.center, refined.rx));
+                    *conic = refined;
+                    continue;
+                }
+                let grow = self.inset_growth(&points);
                 // An outline grows outwards, a hole's edge inwards (its ring grows into it).
                 let grow = if k == 0 { grow } else { -grow };
                 conic.rx += grow;
                 conic.ry += grow;
+            }
+        }
+        // Rings on one centre keep one: the refined centres' mean, weighted by radius.
+        if shared && refined_centres.len() == conics.iter().flatten().count() {
+            let total: f64 = refined_centres.iter().map(|(_, r)| r).sum();
+            let centre = refined_centres.iter().fold((0.0, 0.0), |acc, ((x, y), r)| {
+                (acc.0 + x * r / total, acc.1 + y * r / total)
+            });
+            for conic in conics.iter_mut().flatten() {
+                conic.center = centre;
             }
         }
         for (k, ((outline, offset), conic)) in outlines.into_iter().zip(conics).enumerate() {
@@ -367,6 +389,9 @@ impl LayerJob<'_> {
             .filter(|c| shapes::large_enough(c, self.grid.scale as f64))
             .filter(|c| shapes::large_enough(c, scale))
         {
+            if let Some(refined) = self.refined_conic(&conic, &points, false) {
+                return Some(Element::Conic(self.writer.shape(&refined)));
+            }
             conic.rx += grow;
             conic.ry += grow;
             return Some(Element::Conic(self.writer.shape(&conic)));
@@ -388,6 +413,9 @@ impl LayerJob<'_> {
             && self.polygon(outline, offset).is_some()
         {
             return None;
+        }
+        if let Some(refined) = self.refined_rect(&rect, &points) {
+            return self.writer.rect(&refined).map(Element::Rect);
         }
         rect.width += 2.0 * grow;
         rect.height += 2.0 * grow;
@@ -423,6 +451,61 @@ impl LayerJob<'_> {
             return Some(polygons::offset(&corners, grow));
         }
         Some(corners)
+    }
+
+    /// A whole conic wholly against transparency refined against the working image's alpha
+    /// ([`shapes::refine_conic`]); `hole`: the edge of a hole.
+    fn refined_conic(&self, conic: &Conic, points: &[fit::Point], hole: bool) -> Option<Conic> {
+        let (coverage, usable) = self.coverage_for(points)?;
+        shapes::refine_conic(conic, &coverage, hole, &usable)
+    }
+
+    /// A rectangle wholly against transparency refined like [`Self::refined_conic`].
+    fn refined_rect(&self, rect: &shapes::Rect, points: &[fit::Point]) -> Option<shapes::Rect> {
+        let (coverage, usable) = self.coverage_for(points)?;
+        shapes::refine_rect(rect, &coverage, &usable)
+    }
+
+    /// The working image's alpha, for an outline wholly against transparency, and which
+    /// working pixels may be compared with its shape: none holding another opaque colour.
+    fn coverage_for(
+        &self,
+        points: &[fit::Point],
+    ) -> Option<(shapes::Coverage<'_>, impl Fn(usize, usize) -> bool + '_)> {
+        let grid = self.grid;
+        let (alpha, width, height) = grid.coverage.as_ref()?;
+        if !self.primitives_on() || !self.against_nothing(points) {
+            return None;
+        }
+        // The shape's own key: the drawn side of its first edge.
+        let &(x, y) = points.first()?;
+        let key = |x: f64, y: f64| -> u16 {
+            if x < 0.0 || y < 0.0 || x >= grid.width as f64 || y >= grid.height as f64 {
+                return TRANSPARENT_KEY;
+            }
+            grid.keys[y as usize * grid.width + x as usize]
+        };
+        let (a, b) = if x.fract() == 0.0 {
+            (key(x - 0.5, y), key(x + 0.5, y))
+        } else {
+            (key(x, y - 0.5), key(x, y + 0.5))
+        };
+        let own = if a == TRANSPARENT_KEY { b } else { a };
+        let scale = grid.scale;
+        let usable = move |x: usize, y: usize| {
+            (y * scale..(y + 1) * scale).all(|fy| {
+                let row =
+                    &grid.keys[fy * grid.width + x * scale..fy * grid.width + (x + 1) * scale];
+                row.iter().all(|&k| k == own || !grid.is_opaque(k))
+            })
+        };
+        let coverage = shapes::Coverage {
+            alpha,
+            width: *width,
+            height: *height,
+            scale: scale as f64,
+        };
+        Some((coverage, usable))
     }
 
     /// How far (grid pixels) a whole shape's edge moves out to undo `supersample`'s inset:

@@ -1,0 +1,406 @@
+//! Whole shapes' parameters refined against the coverage the input carries.
+//!
+//! A recognised shape is first fitted to the sub-pixel label map's boundary, which lies on the
+//! fine grid (a quarter or half of a working pixel apart) and, against transparency, a little
+//! inside the edge (`supersample::EDGE_INSET`). The working image's alpha says more: an edge
+//! pixel's alpha is the share of it the shape covers. So the parameters are refined by least
+//! squares (Gauss–Newton, Levenberg damping) so that a model coverage, `clamp(½ − d)` with `d`
+//! the signed distance of a working pixel's centre from the outline in working pixels, matches
+//! the alpha of the working pixels within `BAND` of the outline. Used only for shapes wholly
+//! against transparency, where alpha is the coverage; a refinement that does not lower the
+//! misfit, or moves the shape by a working pixel or more, is dropped.
+
+use super::{Conic, Point, Rect};
+
+/// Working pixels either side of the outline whose alpha is compared.
+const BAND: f64 = 1.5;
+
+/// Gauss–Newton iterations.
+const ITERATIONS: usize = 8;
+
+/// Fewer pixels in the band than this and the shape is left as it is.
+const MIN_SAMPLES: usize = 12;
+
+/// The alpha of the working image, and how its pixels sit on the grid shapes are fitted in.
+#[derive(Debug, Clone, Copy)]
+pub struct Coverage<'a> {
+    /// Alpha per working pixel, row-major, `[0, 1]`.
+    pub alpha: &'a [f32],
+    /// Working width.
+    pub width: usize,
+    /// Working height.
+    pub height: usize,
+    /// Grid pixels per working pixel.
+    pub scale: f64,
+}
+
+/// A circle or an ellipse refined; `hole`: the shape is a hole (covered outside it).
+/// `usable(x, y)` says whether a working pixel may be compared (not another shape's).
+pub fn refine_conic(
+    conic: &Conic,
+    coverage: &Coverage<'_>,
+    hole: bool,
+    usable: &dyn Fn(usize, usize) -> bool,
+) -> Option<Conic> {
+    let circle = conic.circle;
+    let start: Vec<f64> = if circle {
+        vec![conic.center.0, conic.center.1, conic.rx]
+    } else {
+        vec![
+            conic.center.0,
+            conic.center.1,
+            conic.rx,
+            conic.ry,
+            conic.angle,
+        ]
+    };
+    let make = |p: &[f64]| -> Conic {
+        if circle {
+            Conic::circle((p[0], p[1]), p[2])
+        } else {
+            Conic {
+                center: (p[0], p[1]),
+                rx: p[2],
+                ry: p[3],
+                angle: p[4],
+                circle: false,
+            }
+        }
+    };
+    let reach = conic.rx.max(conic.ry);
+    let bounds = (
+        conic.center.0 - reach,
+        conic.center.1 - reach,
+        conic.center.0 + reach,
+        conic.center.1 + reach,
+    );
+    let signed = |p: &[f64], q: Point| signed_conic(&make(p), q);
+    let found = fit(&start, bounds, coverage, hole, usable, &signed)?;
+    let refined = make(&found);
+    (refined.rx > 0.0 && refined.ry > 0.0).then_some(refined)
+}
+
+/// A (rounded) rectangle refined, its corner radius kept at zero when it is sharp.
+pub fn refine_rect(
+    rect: &Rect,
+    coverage: &Coverage<'_>,
+    usable: &dyn Fn(usize, usize) -> bool,
+) -> Option<Rect> {
+    let rounded = rect.radius > 0.0;
+    let mut start = vec![
+        rect.center.0,
+        rect.center.1,
+        rect.width,
+        rect.height,
+        rect.angle,
+    ];
+    if rounded {
+        start.push(rect.radius);
+    }
+    let make = |p: &[f64]| Rect {
+        center: (p[0], p[1]),
+        width: p[2],
+        height: p[3],
+        angle: p[4],
+        radius: if rounded { p[5] } else { 0.0 },
+    };
+    let reach = 0.5 * rect.width.hypot(rect.height);
+    let bounds = (
+        rect.center.0 - reach,
+        rect.center.1 - reach,
+        rect.center.0 + reach,
+        rect.center.1 + reach,
+    );
+    let signed = |p: &[f64], q: Point| signed_rect(&make(p), q);
+    let found = fit(&start, bounds, coverage, false, usable, &signed)?;
+    let refined = make(&found);
+    let valid = refined.width > 0.0
+        && refined.height > 0.0
+        && refined.radius >= 0.0
+        && refined.radius <= 0.5 * refined.width.min(refined.height);
+    valid.then_some(refined)
+}
+
+/// Signed distance (grid pixels, positive outside) of `q` from a conic's outline; first
+/// order for an ellipse, which is exact enough within a pixel or two of it.
+fn signed_conic(conic: &Conic, q: Point) -> f64 {
+    let (dx, dy) = (q.0 - conic.center.0, q.1 - conic.center.1);
+    if conic.circle {
+        return dx.hypot(dy) - conic.rx;
+    }
+    let (c, s) = (conic.angle.cos(), conic.angle.sin());
+    let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+    let (a2, b2) = (conic.rx * conic.rx, conic.ry * conic.ry);
+    let value = u * u / a2 + v * v / b2 - 1.0;
+    let gradient = (2.0 * u / a2).hypot(2.0 * v / b2);
+    if gradient > 0.0 {
+        value / gradient
+    } else {
+        -conic.rx.min(conic.ry)
+    }
+}
+
+/// Signed distance (grid pixels, positive outside) of `q` from a rectangle's outline.
+fn signed_rect(rect: &Rect, q: Point) -> f64 {
+    let (dx, dy) = (q.0 - rect.center.0, q.1 - rect.center.1);
+    let (c, s) = (rect.angle.cos(), rect.angle.sin());
+    let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+    let (qx, qy) = (
+        u.abs() - (0.5 * rect.width - rect.radius),
+        v.abs() - (0.5 * rect.height - rect.radius),
+    );
+    let outside = qx.max(0.0).hypot(qy.max(0.0));
+    let inside = qx.max(qy).min(0.0);
+    outside + inside - rect.radius
+}
+
+/// Least-squares parameters for the model coverage `clamp(½ ∓ d)` against the alpha of the
+/// working pixels in `bounds` (grid coordinates) within `BAND` of the starting outline.
+fn fit(
+    start: &[f64],
+    bounds: (f64, f64, f64, f64),
+    coverage: &Coverage<'_>,
+    hole: bool,
+    usable: &dyn Fn(usize, usize) -> bool,
+    signed: &dyn Fn(&[f64], Point) -> f64,
+) -> Option<Vec<f64>> {
+    let scale = coverage.scale;
+    if scale <= 0.0 || !start.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let band = BAND * scale;
+    let margin = band + scale;
+    let to_pixel = |v: f64, limit: usize| ((v / scale).floor().max(0.0) as usize).min(limit);
+    let (x0, y0) = (
+        to_pixel(bounds.0 - margin, coverage.width),
+        to_pixel(bounds.1 - margin, coverage.height),
+    );
+    let (x1, y1) = (
+        to_pixel(bounds.2 + margin, coverage.width.saturating_sub(1)),
+        to_pixel(bounds.3 + margin, coverage.height.saturating_sub(1)),
+    );
+    // The samples: working pixel centres (grid coordinates) and their alpha.
+    let mut samples: Vec<(Point, f64)> = Vec::new();
+    for y in y0..=y1.min(coverage.height.saturating_sub(1)) {
+        for x in x0..=x1.min(coverage.width.saturating_sub(1)) {
+            let centre = ((x as f64 + 0.5) * scale, (y as f64 + 0.5) * scale);
+            if signed(start, centre).abs() < band && usable(x, y) {
+                let alpha = f64::from(coverage.alpha[y * coverage.width + x]);
+                samples.push((centre, alpha));
+            }
+        }
+    }
+    if samples.len() < MIN_SAMPLES.max(start.len() * 2) {
+        return None;
+    }
+    let sign = if hole { -1.0 } else { 1.0 };
+    let residuals = |p: &[f64], out: &mut Vec<f64>| {
+        out.clear();
+        out.extend(samples.iter().map(|(centre, alpha)| {
+            (0.5 - sign * signed(p, *centre) / scale).clamp(0.0, 1.0) - alpha
+        }));
+    };
+    let cost = |r: &[f64]| r.iter().map(|v| v * v).sum::<f64>();
+    let n = start.len();
+    let mut params = start.to_vec();
+    let mut r = Vec::new();
+    residuals(&params, &mut r);
+    let first = cost(&r);
+    let mut current = first;
+    let mut lambda = 1e-3;
+    let mut plus = Vec::new();
+    let mut minus = Vec::new();
+    for _ in 0..ITERATIONS {
+        // The Jacobian by central differences: a small step in grid pixels (radians for
+        // angles, which are the fifth parameter).
+        let mut jacobian = vec![0.0; samples.len() * n];
+        for k in 0..n {
+            let step = if k == 4 { 1e-4 } else { 1e-3 * scale };
+            let mut p = params.clone();
+            p[k] += step;
+            residuals(&p, &mut plus);
+            p[k] -= 2.0 * step;
+            residuals(&p, &mut minus);
+            for (i, (a, b)) in plus.iter().zip(&minus).enumerate() {
+                jacobian[i * n + k] = (a - b) / (2.0 * step);
+            }
+        }
+        let mut normal = vec![0.0; n * n];
+        let mut gradient = vec![0.0; n];
+        for (i, residual) in r.iter().enumerate() {
+            let row = &jacobian[i * n..(i + 1) * n];
+            for a in 0..n {
+                gradient[a] += row[a] * residual;
+                for b in 0..n {
+                    normal[a * n + b] += row[a] * row[b];
+                }
+            }
+        }
+        let mut improved = false;
+        for _ in 0..6 {
+            let mut damped = normal.clone();
+            for a in 0..n {
+                damped[a * n + a] += lambda * normal[a * n + a].max(1e-9);
+            }
+            let Some(step) = solve(&mut damped, &gradient, n) else {
+                lambda *= 10.0;
+                continue;
+            };
+            let trial: Vec<f64> = params.iter().zip(&step).map(|(p, s)| p - s).collect();
+            residuals(&trial, &mut plus);
+            let trial_cost = cost(&plus);
+            if trial_cost < current {
+                params = trial;
+                std::mem::swap(&mut r, &mut plus);
+                current = trial_cost;
+                lambda = (lambda * 0.3).max(1e-7);
+                improved = true;
+                break;
+            }
+            lambda *= 10.0;
+        }
+        if !improved {
+            break;
+        }
+    }
+    // Moves of a working pixel or more are not a refinement: keep the label map's fit.
+    let moved_too_far = params
+        .iter()
+        .zip(start)
+        .enumerate()
+        .any(|(k, (p, s))| k != 4 && (p - s).abs() >= scale);
+    (current < first && !moved_too_far && params.iter().all(|v| v.is_finite())).then_some(params)
+}
+
+/// Solves `a x = b` (`n × n`, row-major) by Gaussian elimination with partial pivoting.
+fn solve(a: &mut [f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut x = b.to_vec();
+    for col in 0..n {
+        let pivot =
+            (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))?;
+        if a[pivot * n + col].abs() < 1e-12 {
+            return None;
+        }
+        if pivot != col {
+            for k in 0..n {
+                a.swap(pivot * n + k, col * n + k);
+            }
+            x.swap(pivot, col);
+        }
+        for row in col + 1..n {
+            let factor = a[row * n + col] / a[col * n + col];
+            for k in col..n {
+                a[row * n + k] -= factor * a[col * n + k];
+            }
+            x[row] -= factor * x[col];
+        }
+    }
+    for col in (0..n).rev() {
+        let mut value = x[col];
+        for k in col + 1..n {
+            value -= a[col * n + k] * x[k];
+        }
+        x[col] = value / a[col * n + col];
+    }
+    Some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Alpha of a `side × side` working image covering a disc (centre, radius in working
+    /// pixels), by 16 × 16 supersampling.
+    fn disc(side: usize, cx: f64, cy: f64, r: f64) -> Vec<f32> {
+        let mut alpha = vec![0f32; side * side];
+        for y in 0..side {
+            for x in 0..side {
+                let mut inside = 0;
+                for j in 0..16 {
+                    for i in 0..16 {
+                        let px = x as f64 + (i as f64 + 0.5) / 16.0;
+                        let py = y as f64 + (j as f64 + 0.5) / 16.0;
+                        if (px - cx).hypot(py - cy) < r {
+                            inside += 1;
+                        }
+                    }
+                }
+                alpha[y * side + x] = inside as f32 / 256.0;
+            }
+        }
+        alpha
+    }
+
+    #[test]
+    fn a_circle_off_by_a_few_tenths_of_a_pixel_is_brought_to_the_coverage() {
+        // The true disc: centre (20.3, 19.6), radius 11.35 working px; grid at 4×.
+        let alpha = disc(40, 20.3, 19.6, 11.35);
+        let coverage = Coverage {
+            alpha: &alpha,
+            width: 40,
+            height: 40,
+            scale: 4.0,
+        };
+        let start = Conic::circle((4.0 * 20.1, 4.0 * 19.8), 4.0 * 11.0);
+        let refined = refine_conic(&start, &coverage, false, &|_, _| true).expect("refined");
+        assert!((refined.center.0 / 4.0 - 20.3).abs() < 0.03, "{refined:?}");
+        assert!((refined.center.1 / 4.0 - 19.6).abs() < 0.03, "{refined:?}");
+        assert!((refined.rx / 4.0 - 11.35).abs() < 0.03, "{refined:?}");
+    }
+
+    #[test]
+    fn a_hole_is_covered_outside() {
+        // A disc of transparency in an opaque field: the hole's edge at radius 8.
+        let alpha: Vec<f32> = disc(30, 15.0, 15.0, 8.0).iter().map(|a| 1.0 - a).collect();
+        let coverage = Coverage {
+            alpha: &alpha,
+            width: 30,
+            height: 30,
+            scale: 2.0,
+        };
+        let start = Conic::circle((30.0, 30.0), 2.0 * 8.3);
+        let refined = refine_conic(&start, &coverage, true, &|_, _| true).expect("refined");
+        assert!((refined.rx / 2.0 - 8.0).abs() < 0.03, "{refined:?}");
+    }
+
+    #[test]
+    fn a_rectangle_is_brought_to_the_coverage_and_a_far_start_is_refused() {
+        // An upright 14.4 × 9.2 rectangle centred at (16.2, 12.7), sharp corners.
+        let (side, cx, cy, w, h) = (32usize, 16.2, 12.7, 14.4, 9.2);
+        let mut alpha = vec![0f32; side * side];
+        for y in 0..side {
+            for x in 0..side {
+                let cover =
+                    |lo: f64, hi: f64, p: f64| (hi.min(p + 1.0) - lo.max(p)).clamp(0.0, 1.0);
+                let a = cover(cx - w / 2.0, cx + w / 2.0, x as f64)
+                    * cover(cy - h / 2.0, cy + h / 2.0, y as f64);
+                alpha[y * side + x] = a as f32;
+            }
+        }
+        let coverage = Coverage {
+            alpha: &alpha,
+            width: side,
+            height: side,
+            scale: 1.0,
+        };
+        let start = Rect {
+            center: (16.0, 12.5),
+            width: 14.0,
+            height: 9.0,
+            angle: 0.0,
+            radius: 0.0,
+        };
+        let refined = refine_rect(&start, &coverage, &|_, _| true).expect("refined");
+        assert!((refined.center.0 - cx).abs() < 0.02, "{refined:?}");
+        assert!((refined.center.1 - cy).abs() < 0.02, "{refined:?}");
+        assert!((refined.width - w).abs() < 0.03, "{refined:?}");
+        assert!((refined.height - h).abs() < 0.03, "{refined:?}");
+        // Nothing there: no refinement.
+        let empty = vec![0f32; side * side];
+        let nothing = Coverage {
+            alpha: &empty,
+            ..coverage
+        };
+        assert!(refine_rect(&start, &nothing, &|_, _| true).is_none());
+    }
+}
