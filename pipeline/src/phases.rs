@@ -513,7 +513,10 @@ impl Pipeline {
             max_bytes: request.max_svg_bytes.unwrap_or(usize::MAX),
             // Working pixels per pixel of a hard-edged upload: `s` once phase 2 enlarged it.
             source_pixel: if hard { f64::from(upscale) } else { 0.0 },
-            coverage: Some(&canvas.working.alpha),
+            coverage: Some(trace::WorkingPixels {
+                alpha: &canvas.working.alpha,
+                straight: &canvas.working.straight,
+            }),
         };
         let traced = trace::trace(&input, &options, cancel).map_err(|error| match error {
             TraceError::Cancelled => PipelineError::cancelled(Phase::Trace),

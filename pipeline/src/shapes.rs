@@ -662,7 +662,7 @@ pub fn signed_area2(points: &[Point]) -> f64 {
 }
 
 mod rect;
-mod refine;
+pub(crate) mod refine;
 pub use rect::{recognise_rect, Rect};
 pub(crate) use refine::{refine_conic, refine_rect, Coverage};
 

@@ -57,7 +57,7 @@ use crate::svg::{self, InkGroup, InkRole, Paint, PathWriter, SvgPath};
 
 pub(crate) mod io;
 mod layer;
-pub use io::{TraceError, TraceInput, Traced};
+pub use io::{TraceError, TraceInput, Traced, WorkingPixels};
 use layer::{LayerJob, LayerOutput};
 
 /// The key of a transparent pixel in the traced grid (keys are `level << 8 | label`).
@@ -124,9 +124,17 @@ struct KeyGrid {
     upscale: usize,
     /// Grid pixels per hard-edged source pixel (`TraceInput::source_pixel`).
     source: f64,
-    /// The working image's alpha (`TraceInput::coverage`), with its width and height.
-    coverage: Option<(Vec<f32>, usize, usize)>,
+    /// The working image (`TraceInput::coverage`).
+    coverage: Option<Working>,
     options: TraceOptions,
+}
+
+/// The working image a grid was refined from (see `TraceInput::coverage`).
+struct Working {
+    alpha: Vec<f32>,
+    straight: Vec<f32>,
+    width: usize,
+    height: usize,
 }
 
 impl KeyGrid {
@@ -231,10 +239,18 @@ fn key_grid(input: &TraceInput<'_>, options: &TraceOptions) -> Result<KeyGrid, T
         scale,
         upscale: input.upscale.max(1) as usize,
         source: input.source_pixel * scale as f64,
-        coverage: input.coverage.and_then(|alpha| {
+        coverage: input.coverage.and_then(|pixels| {
             let (w, h) = (width / scale, height / scale);
-            (w * scale == width && h * scale == height && alpha.len() == w * h)
-                .then(|| (alpha.to_vec(), w, h))
+            let fits = w * scale == width
+                && h * scale == height
+                && pixels.alpha.len() == w * h
+                && pixels.straight.len() == 3 * w * h;
+            fits.then(|| Working {
+                alpha: pixels.alpha.to_vec(),
+                straight: pixels.straight.to_vec(),
+                width: w,
+                height: h,
+            })
         }),
         options: resolved,
     })

@@ -123,7 +123,7 @@ pub fn refine_rect(
 
 /// Signed distance (grid pixels, positive outside) of `q` from a conic's outline; first
 /// order for an ellipse, which is exact enough within a pixel or two of it.
-fn signed_conic(conic: &Conic, q: Point) -> f64 {
+pub(crate) fn signed_conic(conic: &Conic, q: Point) -> f64 {
     let (dx, dy) = (q.0 - conic.center.0, q.1 - conic.center.1);
     if conic.circle {
         return dx.hypot(dy) - conic.rx;
@@ -141,7 +141,7 @@ fn signed_conic(conic: &Conic, q: Point) -> f64 {
 }
 
 /// Signed distance (grid pixels, positive outside) of `q` from a rectangle's outline.
-fn signed_rect(rect: &Rect, q: Point) -> f64 {
+pub(crate) fn signed_rect(rect: &Rect, q: Point) -> f64 {
     let (dx, dy) = (q.0 - rect.center.0, q.1 - rect.center.1);
     let (c, s) = (rect.angle.cos(), rect.angle.sin());
     let (u, v) = (dx * c + dy * s, -dx * s + dy * c);

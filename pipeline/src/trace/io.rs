@@ -39,10 +39,18 @@ pub struct TraceInput<'a> {
     /// edges), `s` after phase 2 enlarged the upload `s ×`; 0 when edges carry coverage.
     /// Whole shapes judge their fit against it (`shapes::recognise_hard`).
     pub source_pixel: f64,
-    /// The alpha of each working pixel (`width / scale × height / scale`, row-major), when
-    /// known: whole shapes wholly against transparency are refined against it
-    /// (`shapes::refine`).
-    pub coverage: Option<&'a [f32]>,
+    /// The working image, when known: whole shapes are refined against the coverage it
+    /// carries at their edges (`shapes::refine`).
+    pub coverage: Option<WorkingPixels<'a>>,
+}
+
+/// The working image's pixels (`TraceInput::width / scale × height / scale`, row-major).
+#[derive(Debug, Clone, Copy)]
+pub struct WorkingPixels<'a> {
+    /// Alpha, `[0, 1]`.
+    pub alpha: &'a [f32],
+    /// Straight (not premultiplied) sRGB, three values per pixel.
+    pub straight: &'a [f32],
 }
 
 /// A finished SVG document and its counts.

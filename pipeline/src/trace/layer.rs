@@ -16,6 +16,9 @@ use crate::polygons;
 use crate::shapes::{self, Conic};
 use crate::svg::{Element, PathData, PathWriter};
 
+/// An island's two colours closer than this (sRGB distance) say too little about coverage.
+const MIN_MIX_CONTRAST: f64 = 0.1;
+
 /// A recognised rectangle's corner radius under this many working pixels yields to a
 /// straight-sided polygon that fits the same outline ([`LayerJob::whole_shape`]).
 const NEARLY_SHARP: f64 = 1.5;
@@ -389,7 +392,10 @@ impl LayerJob<'_> {
             .filter(|c| shapes::large_enough(c, self.grid.scale as f64))
             .filter(|c| shapes::large_enough(c, scale))
         {
-            if let Some(refined) = self.refined_conic(&conic, &points, false) {
+            if let Some(refined) = self
+                .refined_conic(&conic, &points, false)
+                .or_else(|| self.refined_island_conic(&conic, &points))
+            {
                 return Some(Element::Conic(self.writer.shape(&refined)));
             }
             conic.rx += grow;
@@ -453,59 +459,176 @@ impl LayerJob<'_> {
         Some(corners)
     }
 
-    /// A whole conic wholly against transparency refined against the working image's alpha
-    /// ([`shapes::refine_conic`]); `hole`: the edge of a hole.
+    /// A whole conic refined against the coverage at its edge ([`shapes::refine_conic`]);
+    /// `hole`: the edge of a hole. Only wholly against transparency: the alpha.
     fn refined_conic(&self, conic: &Conic, points: &[fit::Point], hole: bool) -> Option<Conic> {
-        let (coverage, usable) = self.coverage_for(points)?;
+        let grid = self.grid;
+        let working = grid.coverage.as_ref()?;
+        let own = self.transparent_edge_key(points)?;
+        let usable = |x: usize, y: usize| self.block_all(x, y, |k| k == own || !grid.is_opaque(k));
+        let coverage = self.coverage(working, &working.alpha);
         shapes::refine_conic(conic, &coverage, hole, &usable)
     }
 
-    /// A rectangle wholly against transparency refined like [`Self::refined_conic`].
-    fn refined_rect(&self, rect: &shapes::Rect, points: &[fit::Point]) -> Option<shapes::Rect> {
-        let (coverage, usable) = self.coverage_for(points)?;
-        shapes::refine_rect(rect, &coverage, &usable)
+    /// A lone conic (no holes) on one colour all round (an island), refined against the
+    /// colour mix at its edge (see [`Self::mix`]).
+    fn refined_island_conic(&self, conic: &Conic, points: &[fit::Point]) -> Option<Conic> {
+        let reach = conic.rx.max(conic.ry);
+        let (mix, usable) = self.mix(points, conic.center, reach, &|q| {
+            shapes::refine::signed_conic(conic, q)
+        })?;
+        let coverage = self.coverage(self.grid.coverage.as_ref()?, &mix);
+        shapes::refine_conic(conic, &coverage, false, &usable)
     }
 
-    /// The working image's alpha, for an outline wholly against transparency, and which
-    /// working pixels may be compared with its shape: none holding another opaque colour.
-    fn coverage_for(
-        &self,
-        points: &[fit::Point],
-    ) -> Option<(shapes::Coverage<'_>, impl Fn(usize, usize) -> bool + '_)> {
+    /// A rectangle refined like [`Self::refined_conic`] (against transparency) or
+    /// [`Self::refined_island_conic`] (an island).
+    fn refined_rect(&self, rect: &shapes::Rect, points: &[fit::Point]) -> Option<shapes::Rect> {
         let grid = self.grid;
-        let (alpha, width, height) = grid.coverage.as_ref()?;
+        let working = grid.coverage.as_ref()?;
+        if let Some(own) = self.transparent_edge_key(points) {
+            let usable =
+                |x: usize, y: usize| self.block_all(x, y, |k| k == own || !grid.is_opaque(k));
+            let coverage = self.coverage(working, &working.alpha);
+            return shapes::refine_rect(rect, &coverage, &usable);
+        }
+        let reach = 0.5 * rect.width.hypot(rect.height);
+        let (mix, usable) = self.mix(points, rect.center, reach, &|q| {
+            shapes::refine::signed_rect(rect, q)
+        })?;
+        shapes::refine_rect(rect, &self.coverage(working, &mix), &usable)
+    }
+
+    fn coverage<'c>(&self, working: &'c super::Working, values: &'c [f32]) -> shapes::Coverage<'c> {
+        shapes::Coverage {
+            alpha: values,
+            width: working.width,
+            height: working.height,
+            scale: self.grid.scale as f64,
+        }
+    }
+
+    /// For an outline wholly against transparency (and whole shapes on), the key of the
+    /// shape: the drawn side of its first edge.
+    fn transparent_edge_key(&self, points: &[fit::Point]) -> Option<u16> {
         if !self.primitives_on() || !self.against_nothing(points) {
             return None;
         }
-        // The shape's own key: the drawn side of its first edge.
-        let &(x, y) = points.first()?;
+        let (a, b) = self.edge_keys(*points.first()?);
+        Some(if a == TRANSPARENT_KEY { b } else { a })
+    }
+
+    /// The keys of the two grid pixels either side of a unit-edge midpoint.
+    fn edge_keys(&self, (x, y): fit::Point) -> (u16, u16) {
+        let grid = self.grid;
         let key = |x: f64, y: f64| -> u16 {
             if x < 0.0 || y < 0.0 || x >= grid.width as f64 || y >= grid.height as f64 {
                 return TRANSPARENT_KEY;
             }
             grid.keys[y as usize * grid.width + x as usize]
         };
-        let (a, b) = if x.fract() == 0.0 {
+        if x.fract() == 0.0 {
             (key(x - 0.5, y), key(x + 0.5, y))
         } else {
             (key(x, y - 0.5), key(x, y + 0.5))
-        };
-        let own = if a == TRANSPARENT_KEY { b } else { a };
+        }
+    }
+
+    /// Whether every grid pixel of working pixel `(x, y)` passes `test`.
+    fn block_all(&self, x: usize, y: usize, test: impl Fn(u16) -> bool) -> bool {
+        let grid = self.grid;
         let scale = grid.scale;
-        let usable = move |x: usize, y: usize| {
-            (y * scale..(y + 1) * scale).all(|fy| {
-                let row =
-                    &grid.keys[fy * grid.width + x * scale..fy * grid.width + (x + 1) * scale];
-                row.iter().all(|&k| k == own || !grid.is_opaque(k))
-            })
+        (y * scale..(y + 1) * scale).all(|fy| {
+            let row = fy * grid.width;
+            grid.keys[row + x * scale..row + (x + 1) * scale]
+                .iter()
+                .all(|&k| test(k))
+        })
+    }
+
+    /// An island's coverage at its edge, from colour: each working pixel's straight colour
+    /// projected on the segment from the colour around the shape to the shape's own (their
+    /// means over the working pixels 1.5–2.5 px out and in, by `signed`, the starting
+    /// outline's signed distance in grid pixels), where renderers blend the two. The values
+    /// cover the shape's box (`center` ± `reach` and a margin); also which working pixels
+    /// may be compared (only the two keys in them).
+    #[allow(clippy::type_complexity)]
+    fn mix(
+        &self,
+        points: &[fit::Point],
+        center: fit::Point,
+        reach: f64,
+        signed: &dyn Fn(fit::Point) -> f64,
+    ) -> Option<(Vec<f32>, Box<dyn Fn(usize, usize) -> bool + '_>)> {
+        let grid = self.grid;
+        let working = grid.coverage.as_ref()?;
+        if !self.primitives_on() || !self.island(points) {
+            return None;
+        }
+        let (a, b) = self.edge_keys(*points.first()?);
+        let scale = grid.scale as f64;
+        let centre_key = grid.keys[(center.1.max(0.0) as usize).min(grid.height - 1) * grid.width
+            + (center.0.max(0.0) as usize).min(grid.width - 1)];
+        let (own, other) = if centre_key == a { (a, b) } else { (b, a) };
+        if centre_key != own || !grid.is_opaque(own) || !grid.is_opaque(other) {
+            return None;
+        }
+        let usable = move |x: usize, y: usize| self.block_all(x, y, |k| k == own || k == other);
+        let margin = (reach + 4.0 * scale) / scale;
+        let range = |c: f64, limit: usize| {
+            let lo = (c / scale - margin).floor().max(0.0) as usize;
+            let hi = ((c / scale + margin).ceil().max(0.0) as usize).min(limit);
+            lo..hi
         };
-        let coverage = shapes::Coverage {
-            alpha,
-            width: *width,
-            height: *height,
-            scale: scale as f64,
+        let (xs, ys) = (
+            range(center.0, working.width),
+            range(center.1, working.height),
+        );
+        let colour = |i: usize| -> [f64; 3] {
+            let c = &working.straight[3 * i..3 * i + 3];
+            [f64::from(c[0]), f64::from(c[1]), f64::from(c[2])]
         };
-        Some((coverage, usable))
+        let mut sums = [[0f64; 4]; 2];
+        for y in ys.clone() {
+            for x in xs.clone() {
+                let d = signed(((x as f64 + 0.5) * scale, (y as f64 + 0.5) * scale)) / scale;
+                let side = if (1.5..2.5).contains(&d) {
+                    1
+                } else if (-2.5..-1.5).contains(&d) {
+                    0
+                } else {
+                    continue;
+                };
+                if !usable(x, y) {
+                    continue;
+                }
+                let c = colour(y * working.width + x);
+                for k in 0..3 {
+                    sums[side][k] += c[k];
+                }
+                sums[side][3] += 1.0;
+            }
+        }
+        if sums[0][3] < 4.0 || sums[1][3] < 4.0 {
+            return None;
+        }
+        let inside: Vec<f64> = (0..3).map(|k| sums[0][k] / sums[0][3]).collect();
+        let outside: Vec<f64> = (0..3).map(|k| sums[1][k] / sums[1][3]).collect();
+        let axis: Vec<f64> = (0..3).map(|k| inside[k] - outside[k]).collect();
+        let length2: f64 = axis.iter().map(|v| v * v).sum();
+        if length2 < MIN_MIX_CONTRAST * MIN_MIX_CONTRAST {
+            return None;
+        }
+        let mut mix = vec![0f32; working.width * working.height];
+        for y in ys {
+            for x in xs.clone() {
+                let i = y * working.width + x;
+                let c = colour(i);
+                let t: f64 = (0..3).map(|k| (c[k] - outside[k]) * axis[k]).sum::<f64>() / length2;
+                mix[i] = t.clamp(-0.25, 1.25) as f32;
+            }
+        }
+        Some((mix, Box::new(usable)))
     }
 
     /// How far (grid pixels) a whole shape's edge moves out to undo `supersample`'s inset:
