@@ -664,7 +664,7 @@ pub fn signed_area2(points: &[Point]) -> f64 {
 mod rect;
 pub(crate) mod refine;
 pub use rect::{recognise_rect, Rect};
-pub(crate) use refine::{refine_conic, refine_rect, Coverage};
+pub(crate) use refine::{refine_conic, refine_polygon, refine_rect, Coverage};
 
 #[cfg(test)]
 #[path = "shapes_tests.rs"]

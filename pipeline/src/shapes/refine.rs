@@ -75,7 +75,7 @@ pub fn refine_conic(
         conic.center.1 + reach,
     );
     let signed = |p: &[f64], q: Point| signed_conic(&make(p), q);
-    let found = fit(&start, bounds, coverage, hole, usable, &signed)?;
+    let found = fit(&start, bounds, coverage, hole, usable, &signed, Some(4))?;
     let refined = make(&found);
     (refined.rx > 0.0 && refined.ry > 0.0).then_some(refined)
 }
@@ -112,13 +112,68 @@ pub fn refine_rect(
         rect.center.1 + reach,
     );
     let signed = |p: &[f64], q: Point| signed_rect(&make(p), q);
-    let found = fit(&start, bounds, coverage, false, usable, &signed)?;
+    let found = fit(&start, bounds, coverage, false, usable, &signed, Some(4))?;
     let refined = make(&found);
     let valid = refined.width > 0.0
         && refined.height > 0.0
         && refined.radius >= 0.0
         && refined.radius <= 0.5 * refined.width.min(refined.height);
     valid.then_some(refined)
+}
+
+/// A straight-sided polygon (corners in order, grid coordinates) refined, corner by corner.
+pub fn refine_polygon(
+    corners: &[Point],
+    coverage: &Coverage<'_>,
+    usable: &dyn Fn(usize, usize) -> bool,
+) -> Option<Vec<Point>> {
+    if corners.len() < 3 {
+        return None;
+    }
+    let start: Vec<f64> = corners.iter().flat_map(|&(x, y)| [x, y]).collect();
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &(x, y) in corners {
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+    }
+    let signed = |p: &[f64], q: Point| signed_polygon(p, q);
+    let found = fit(
+        &start,
+        (x0, y0, x1, y1),
+        coverage,
+        false,
+        usable,
+        &signed,
+        None,
+    )?;
+    Some(found.chunks(2).map(|c| (c[0], c[1])).collect())
+}
+
+/// Signed distance (grid pixels, positive outside) of `q` from a closed polygon whose
+/// corners are `flat` (x, y pairs); inside by the even-odd rule.
+pub(crate) fn signed_polygon(flat: &[f64], q: Point) -> f64 {
+    let n = flat.len() / 2;
+    let corner = |i: usize| (flat[2 * (i % n)], flat[2 * (i % n) + 1]);
+    let mut nearest = f64::INFINITY;
+    let mut inside = false;
+    for i in 0..n {
+        let (a, b) = (corner(i), corner(i + 1));
+        let (ex, ey) = (b.0 - a.0, b.1 - a.1);
+        let length2 = ex * ex + ey * ey;
+        let t = if length2 > 0.0 {
+            (((q.0 - a.0) * ex + (q.1 - a.1) * ey) / length2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        nearest = nearest.min((q.0 - a.0 - t * ex).hypot(q.1 - a.1 - t * ey));
+        if (a.1 > q.1) != (b.1 > q.1) && q.0 < a.0 + (q.1 - a.1) / (b.1 - a.1) * ex {
+            inside = !inside;
+        }
+    }
+    if inside {
+        -nearest
+    } else {
+        nearest
+    }
 }
 
 /// Signed distance (grid pixels, positive outside) of `q` from a conic's outline; first
@@ -163,6 +218,7 @@ fn fit(
     hole: bool,
     usable: &dyn Fn(usize, usize) -> bool,
     signed: &dyn Fn(&[f64], Point) -> f64,
+    angle: Option<usize>,
 ) -> Option<Vec<f64>> {
     let scale = coverage.scale;
     if scale <= 0.0 || !start.iter().all(|v| v.is_finite()) {
@@ -212,10 +268,10 @@ fn fit(
     let mut minus = Vec::new();
     for _ in 0..ITERATIONS {
         // The Jacobian by central differences: a small step in grid pixels (radians for
-        // angles, which are the fifth parameter).
+        // the angle, when there is one).
         let mut jacobian = vec![0.0; samples.len() * n];
         for k in 0..n {
-            let step = if k == 4 { 1e-4 } else { 1e-3 * scale };
+            let step = if Some(k) == angle { 1e-4 } else { 1e-3 * scale };
             let mut p = params.clone();
             p[k] += step;
             residuals(&p, &mut plus);
@@ -268,7 +324,7 @@ fn fit(
         .iter()
         .zip(start)
         .enumerate()
-        .any(|(k, (p, s))| k != 4 && (p - s).abs() >= scale);
+        .any(|(k, (p, s))| Some(k) != angle && (p - s).abs() >= scale);
     (current < first && !moved_too_far && params.iter().all(|v| v.is_finite())).then_some(params)
 }
 
@@ -361,6 +417,44 @@ mod tests {
         let start = Conic::circle((30.0, 30.0), 2.0 * 8.3);
         let refined = refine_conic(&start, &coverage, true, &|_, _| true).expect("refined");
         assert!((refined.rx / 2.0 - 8.0).abs() < 0.03, "{refined:?}");
+    }
+
+    #[test]
+    fn a_triangle_is_brought_to_the_coverage() {
+        // A triangle drawn by 16 × 16 supersampling, started 0.3 px off at each corner.
+        let truth = [(6.2, 5.7), (25.4, 9.1), (12.3, 24.8)];
+        let flat: Vec<f64> = truth.iter().flat_map(|&(x, y)| [x, y]).collect();
+        let side = 32;
+        let mut alpha = vec![0f32; side * side];
+        for y in 0..side {
+            for x in 0..side {
+                let mut inside = 0;
+                for j in 0..16 {
+                    for i in 0..16 {
+                        let q = (
+                            x as f64 + (i as f64 + 0.5) / 16.0,
+                            y as f64 + (j as f64 + 0.5) / 16.0,
+                        );
+                        if signed_polygon(&flat, q) < 0.0 {
+                            inside += 1;
+                        }
+                    }
+                }
+                alpha[y * side + x] = inside as f32 / 256.0;
+            }
+        }
+        let coverage = Coverage {
+            alpha: &alpha,
+            width: side,
+            height: side,
+            scale: 1.0,
+        };
+        let start = [(6.5, 5.5), (25.1, 9.4), (12.0, 25.0)];
+        let refined = refine_polygon(&start, &coverage, &|_, _| true).expect("refined");
+        for (found, true_corner) in refined.iter().zip(&truth) {
+            let error = (found.0 - true_corner.0).hypot(found.1 - true_corner.1);
+            assert!(error < 0.1, "{refined:?}");
+        }
     }
 
     #[test]

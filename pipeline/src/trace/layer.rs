@@ -452,11 +452,43 @@ impl LayerJob<'_> {
             corners = polygons::recognise_polygon_with(&points, tolerance, scale, false)
                 .filter(|c| !polygons::upright(c))?;
         }
+        if let Some(refined) = self.refined_polygon(&corners, &points) {
+            return Some(refined);
+        }
         if alone && self.grid.scale > 1 {
             let grow = f64::from(crate::supersample::EDGE_INSET) * scale;
             return Some(polygons::offset(&corners, grow));
         }
         Some(corners)
+    }
+
+    /// A straight-sided polygon refined like [`Self::refined_rect`].
+    fn refined_polygon(
+        &self,
+        corners: &[fit::Point],
+        points: &[fit::Point],
+    ) -> Option<Vec<fit::Point>> {
+        let grid = self.grid;
+        let working = grid.coverage.as_ref()?;
+        if let Some(own) = self.transparent_edge_key(points) {
+            let usable =
+                |x: usize, y: usize| self.block_all(x, y, |k| k == own || !grid.is_opaque(k));
+            let coverage = self.coverage(working, &working.alpha);
+            return shapes::refine_polygon(corners, &coverage, &usable);
+        }
+        let n = corners.len() as f64;
+        let center = corners
+            .iter()
+            .fold((0.0, 0.0), |acc, c| (acc.0 + c.0 / n, acc.1 + c.1 / n));
+        let reach = corners
+            .iter()
+            .map(|c| (c.0 - center.0).hypot(c.1 - center.1))
+            .fold(0.0, f64::max);
+        let flat: Vec<f64> = corners.iter().flat_map(|&(x, y)| [x, y]).collect();
+        let (mix, usable) = self.mix(points, center, reach, &|q| {
+            shapes::refine::signed_polygon(&flat, q)
+        })?;
+        shapes::refine_polygon(corners, &self.coverage(working, &mix), &usable)
     }
 
     /// A whole conic refined against the coverage at its edge ([`shapes::refine_conic`]);
