@@ -55,6 +55,7 @@ use crate::options::{Layout, TraceMode};
 use crate::palette::srgb_to_oklab;
 use crate::svg::{self, InkGroup, InkRole, Paint, PathWriter, SvgPath};
 
+mod coverage;
 pub(crate) mod io;
 mod layer;
 pub use io::{TraceError, TraceInput, Traced, WorkingPixels};
