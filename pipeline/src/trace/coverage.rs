@@ -35,9 +35,13 @@ impl LayerJob<'_> {
             .map(|c| (c.0 - center.0).hypot(c.1 - center.1))
             .fold(0.0, f64::max);
         let flat: Vec<f64> = corners.iter().flat_map(|&(x, y)| [x, y]).collect();
-        let (mix, usable) = self.mix(points, center, reach, &|q| {
-            shapes::refine::signed_polygon(&flat, q)
-        })?;
+        let (mix, usable) = self.mix(
+            points,
+            center,
+            reach,
+            &|q| shapes::refine::signed_polygon(&flat, q),
+            false,
+        )?;
         shapes::refine_polygon(corners, &self.coverage(working, &mix), &usable)
     }
 
@@ -57,19 +61,25 @@ impl LayerJob<'_> {
         shapes::refine_conic(conic, &coverage, hole, &usable)
     }
 
-    /// A lone conic (no holes) on one colour all round (an island), refined against the
-    /// colour mix at its edge (see [`Self::mix`]).
+    /// A conic on one colour all round (an island, or a ring's edge on a ground of one
+    /// colour; `hole`: a hole's edge), refined against the colour mix at its edge (see
+    /// [`Self::mix`]).
     pub(super) fn refined_island_conic(
         &self,
         conic: &Conic,
         points: &[fit::Point],
+        hole: bool,
     ) -> Option<Conic> {
         let reach = conic.rx.max(conic.ry);
-        let (mix, usable) = self.mix(points, conic.center, reach, &|q| {
-            shapes::refine::signed_conic(conic, q)
-        })?;
+        let (mix, usable) = self.mix(
+            points,
+            conic.center,
+            reach,
+            &|q| shapes::refine::signed_conic(conic, q),
+            hole,
+        )?;
         let coverage = self.coverage(self.grid.coverage.as_ref()?, &mix);
-        shapes::refine_conic(conic, &coverage, false, &usable)
+        shapes::refine_conic(conic, &coverage, hole, &usable)
     }
 
     /// A rectangle refined like [`Self::refined_conic`] (against transparency) or
@@ -88,9 +98,13 @@ impl LayerJob<'_> {
             return shapes::refine_rect(rect, &coverage, &usable);
         }
         let reach = 0.5 * rect.width.hypot(rect.height);
-        let (mix, usable) = self.mix(points, rect.center, reach, &|q| {
-            shapes::refine::signed_rect(rect, q)
-        })?;
+        let (mix, usable) = self.mix(
+            points,
+            rect.center,
+            reach,
+            &|q| shapes::refine::signed_rect(rect, q),
+            false,
+        )?;
         shapes::refine_rect(rect, &self.coverage(working, &mix), &usable)
     }
 
@@ -148,7 +162,8 @@ impl LayerJob<'_> {
     /// An island's coverage at its edge, from colour: each working pixel's straight colour
     /// projected on the segment from the colour around the shape to the shape's own (their
     /// means over the working pixels 1.5–2.5 px out and in, by `signed`, the starting
-    /// outline's signed distance in grid pixels), where renderers blend the two. The values
+    /// outline's signed distance in grid pixels; out and in swapped with `own_outside`, for a
+    /// hole's edge), where renderers blend the two. The values
     /// cover the shape's box (`center` ± `reach` and a margin); also which working pixels
     /// may be compared (only the two keys in them).
     #[allow(clippy::type_complexity)]
@@ -158,20 +173,32 @@ impl LayerJob<'_> {
         center: fit::Point,
         reach: f64,
         signed: &dyn Fn(fit::Point) -> f64,
+        own_outside: bool,
     ) -> Option<(Vec<f32>, Box<dyn Fn(usize, usize) -> bool + '_>)> {
         let grid = self.grid;
         let working = grid.coverage.as_ref()?;
         if !self.primitives_on() || !self.island(points) {
             return None;
         }
-        let (a, b) = self.edge_keys(*points.first()?);
-        let scale = grid.scale as f64;
-        let centre_key = grid.keys[(center.1.max(0.0) as usize).min(grid.height - 1) * grid.width
-            + (center.0.max(0.0) as usize).min(grid.width - 1)];
-        let (own, other) = if centre_key == a { (a, b) } else { (b, a) };
-        if centre_key != own || !grid.is_opaque(own) || !grid.is_opaque(other) {
+        let first = *points.first()?;
+        let (a, b) = self.edge_keys(first);
+        // Of the two grid pixels either side of the first edge, the shape's own is the one
+        // inside the outline (outside it, for a hole's edge).
+        let (pa, pb) = if first.0.fract() == 0.0 {
+            ((first.0 - 0.5, first.1), (first.0 + 0.5, first.1))
+        } else {
+            ((first.0, first.1 - 0.5), (first.0, first.1 + 0.5))
+        };
+        let a_inside = signed(pa) < signed(pb);
+        let (own, other) = if a_inside != own_outside {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        if !grid.is_opaque(own) || !grid.is_opaque(other) {
             return None;
         }
+        let scale = grid.scale as f64;
         let usable = move |x: usize, y: usize| self.block_all(x, y, |k| k == own || k == other);
         let margin = (reach + 4.0 * scale) / scale;
         let range = |c: f64, limit: usize| {
@@ -191,6 +218,8 @@ impl LayerJob<'_> {
         for y in ys.clone() {
             for x in xs.clone() {
                 let d = signed(((x as f64 + 0.5) * scale, (y as f64 + 0.5) * scale)) / scale;
+                // Side 0: the shape's own colour; 1: the colour around it.
+                let d = if own_outside { -d } else { d };
                 let side = if (1.5..2.5).contains(&d) {
                     1
                 } else if (-2.5..-1.5).contains(&d) {
