@@ -67,13 +67,7 @@ pub fn refine_conic(
             }
         }
     };
-    let reach = conic.rx.max(conic.ry);
-    let bounds = (
-        conic.center.0 - reach,
-        conic.center.1 - reach,
-        conic.center.0 + reach,
-        conic.center.1 + reach,
-    );
+    let bounds = square(conic.center, conic.rx.max(conic.ry));
     let signed = |p: &[f64], q: Point| signed_conic(&make(p), q);
     let found = fit(&start, bounds, coverage, hole, usable, &signed, Some(4))?;
     let refined = make(&found);
@@ -104,13 +98,7 @@ pub fn refine_rect(
         angle: p[4],
         radius: if rounded { p[5] } else { 0.0 },
     };
-    let reach = 0.5 * rect.width.hypot(rect.height);
-    let bounds = (
-        rect.center.0 - reach,
-        rect.center.1 - reach,
-        rect.center.0 + reach,
-        rect.center.1 + reach,
-    );
+    let bounds = square(rect.center, 0.5 * rect.width.hypot(rect.height));
     let signed = |p: &[f64], q: Point| signed_rect(&make(p), q);
     let found = fit(&start, bounds, coverage, false, usable, &signed, Some(4))?;
     let refined = make(&found);
@@ -174,6 +162,16 @@ pub(crate) fn signed_polygon(flat: &[f64], q: Point) -> f64 {
     } else {
         nearest
     }
+}
+
+/// The box `(x0, y0, x1, y1)` of the square `reach` either side of `center`.
+fn square(center: Point, reach: f64) -> (f64, f64, f64, f64) {
+    (
+        center.0 - reach,
+        center.1 - reach,
+        center.0 + reach,
+        center.1 + reach,
+    )
 }
 
 /// Signed distance (grid pixels, positive outside) of `q` from a conic's outline; first

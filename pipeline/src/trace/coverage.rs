@@ -12,20 +12,12 @@ use crate::shapes::{self, Conic};
 const MIN_MIX_CONTRAST: f64 = 0.1;
 
 impl LayerJob<'_> {
-    /// A straight-sided polygon refined like [`Self::refined_rect`].
+    /// A straight-sided polygon refined from the coverage at its edge (see [`Self::refine`]).
     pub(super) fn refined_polygon(
         &self,
         corners: &[fit::Point],
         points: &[fit::Point],
     ) -> Option<Vec<fit::Point>> {
-        let grid = self.grid;
-        let working = grid.coverage.as_ref()?;
-        if let Some(own) = self.transparent_edge_key(points) {
-            let usable =
-                |x: usize, y: usize| self.block_all(x, y, |k| k == own || !grid.is_opaque(k));
-            let coverage = self.coverage(working, &working.alpha);
-            return shapes::refine_polygon(corners, &coverage, &usable);
-        }
         let n = corners.len() as f64;
         let center = corners
             .iter()
@@ -35,79 +27,77 @@ impl LayerJob<'_> {
             .map(|c| (c.0 - center.0).hypot(c.1 - center.1))
             .fold(0.0, f64::max);
         let flat: Vec<f64> = corners.iter().flat_map(|&(x, y)| [x, y]).collect();
-        let (mix, usable) = self.mix(
+        let signed = |q| shapes::refine::signed_polygon(&flat, q);
+        self.refine(
             points,
-            center,
-            reach,
-            &|q| shapes::refine::signed_polygon(&flat, q),
+            (center, reach),
+            &signed,
             false,
-        )?;
-        shapes::refine_polygon(corners, &self.coverage(working, &mix), &usable)
+            |coverage, usable| shapes::refine_polygon(corners, coverage, usable),
+        )
     }
 
-    /// A whole conic refined against the coverage at its edge ([`shapes::refine_conic`]);
-    /// `hole`: the edge of a hole. Only wholly against transparency: the alpha.
+    /// A circle or an ellipse refined from the coverage at its edge (see [`Self::refine`]);
+    /// `hole`: the edge of a hole.
     pub(super) fn refined_conic(
         &self,
         conic: &Conic,
         points: &[fit::Point],
         hole: bool,
     ) -> Option<Conic> {
-        let grid = self.grid;
-        let working = grid.coverage.as_ref()?;
-        let own = self.transparent_edge_key(points)?;
-        let usable = |x: usize, y: usize| self.block_all(x, y, |k| k == own || !grid.is_opaque(k));
-        let coverage = self.coverage(working, &working.alpha);
-        shapes::refine_conic(conic, &coverage, hole, &usable)
-    }
-
-    /// A conic on one colour all round (an island, or a ring's edge on a ground of one
-    /// colour; `hole`: a hole's edge), refined against the colour mix at its edge (see
-    /// [`Self::mix`]).
-    pub(super) fn refined_island_conic(
-        &self,
-        conic: &Conic,
-        points: &[fit::Point],
-        hole: bool,
-    ) -> Option<Conic> {
         let reach = conic.rx.max(conic.ry);
-        let (mix, usable) = self.mix(
+        let signed = |q| shapes::refine::signed_conic(conic, q);
+        self.refine(
             points,
-            conic.center,
-            reach,
-            &|q| shapes::refine::signed_conic(conic, q),
+            (conic.center, reach),
+            &signed,
             hole,
-        )?;
-        let coverage = self.coverage(self.grid.coverage.as_ref()?, &mix);
-        shapes::refine_conic(conic, &coverage, hole, &usable)
+            |coverage, usable| shapes::refine_conic(conic, coverage, hole, usable),
+        )
     }
 
-    /// A rectangle refined like [`Self::refined_conic`] (against transparency) or
-    /// [`Self::refined_island_conic`] (an island).
+    /// A rectangle refined from the coverage at its edge (see [`Self::refine`]).
     pub(super) fn refined_rect(
         &self,
         rect: &shapes::Rect,
         points: &[fit::Point],
     ) -> Option<shapes::Rect> {
+        let reach = 0.5 * rect.width.hypot(rect.height);
+        let signed = |q| shapes::refine::signed_rect(rect, q);
+        self.refine(
+            points,
+            (rect.center, reach),
+            &signed,
+            false,
+            |coverage, usable| shapes::refine_rect(rect, coverage, usable),
+        )
+    }
+
+    /// Runs `refine` with the coverage an outline's edge carries: the working image's alpha
+    /// when the outline runs wholly against transparency (compared only where no other opaque
+    /// colour is), else, for an island on one colour all round, the colour mix ([`Self::mix`];
+    /// `around`: the shape's centre and reach, `signed`: its signed distance, `hole`: a hole's
+    /// edge). None when neither applies.
+    fn refine<T>(
+        &self,
+        points: &[fit::Point],
+        around: (fit::Point, f64),
+        signed: &dyn Fn(fit::Point) -> f64,
+        hole: bool,
+        refine: impl Fn(&shapes::Coverage<'_>, &dyn Fn(usize, usize) -> bool) -> Option<T>,
+    ) -> Option<T> {
         let grid = self.grid;
         let working = grid.coverage.as_ref()?;
         if let Some(own) = self.transparent_edge_key(points) {
             let usable =
                 |x: usize, y: usize| self.block_all(x, y, |k| k == own || !grid.is_opaque(k));
-            let coverage = self.coverage(working, &working.alpha);
-            return shapes::refine_rect(rect, &coverage, &usable);
+            return refine(&self.coverage(working, &working.alpha), &usable);
         }
-        let reach = 0.5 * rect.width.hypot(rect.height);
-        let (mix, usable) = self.mix(
-            points,
-            rect.center,
-            reach,
-            &|q| shapes::refine::signed_rect(rect, q),
-            false,
-        )?;
-        shapes::refine_rect(rect, &self.coverage(working, &mix), &usable)
+        let (mix, usable) = self.mix(points, around.0, around.1, signed, hole)?;
+        refine(&self.coverage(working, &mix), &usable)
     }
 
+    /// `values` (one per working pixel) as the coverage of the grid's working pixels.
     pub(super) fn coverage<'c>(
         &self,
         working: &'c Working,

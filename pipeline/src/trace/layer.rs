@@ -322,10 +322,7 @@ impl LayerJob<'_> {
         for (k, ((outline, offset), conic)) in outlines.iter().zip(conics.iter_mut()).enumerate() {
             if let Some(conic) = conic {
                 let points = self.boundary(outline, *offset);
-                if let Some(refined) = self
-                    .refined_conic(conic, &points, k > 0)
-                    .or_else(|| self.refined_island_conic(conic, &points, k > 0))
-                {
+                if let Some(refined) = self.refined_conic(conic, &points, k > 0) {
                     refined_centres.push((refined.center, refined.rx));
                     *conic = refined;
                     continue;
@@ -392,10 +389,7 @@ impl LayerJob<'_> {
             .filter(|c| shapes::large_enough(c, self.grid.scale as f64))
             .filter(|c| shapes::large_enough(c, scale))
         {
-            if let Some(refined) = self
-                .refined_conic(&conic, &points, false)
-                .or_else(|| self.refined_island_conic(&conic, &points, false))
-            {
+            if let Some(refined) = self.refined_conic(&conic, &points, false) {
                 return Some(Element::Conic(self.writer.shape(&refined)));
             }
             conic.rx += grow;
