@@ -20,10 +20,12 @@ Configurations (one `gemini3 vectorize` folder run each, on the CPU provider):
 * off: every learned phase off (phase1.enabled = phase2.enabled = false);
 * bicubic: learned phases off, the upload enlarged 4x (SCALE) with plain bicubic (premultiplied);
 * p1on: the default with phase 1 (the learned clean plate) on;
-* trial: any model file as phase 2 (UPSCALE_TRIAL_MODEL), phase 1 off.
+* trial: any model file as phase 2 (UPSCALE_TRIAL_MODEL), phase 1 off;
+* vtracer: VTracer's CLI with its defaults on the same upload (bench/quality.sh installs it).
 
 Scores: every SVG rendered back with resvg at 256 px, on white, against the reference: PSNR,
-bytes. Deltas are paired per image; the page gives medians.
+SSIM (grey, as bench/quality.md), bytes. Deltas are paired per image; the page gives medians,
+and for VTracer also the images where default scores the higher PSNR ("wins").
 """
 
 import argparse
@@ -53,6 +55,7 @@ CONFIGS = {
     "off": {"GEMINI3__PHASE1__ENABLED": "false", "GEMINI3__PHASE2__ENABLED": "false"},
     "bicubic": {"GEMINI3__PHASE1__ENABLED": "false", "GEMINI3__PHASE2__ENABLED": "false"},
     "p1on": {"GEMINI3__PHASE2__CPU_MAX_SIDE": "256", "GEMINI3__PHASE1__ENABLED": "true"},
+    "vtracer": {},
     "trial": {"GEMINI3__PHASE2__CPU_MAX_SIDE": "256", "GEMINI3__PHASE1__ENABLED": "false",
               "GEMINI3__PHASE2__MODEL": os.environ.get("UPSCALE_TRIAL_MODEL", "models/upscale_x4.onnx")},
 }
@@ -98,6 +101,11 @@ def prepare(set_name, names):
 
 def run(config, variant, out):
     folder = WORK / "inputs" / (f"{variant}-bicubic" if config == "bicubic" else variant)
+    if config == "vtracer":
+        started = time.perf_counter()
+        for path in sorted(folder.iterdir()):
+            q.run_vtracer(path, out / "svg" / f"{path.stem}.svg")
+        return time.perf_counter() - started
     env = q.gemini3_env()
     env.update(CONFIGS[config])
     svg_dir, meta_dir = out / "svg", out / "meta"
@@ -109,11 +117,14 @@ def run(config, variant, out):
     return time.perf_counter() - started
 
 
-def psnr(svg_path, reference):
-    ref = q.on_white(Image.open(reference).convert("RGBA")).astype(np.float64)
-    out = q.on_white(q.render(svg_path.read_text(), ref.shape[1], ref.shape[0])).astype(np.float64)
-    mse = ((ref - out) ** 2).mean()
-    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+def scores(svg_path, reference):
+    """(PSNR, SSIM) of the SVG rendered at the reference's size, both on white."""
+    ref = q.on_white(Image.open(reference).convert("RGBA"))
+    out = q.on_white(q.render(svg_path.read_text(), ref.shape[1], ref.shape[0]))
+    mse = ((ref.astype(np.float64) - out.astype(np.float64)) ** 2).mean()
+    psnr = 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    ssim = float(q.structural_similarity(q.grey(ref), q.grey(out), data_range=255.0))
+    return psnr, ssim
 
 
 def main():
@@ -144,8 +155,9 @@ def main():
                     print(f"  missing {svg}", flush=True)
                     continue
                 meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+                psnr, ssim = scores(svg, item["reference"])
                 results[f"{config}|{variant}|{item['key']}"] = {
-                    "set": item["set"], "psnr": psnr(svg, item["reference"]),
+                    "set": item["set"], "psnr": psnr, "ssim": ssim,
                     "bytes": svg.stat().st_size, "steering": meta.get("steering"),
                     "phases": meta.get("phases"), "total_ms": meta.get("total_ms"),
                 }
@@ -164,8 +176,8 @@ def summarize(results):
     for variant in variants:
         lines.append(f"\n### {variant}\n")
         lines.append("| set | n | default PSNR | default - off | default - bicubic | bytes default / bicubic | bytes default / off | "
-                     + " | ".join(f"default - {c}" for c in configs if c not in ("default", "off", "bicubic")) + " | gate accepted |")
-        lines.append("|---" * (8 + len([c for c in configs if c not in ("default", "off", "bicubic")])) + "|")
+                     + " | ".join(f"default - {c}" for c in configs if c not in ("default", "off", "bicubic", "vtracer")) + " | gate accepted |")
+        lines.append("|---" * (8 + len([c for c in configs if c not in ("default", "off", "bicubic", "vtracer")])) + "|")
         for set_name in SETS:
             images = sorted({k[2] for k in by if k[1] == variant and k[0] == "default" and by[k]["set"] == set_name})
             if not images:
@@ -181,9 +193,26 @@ def summarize(results):
 
             default_psnr = statistics.median(by[("default", variant, i)]["psnr"] for i in images)
             accepted = sum(1 for i in images if (by[("default", variant, i)].get("steering") or {}).get("accepted"))
-            extra = " | ".join(f"{paired(c):+.2f}" for c in configs if c not in ("default", "off", "bicubic"))
+            extra = " | ".join(f"{paired(c):+.2f}" for c in configs if c not in ("default", "off", "bicubic", "vtracer"))
             lines.append(f"| {set_name} | {len(images)} | {default_psnr:.2f} | {paired('off'):+.2f} | {paired('bicubic'):+.2f} | "
                          f"{paired('bicubic', 'bytes', True):.2f} | {paired('off', 'bytes', True):.2f} | {extra} | {accepted}/{len(images)} |")
+    if any(k[0] == "vtracer" for k in by):
+        lines.append("\n### against VTracer (same upload, its CLI defaults)\n")
+        lines.append("| variant | set | n | ΔPSNR | ΔSSIM | bytes default / VTracer | wins |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for variant in variants:
+            for set_name in SETS:
+                pairs = [(by[k], by[("vtracer", variant, k[2])]) for k in by
+                         if k[0] == "default" and k[1] == variant and by[k]["set"] == set_name
+                         and ("vtracer", variant, k[2]) in by and "ssim" in by[k]]
+                if not pairs:
+                    continue
+                dpsnr = statistics.median(a["psnr"] - b["psnr"] for a, b in pairs)
+                dssim = statistics.median(a["ssim"] - b["ssim"] for a, b in pairs)
+                ratio = statistics.median(a["bytes"] / b["bytes"] for a, b in pairs)
+                wins = sum(a["psnr"] > b["psnr"] for a, b in pairs)
+                lines.append(f"| {variant} | {set_name} | {len(pairs)} | {dpsnr:+.2f} | {dssim:+.4f} | "
+                             f"{ratio:.2f} | {wins}/{len(pairs)} |")
     text = "\n".join(lines)
     print(text)
     (WORK / "summary.md").write_text(text + "\n")

@@ -154,3 +154,34 @@ fn the_writer_stops_past_the_byte_limit() {
         Err(TooLarge { limit })
     );
 }
+
+#[test]
+fn exact_shapes_are_rounded_in_the_art_s_scale_and_beziers_at_the_path_precision() {
+    use crate::shapes::Conic;
+    // A 96 px document traced on a 4x grid, path precision 1: exact shapes get 0.01.
+    let writer = PathWriter::new(384, 384, 96, 96, 1);
+    let circle = writer.shape(&Conic::circle((299.468, 91.537), 72.6554));
+    assert_eq!((circle.center, circle.rx), ((74.87, 22.88), 18.16));
+    assert_eq!(writer.point((299.468, 91.537)), (74.9, 22.9));
+    // A polygon's corners at 0.01, then a path from a point at 0.1: the move between them is
+    // written exactly, so the second subpath starts where its own rounding put it.
+    let mut data = PathData::new();
+    let corners = [(4.04, 4.0), (100.04, 4.0), (100.04, 100.08)];
+    writer.exact().polygon(&corners, &mut data);
+    writer.move_to(writer.point((200.0, 200.0)), &mut data);
+    writer.line_to(writer.point((240.0, 200.0)), &mut data);
+    assert_eq!(data.into_string(), "m1.01 1h24v24.02zm48.99 49h10");
+    // Exact shapes are never coarser than the path precision, and a large document keeps 0.1.
+    assert_eq!(
+        PathWriter::new(2048, 2048, 1024, 1024, 1)
+            .shape(&Conic::circle((100.0, 100.0), 33.333))
+            .rx,
+        16.7
+    );
+    assert_eq!(
+        PathWriter::new(96, 96, 96, 96, 3)
+            .shape(&Conic::circle((1.0, 1.0), 3.14159))
+            .rx,
+        3.142
+    );
+}

@@ -299,7 +299,7 @@ impl LayerJob<'_> {
                 return;
             }
             if let Some(corners) = self.polygon(&outline, offset) {
-                self.writer.polygon(&corners, data);
+                self.writer.exact().polygon(&corners, data);
                 return;
             }
         }
