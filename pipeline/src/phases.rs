@@ -478,6 +478,9 @@ impl Pipeline {
                 image: &labelled.image,
                 palette: &inks.palette,
                 levels: top,
+                // Phase 2's resampled alpha ramps over `s` working pixels: the inset in
+                // alpha shrinks `s ×` so edges move in by the same share of a pixel.
+                edge_inset: supersample::EDGE_INSET / canvas.upscale.max(1) as f32,
             },
             scale,
         );

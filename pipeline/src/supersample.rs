@@ -60,6 +60,11 @@ pub struct Coarse<'a> {
     pub palette: &'a Palette,
     /// The number of opacity levels `L`.
     pub levels: u8,
+    /// How much coverage above one half a fine pixel next to transparency needs:
+    /// [`EDGE_INSET`] where the working image's edges ramp over one pixel, less after phase
+    /// 2's upscale, whose resampled alpha ramps over `s` pixels (the same share of alpha
+    /// moves the edge `s ×` as far).
+    pub edge_inset: f32,
 }
 
 /// The label grid at `scale ×` the working resolution (a copy when `scale` is 1).
@@ -126,7 +131,7 @@ pub fn refine(coarse: &Coarse<'_>, scale: u32) -> LabelGrid {
                 // layers that share an outer edge each draw it anti-aliased, and their partial
                 // coverages add up past one half outside the input's edge.
                 let alpha = if sources.iter().any(|(i, _)| grid.levels[*i] == 0) {
-                    alpha - EDGE_INSET
+                    alpha - coarse.edge_inset
                 } else {
                     alpha
                 };
@@ -258,6 +263,7 @@ mod tests {
             image: &plate,
             palette: &palette,
             levels: 8,
+            edge_inset: EDGE_INSET,
         };
         let fine = refine(&coarse, 4);
         assert_eq!((fine.width, fine.height), (12, 4));
@@ -270,6 +276,10 @@ mod tests {
     /// The first row's fine levels at 2× of a red row: opaque, a rim of `rim_alpha` (drawn by
     /// the 50 % rule), transparent.
     fn rim_at_twice(rim_alpha: f32) -> Vec<u8> {
+        rim_at_twice_inset(rim_alpha, EDGE_INSET)
+    }
+
+    fn rim_at_twice_inset(rim_alpha: f32, edge_inset: f32) -> Vec<u8> {
         let palette = Palette::from_hex(&["ff0000"]).unwrap();
         let grid = LabelGrid {
             width: 3,
@@ -285,8 +295,22 @@ mod tests {
             image: &plate,
             palette: &palette,
             levels: 8,
+            edge_inset,
         };
         refine(&coarse, 2).levels[..6].to_vec()
+    }
+
+    #[test]
+    fn a_smaller_inset_keeps_an_edge_pixel_that_is_more_than_half_covered() {
+        // A 0.72 rim: the fine centre at 1.25 interpolates to 0.54. The full inset leaves it
+        // out; after phase 2's 4× upscale the pipeline passes EDGE_INSET / 4 and it is kept
+        // (the alpha ramps over four pixels there, and the full inset moved edges half a
+        // working pixel in).
+        assert_eq!(rim_at_twice(0.72), [8, 8, 8, 0, 0, 0]);
+        assert_eq!(
+            rim_at_twice_inset(0.72, EDGE_INSET / 4.0),
+            [8, 8, 8, 8, 0, 0]
+        );
     }
 
     #[test]
@@ -322,6 +346,7 @@ mod tests {
             image: &plate,
             palette: &palette,
             levels: 4,
+            edge_inset: EDGE_INSET,
         };
         let fine = refine(&coarse, 3);
         assert!(fine.labels.iter().all(|l| *l != 1));

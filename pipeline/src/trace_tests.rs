@@ -549,3 +549,33 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn after_an_upscale_a_layer_under_a_border_keeps_off_the_edge_against_transparency() {
+    // A red 12×12 square in a green one-pixel border, transparent around: the red layer
+    // reaches under the whole border (its outline is then the border's outer square).
+    let (width, height) = (20usize, 20usize);
+    let mut labels = vec![0u8; width * height];
+    let mut levels = vec![0u8; width * height];
+    for y in 3..17 {
+        for x in 3..17 {
+            let inner = (4..16).contains(&x) && (4..16).contains(&y);
+            labels[y * width + x] = if inner { 0 } else { 1 };
+            levels[y * width + x] = 8;
+        }
+    }
+    let palette = Palette::from_hex(&["ff0000", "00ff00", "0000ff"]).unwrap();
+    let red = |upscale: u32| {
+        let mut input = input(&labels, &levels, &palette, 20, 20);
+        input.upscale = upscale;
+        let traced = trace(&input, &options(TraceMode::Polygon), &CancelToken::new()).unwrap();
+        let start = traced.svg.find("<g id=\"ink-ff0000\"").unwrap();
+        let end = start + traced.svg[start..].find("</g>").unwrap();
+        traced.svg[start..end].to_owned()
+    };
+    // At the working resolution it shares the border's outer edge (output pixels: 2×).
+    assert!(red(1).contains("d=\"m6 6h28v28h-28z\""), "{}", red(1));
+    // After phase 2's upscale it stops one working pixel inside it, under the border, so the
+    // two colours no longer both anti-alias that edge.
+    assert!(red(4).contains("d=\"m8 8h24v24h-24z\""), "{}", red(4));
+}
