@@ -18,6 +18,11 @@ const BAND: f64 = 1.5;
 /// Gauss–Newton iterations.
 const ITERATIONS: usize = 8;
 
+/// Working pixels beyond half a pixel from the outline within which a sample still counts
+/// as unclamped for the Jacobian: more than any parameter step moves an outline (1e-3 of a
+/// working pixel; 1e-4 rad turns a point 1000 grid pixels out by 0.1).
+const ACTIVE_MARGIN: f64 = 0.25;
+
 /// Fewer pixels in the band than this and the shape is left as it is.
 const MIN_SAMPLES: usize = 12;
 
@@ -152,11 +157,13 @@ pub(crate) fn signed_polygon(flat: &[f64], q: Point) -> f64 {
         } else {
             0.0
         };
-        nearest = nearest.min((q.0 - a.0 - t * ex).hypot(q.1 - a.1 - t * ey));
+        let (dx, dy) = (q.0 - a.0 - t * ex, q.1 - a.1 - t * ey);
+        nearest = nearest.min(dx * dx + dy * dy);
         if (a.1 > q.1) != (b.1 > q.1) && q.0 < a.0 + (q.1 - a.1) / (b.1 - a.1) * ex {
             inside = !inside;
         }
     }
+    let nearest = nearest.sqrt();
     if inside {
         -nearest
     } else {
@@ -248,11 +255,12 @@ fn fit(
         return None;
     }
     let sign = if hole { -1.0 } else { 1.0 };
+    let residual = |p: &[f64], (centre, alpha): &(Point, f64)| -> f64 {
+        (0.5 - sign * signed(p, *centre) / scale).clamp(0.0, 1.0) - alpha
+    };
     let residuals = |p: &[f64], out: &mut Vec<f64>| {
         out.clear();
-        out.extend(samples.iter().map(|(centre, alpha)| {
-            (0.5 - sign * signed(p, *centre) / scale).clamp(0.0, 1.0) - alpha
-        }));
+        out.extend(samples.iter().map(|sample| residual(p, sample)));
     };
     let cost = |r: &[f64]| r.iter().map(|v| v * v).sum::<f64>();
     let n = start.len();
@@ -263,19 +271,27 @@ fn fit(
     let mut current = first;
     let mut lambda = 1e-3;
     let mut plus = Vec::new();
-    let mut minus = Vec::new();
+    let mut active: Vec<usize> = Vec::new();
     for _ in 0..ITERATIONS {
         // The Jacobian by central differences: a small step in grid pixels (radians for
-        // the angle, when there is one).
+        // the angle, when there is one). Only samples whose model coverage is not clamped
+        // (within half a working pixel of the outline, and a margin wider than any step
+        // moves it) can change: the rest keep a zero row, exactly what their differences
+        // would give, at a third of the work.
+        active.clear();
+        active.extend((0..samples.len()).filter(|&i| {
+            let distance = signed(&params, samples[i].0).abs() / scale;
+            distance < 0.5 + ACTIVE_MARGIN
+        }));
         let mut jacobian = vec![0.0; samples.len() * n];
         for k in 0..n {
             let step = if Some(k) == angle { 1e-4 } else { 1e-3 * scale };
             let mut p = params.clone();
             p[k] += step;
-            residuals(&p, &mut plus);
+            let forward = p.clone();
             p[k] -= 2.0 * step;
-            residuals(&p, &mut minus);
-            for (i, (a, b)) in plus.iter().zip(&minus).enumerate() {
+            for &i in &active {
+                let (a, b) = (residual(&forward, &samples[i]), residual(&p, &samples[i]));
                 jacobian[i * n + k] = (a - b) / (2.0 * step);
             }
         }
