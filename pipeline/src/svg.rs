@@ -672,30 +672,26 @@ impl PathWriter {
     /// A closed circle or ellipse (grid coordinates) as a subpath of two exact elliptic arcs,
     /// clockwise on screen when `clockwise`; returns the arc commands written (2).
     pub fn conic(&self, grid: &Conic, clockwise: bool, data: &mut PathData) -> usize {
-        let exact = self.exact();
-        exact.conic_at(grid, clockwise, data)
-    }
-
-    fn conic_at(&self, grid: &Conic, clockwise: bool, data: &mut PathData) -> usize {
-        let conic = self.shape(grid);
+        let this = self.exact();
+        let conic = this.shape(grid);
         let (c, s) = (conic.angle.cos(), conic.angle.sin());
         let first = (
-            self.round(conic.center.0 + conic.rx * c),
-            self.round(conic.center.1 + conic.rx * s),
+            this.round(conic.center.0 + conic.rx * c),
+            this.round(conic.center.1 + conic.rx * s),
         );
         let second = (
-            self.round(conic.center.0 - conic.rx * c),
-            self.round(conic.center.1 - conic.rx * s),
+            this.round(conic.center.0 - conic.rx * c),
+            this.round(conic.center.1 - conic.rx * s),
         );
-        self.move_to(first, data);
+        this.move_to(first, data);
         for end in [second, first] {
-            self.command('a', data);
+            this.command('a', data);
             let (dx, dy) = (end.0 - data.current.0, end.1 - data.current.1);
-            self.numbers(
+            this.numbers(
                 &[
                     conic.rx,
                     conic.ry,
-                    self.round(conic.angle.to_degrees()),
+                    this.round(conic.angle.to_degrees()),
                     1.0,
                     if clockwise { 1.0 } else { 0.0 },
                     dx,
@@ -706,7 +702,7 @@ impl PathWriter {
             data.current = end;
             data.arcs += 1;
         }
-        self.close(data);
+        this.close(data);
         2
     }
 

@@ -118,12 +118,13 @@ impl LayerJob<'_> {
         let length = masks::outline_length_in(&mask, width, height, window);
         let growth =
             masks::grow_counted(&mut mask, later, width, height, grid.scale, length, window);
-        if growth.length_within < growth.length {
+        let kept = if growth.length_within < growth.length {
             growth.undo_after_steps(&mut mask);
-            self.keep_off_the_rim(&mut mask, &growth.taken[..growth.within]);
+            &growth.taken[..growth.within]
         } else {
-            self.keep_off_the_rim(&mut mask, &growth.taken);
-        }
+            &growth.taken[..]
+        };
+        self.keep_off_the_rim(&mut mask, kept);
         (mask, growth.window)
     }
 
@@ -152,9 +153,10 @@ impl LayerJob<'_> {
             let (y0, y1) = (y.saturating_sub(reach), (y + reach).min(height - 1));
             (y0..=y1).any(|ny| (x0..=x1).any(|nx| nothing(ny * width + nx)))
         };
-        let off: Vec<usize> = taken.iter().copied().filter(|i| near_nothing(*i)).collect();
-        for index in off {
-            mask[index] = false;
+        for &index in taken {
+            if near_nothing(index) {
+                mask[index] = false;
+            }
         }
     }
 
