@@ -8,6 +8,9 @@
 //! does not want, and may change its own grid between fills (speckle merging relabels as it
 //! goes). Visited marks are stamps, so a new pass ([`Flood::clear`]) over a large grid costs
 //! nothing: image tracing reuses one `Flood` for every layer a thread traces.
+//! [`Flood::fill_rows`] fills the same component a row's run at a time, for callers that
+//! need its pixels as runs and not in any order (tracing: a layer's components and their
+//! holes), at a fraction of the work per pixel.
 //! [`merge_speckles`] merges small components into their neighbours.
 
 /// A component just filled.
@@ -42,6 +45,23 @@ impl Component<'_> {
     }
 }
 
+/// One row's run of a component: columns `left..=right` of row `y`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub y: usize,
+    pub left: usize,
+    pub right: usize,
+}
+
+/// A component filled by [`Flood::fill_rows`]: its pixels as runs (no two overlap), and
+/// its bounding box.
+#[derive(Debug)]
+pub struct RowComponent<'a> {
+    pub runs: &'a [Run],
+    /// Its box, as [`Component`]'s (`members` empty).
+    pub bounds: Component<'a>,
+}
+
 /// Flood fills over one `width × height` grid, with reusable buffers.
 #[derive(Debug, Clone)]
 pub struct Flood {
@@ -52,6 +72,7 @@ pub struct Flood {
     stamp: u32,
     stack: Vec<usize>,
     members: Vec<usize>,
+    runs: Vec<Run>,
 }
 
 impl Flood {
@@ -64,6 +85,7 @@ impl Flood {
             stamp: 1,
             stack: Vec::new(),
             members: Vec::new(),
+            runs: Vec::new(),
         }
     }
 
@@ -111,6 +133,71 @@ impl Flood {
             top,
             right,
             bottom,
+        }
+    }
+
+    /// The component of `start` as [`Flood::fill`] finds it (the same pixels, joined the same
+    /// way), filled a row's run at a time: a seed widens left and right over the pixels that
+    /// join, and each stretch of joining pixels above and below the run becomes one seed.
+    /// Divisions and neighbour tests per run, not per pixel.
+    pub fn fill_rows(
+        &mut self,
+        start: usize,
+        mut joins: impl FnMut(usize) -> bool,
+    ) -> RowComponent<'_> {
+        let (width, height, stamp) = (self.width, self.height, self.stamp);
+        self.runs.clear();
+        self.stack.clear();
+        self.stack.push(start);
+        self.visited[start] = stamp;
+        let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
+        while let Some(seed) = self.stack.pop() {
+            let y = seed / width;
+            let row = y * width;
+            let (mut x0, mut x1) = (seed - row, seed - row);
+            while x0 > 0 && self.visited[row + x0 - 1] != stamp && joins(row + x0 - 1) {
+                x0 -= 1;
+                self.visited[row + x0] = stamp;
+            }
+            while x1 + 1 < width && self.visited[row + x1 + 1] != stamp && joins(row + x1 + 1) {
+                x1 += 1;
+                self.visited[row + x1] = stamp;
+            }
+            self.runs.push(Run {
+                y,
+                left: x0,
+                right: x1,
+            });
+            left = left.min(x0);
+            right = right.max(x1);
+            top = top.min(y);
+            bottom = bottom.max(y);
+            let rows = [y.checked_sub(1), (y + 1 < height).then_some(y + 1)];
+            for next in rows.into_iter().flatten() {
+                let next = next * width;
+                let mut seeded = false;
+                for index in next + x0..=next + x1 {
+                    if self.visited[index] != stamp && joins(index) {
+                        if !seeded {
+                            self.visited[index] = stamp;
+                            self.stack.push(index);
+                            seeded = true;
+                        }
+                    } else {
+                        seeded = false;
+                    }
+                }
+            }
+        }
+        RowComponent {
+            runs: &self.runs,
+            bounds: Component {
+                members: &[],
+                left,
+                top,
+                right,
+                bottom,
+            },
         }
     }
 }
@@ -373,6 +460,56 @@ mod tests {
                 for index in component.members {
                     grid[*index] = best;
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn row_fills_find_the_components_of_the_flood_fill_on_random_grids() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..300 {
+            let width = 1 + (random() % 29) as usize;
+            let height = 1 + (random() % 23) as usize;
+            let keys = 2 + random() % 3;
+            let grid: Vec<u8> = (0..width * height)
+                .map(|_| (random() % keys) as u8)
+                .collect();
+            let mut by_flood = Flood::new(width, height);
+            let mut by_rows = Flood::new(width, height);
+            for start in 0..grid.len() {
+                assert_eq!(by_flood.is_visited(start), by_rows.is_visited(start));
+                if by_flood.is_visited(start) {
+                    continue;
+                }
+                let value = grid[start];
+                let component = by_flood.fill(start, |n| grid[n] == value);
+                let mut expected = component.members.to_vec();
+                expected.sort_unstable();
+                let bounds = [
+                    component.left,
+                    component.top,
+                    component.right,
+                    component.bottom,
+                ];
+                let rows = by_rows.fill_rows(start, |n| grid[n] == value);
+                let mut found: Vec<usize> = rows
+                    .runs
+                    .iter()
+                    .flat_map(|run| (run.left..=run.right).map(move |x| run.y * width + x))
+                    .collect();
+                found.sort_unstable();
+                assert_eq!(
+                    found, expected,
+                    "case {case}: {width}x{height} from {start}"
+                );
+                let b = &rows.bounds;
+                assert_eq!([b.left, b.top, b.right, b.bottom], bounds, "case {case}");
             }
         }
     }

@@ -64,6 +64,14 @@ use layer::{LayerJob, LayerOutput};
 /// The key of a transparent pixel in the traced grid (keys are `level << 8 | label`).
 const TRANSPARENT_KEY: u16 = u16::MAX;
 
+/// An opaque label's place in painting order (largest area first). Two bytes a fine pixel:
+/// the rank map is read for every pixel of every opaque layer's window, and at 8 bytes it was
+/// the largest share of the layers' own time (memory traffic).
+type Rank = u16;
+
+/// The rank of a pixel that is not opaque (transparent or translucent).
+const NO_RANK: Rank = Rank::MAX;
+
 /// Chord length, in working pixels, over which corners are judged: long enough that the
 /// steps of a sampled slanted edge do not count as corners.
 const CORNER_REACH: f64 = 3.0;
@@ -93,7 +101,7 @@ enum Layer {
     Translucent { label: u8, level: u8, below: u8 },
     /// Opaque pixels of the label ranked `rank` (by area, largest first), reaching under the
     /// later shapes they touch (`LayerJob::opaque_mask`).
-    Opaque { rank: usize, label: u8 },
+    Opaque { rank: Rank, label: u8 },
 }
 
 impl Layer {
@@ -260,8 +268,8 @@ fn key_grid(input: &TraceInput<'_>, options: &TraceOptions) -> Result<KeyGrid, T
 /// The stacked layers of a grid in painting order, and what they need.
 struct Stack {
     layers: Vec<Layer>,
-    /// Rank of each pixel's label among the opaque labels, `usize::MAX` where not opaque.
-    ranks: Vec<usize>,
+    /// Rank of each pixel's label among the opaque labels, [`NO_RANK`] where not opaque.
+    ranks: Vec<Rank>,
     /// Nothing is transparent or translucent: the largest layer is the whole canvas.
     whole_canvas: bool,
     /// Pixels per (label, opaque?) and drawn pixels in all, for the groups' area shares.
@@ -308,18 +316,18 @@ impl Stack {
                 .cmp(&areas[usize::from(*a)][1])
                 .then(a.cmp(b))
         });
-        let mut rank = [usize::MAX; 256];
-        for (position, label) in order.iter().enumerate() {
+        let mut rank = [NO_RANK; 256];
+        for (position, label) in (0..).zip(&order) {
             rank[usize::from(*label)] = position;
         }
-        let ranks: Vec<usize> = grid
+        let ranks: Vec<Rank> = grid
             .keys
             .iter()
             .map(|key| {
                 if grid.is_opaque(*key) {
                     rank[usize::from(*key & 0xff)]
                 } else {
-                    usize::MAX
+                    NO_RANK
                 }
             })
             .collect();
@@ -338,7 +346,7 @@ impl Stack {
             });
             previous = Some((*label, *level));
         }
-        for (position, label) in order.iter().enumerate() {
+        for (position, label) in (0..).zip(&order) {
             layers.push(Layer::Opaque {
                 rank: position,
                 label: *label,

@@ -670,6 +670,13 @@ fn build_session(
             .with_intra_threads(threads.get())
             .map_err(|e| e.to_string())?;
     }
+    // ONNX Runtime's intra-op threads spin for a while after each run, waiting for the next.
+    // Our runs are far apart (a phase each) and phases 3 and 4 work on rayon's pool between
+    // them: spinning took those CPUs (a 2-core box: phase 4 11 % and a batch of 15 icons
+    // 15-20 % slower with it, bench/phase4-speed.md).
+    builder = builder
+        .with_intra_op_spinning(false)
+        .map_err(|e| e.to_string())?;
     if no_cpu_fallback {
         builder = builder
             .with_disable_cpu_fallback()

@@ -5,9 +5,9 @@
 
 use visioncortex::{BinaryImage, PathI32, PathSimplifyMode, PointI32};
 
-use super::{KeyGrid, Layer, TraceError, CORNER_REACH, TRANSPARENT_KEY};
+use super::{KeyGrid, Layer, Rank, TraceError, CORNER_REACH, NO_RANK, TRANSPARENT_KEY};
 use crate::cancel::CancelToken;
-use crate::components::Flood;
+use crate::components::{Flood, RowComponent};
 use crate::fit;
 use crate::masks::{self, Window};
 use crate::options::TraceMode;
@@ -52,7 +52,7 @@ const MAX_EDGE_SLACK: f64 = 4.0;
 /// What every layer shares.
 pub(super) struct LayerJob<'a> {
     pub(super) grid: &'a KeyGrid,
-    pub(super) ranks: &'a [usize],
+    pub(super) ranks: &'a [Rank],
     /// A window holding the pixels of each key (`level << 8 | label`).
     pub(super) boxes: &'a [Window],
     pub(super) writer: &'a PathWriter,
@@ -103,7 +103,7 @@ impl LayerJob<'_> {
     /// from the yellow face). Quick benchmark against that: +0.4 to +2.3 dB on every artwork
     /// set at 0.6 to 0.9 times the bytes.
     /// Returned with a window holding it.
-    fn opaque_mask(&self, rank: usize, label: u8) -> (Vec<bool>, Window) {
+    fn opaque_mask(&self, rank: Rank, label: u8) -> (Vec<bool>, Window) {
         let grid = self.grid;
         let (width, height) = (grid.width, grid.height);
         let window = self.boxes[usize::from(grid.top) << 8 | usize::from(label)];
@@ -112,7 +112,7 @@ impl LayerJob<'_> {
             mask[index] = self.ranks[index] == rank;
         }
         let ranks = self.ranks;
-        let later = |index: usize| ranks[index] != usize::MAX && ranks[index] > rank;
+        let later = |index: usize| ranks[index] != NO_RANK && ranks[index] > rank;
         // Grown once into the later shapes, noting the outline after `scale` steps (one
         // working pixel under them) and at the end (the whole of them).
         let length = masks::outline_length_in(&mask, width, height, window);
@@ -146,7 +146,7 @@ impl LayerJob<'_> {
         }
         let (width, height) = (grid.width, grid.height);
         let reach = grid.scale;
-        let nothing = |index: usize| self.ranks[index] == usize::MAX;
+        let nothing = |index: usize| self.ranks[index] == NO_RANK;
         let near_nothing = |index: usize| {
             let (x, y) = (index % width, index / width);
             let (x0, x1) = (x.saturating_sub(reach), (x + reach).min(width - 1));
@@ -167,7 +167,7 @@ impl LayerJob<'_> {
     /// this one (misplacing an edge costs its contrast times the area moved: the bands of a
     /// quantised gradient may be fitted loosely, up to [`MAX_EDGE_SLACK`]); transparency or a
     /// translucent layer allows none.
-    fn edge_slack(&self, rank: usize, label: u8, mask: &[bool], point: fit::Point) -> f64 {
+    fn edge_slack(&self, rank: Rank, label: u8, mask: &[bool], point: fit::Point) -> f64 {
         let grid = self.grid;
         let (x, y) = (point.0.round() as i64, point.1.round() as i64);
         let own = self.labs[usize::from(label)];
@@ -182,7 +182,7 @@ impl LayerJob<'_> {
                     continue;
                 }
                 let other = self.ranks[index];
-                let allowed = if other == usize::MAX {
+                let allowed = if other == NO_RANK {
                     1.0
                 } else if other > rank {
                     HIDDEN_EDGE_SLACK
@@ -293,16 +293,8 @@ impl LayerJob<'_> {
                     limit: self.max_bytes,
                 });
             }
-            let component = flood.fill(start, |index| mask[index]);
-            let mut image = BinaryImage::new_w_h(component.width(), component.height());
-            for index in component.members {
-                image.set_pixel(
-                    index % width - component.left,
-                    index / width - component.top,
-                    true,
-                );
-            }
-            let offset = PointI32::new(component.left as i32, component.top as i32);
+            let component = flood.fill_rows(start, |index| mask[index]);
+            let (image, offset) = component_image(&component);
             self.trace_component(image, offset, slack, &mut data, &mut shapes);
         }
         if data.len() > self.max_bytes {
@@ -594,24 +586,37 @@ impl LayerJob<'_> {
 /// the border), fills them in `image`, and returns each as its own image and offset.
 fn find_holes(image: &mut BinaryImage) -> Vec<(BinaryImage, PointI32)> {
     let (width, height) = (image.width, image.height);
+    let filled: Vec<bool> = image.pixels.iter().collect();
     let mut flood = Flood::new(width, height);
     let mut holes = Vec::new();
     for start in 0..width * height {
-        if flood.is_visited(start) || image.get_pixel(start % width, start / width) {
+        if flood.is_visited(start) || filled[start] {
             continue;
         }
-        let component = flood.fill(start, |n| !image.get_pixel(n % width, n / width));
-        if component.touches_border(width, height) {
+        let component = flood.fill_rows(start, |n| !filled[n]);
+        if component.bounds.touches_border(width, height) {
             continue;
         }
-        let mut hole = BinaryImage::new_w_h(component.width(), component.height());
-        for index in component.members {
-            let (x, y) = (index % width, index / width);
-            hole.set_pixel(x - component.left, y - component.top, true);
-            image.set_pixel(x, y, true);
+        for run in component.runs {
+            for x in run.left..=run.right {
+                image.set_pixel(x, run.y, true);
+            }
         }
-        let offset = PointI32::new(component.left as i32, component.top as i32);
-        holes.push((hole, offset));
+        holes.push(component_image(&component));
     }
     holes
+}
+
+/// A component's pixels as an image of its box, and the box's corner.
+fn component_image(component: &RowComponent<'_>) -> (BinaryImage, PointI32) {
+    let bounds = &component.bounds;
+    let mut image = BinaryImage::new_w_h(bounds.width(), bounds.height());
+    for run in component.runs {
+        let row = (run.y - bounds.top) * image.width;
+        for x in run.left..=run.right {
+            image.set_pixel_index(row + x - bounds.left, true);
+        }
+    }
+    let offset = PointI32::new(bounds.left as i32, bounds.top as i32);
+    (image, offset)
 }
