@@ -201,9 +201,11 @@ pub fn grow_counted(
     debug_assert_eq!(mask.len(), width * height);
     let mut length = length as isize;
     let mut taken: Vec<usize> = Vec::new();
+    let mut window = window;
     let (mut within, mut length_within) = (0, length);
-    let neighbours_in = |mask: &[bool], index: usize| -> isize {
-        let (x, y) = (index % width, index / width);
+    // 4-neighbours of (x, y) in the mask. Coordinates travel with the pixels: a division per
+    // pixel was most of this function's time.
+    let neighbours_in = |mask: &[bool], index: usize, x: usize, y: usize| -> isize {
         isize::from(x > 0 && mask[index - 1])
             + isize::from(x + 1 < width && mask[index + 1])
             + isize::from(y > 0 && mask[index - width])
@@ -212,50 +214,55 @@ pub fn grow_counted(
     // The first step: every allowed pixel outside the mask with a 4-neighbour in it, found
     // by one pass (the mask may be most of the grid), then taken. The outline length is a
     // function of the set alone, so taking a step's pixels one by one counts it exactly.
-    for index in window.grown(width, height).indices(width) {
-        if !mask[index] && allowed(index) && neighbours_in(mask, index) > 0 {
-            taken.push(index);
+    let mut front: Vec<(usize, usize)> = Vec::new();
+    let around = window.grown(width, height);
+    for y in around.top..around.bottom {
+        for x in around.left..around.right {
+            let index = y * width + x;
+            if !mask[index] && allowed(index) && neighbours_in(mask, index, x, y) > 0 {
+                front.push((x, y));
+            }
         }
     }
-    for &index in &taken {
-        length += 4 - 2 * neighbours_in(mask, index);
+    for &(x, y) in &front {
+        let index = y * width + x;
+        length += 4 - 2 * neighbours_in(mask, index, x, y);
         mask[index] = true;
+        taken.push(index);
+        window.include(x, y);
     }
+    let mut next: Vec<(usize, usize)> = Vec::new();
     let mut step = 1;
-    let mut start = 0;
     loop {
         if step <= steps {
             within = taken.len();
             length_within = length;
         }
-        let end = taken.len();
-        if start == end {
+        if front.is_empty() {
             break;
         }
         // The next step: the allowed neighbours of the last step's pixels.
-        for k in start..end {
-            let index = taken[k];
-            let (x, y) = (index % width, index / width);
+        next.clear();
+        for &(x, y) in &front {
             let around = [
-                (x > 0).then(|| index - 1),
-                (x + 1 < width).then(|| index + 1),
-                (y > 0).then(|| index - width),
-                (y + 1 < height).then(|| index + width),
+                (x > 0).then(|| (x - 1, y)),
+                (x + 1 < width).then_some((x + 1, y)),
+                (y > 0).then(|| (x, y - 1)),
+                (y + 1 < height).then_some((x, y + 1)),
             ];
-            for neighbour in around.into_iter().flatten() {
+            for (nx, ny) in around.into_iter().flatten() {
+                let neighbour = ny * width + nx;
                 if !mask[neighbour] && allowed(neighbour) {
-                    length += 4 - 2 * neighbours_in(mask, neighbour);
+                    length += 4 - 2 * neighbours_in(mask, neighbour, nx, ny);
                     mask[neighbour] = true;
                     taken.push(neighbour);
+                    window.include(nx, ny);
+                    next.push((nx, ny));
                 }
             }
         }
-        start = end;
+        std::mem::swap(&mut front, &mut next);
         step += 1;
-    }
-    let mut window = window;
-    for &index in &taken {
-        window.include(index % width, index / width);
     }
     Growth {
         window,
