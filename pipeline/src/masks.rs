@@ -75,9 +75,15 @@ impl Window {
 
     /// Its pixels' row-major indices in a grid `width` wide, row by row.
     pub fn indices(self, width: usize) -> impl Iterator<Item = usize> {
+        self.rows(width).flatten()
+    }
+
+    /// Each of its rows as a range of row-major indices in a grid `width` wide, top to
+    /// bottom: for loops over slices, which a flattened iterator keeps the compiler from
+    /// vectorising.
+    pub fn rows(self, width: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
         let (left, right) = (self.left, self.right.max(self.left));
-        (self.top..self.bottom.max(self.top))
-            .flat_map(move |y| (y * width + left)..(y * width + right))
+        (self.top..self.bottom.max(self.top)).map(move |y| (y * width + left)..(y * width + right))
     }
 }
 

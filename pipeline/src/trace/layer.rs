@@ -108,8 +108,11 @@ impl LayerJob<'_> {
         let (width, height) = (grid.width, grid.height);
         let window = self.boxes[usize::from(grid.top) << 8 | usize::from(label)];
         let mut mask = vec![false; width * height];
-        for index in window.indices(width) {
-            mask[index] = self.ranks[index] == rank;
+        for row in window.rows(width) {
+            let ranks = &self.ranks[row.clone()];
+            for (taken, own) in mask[row].iter_mut().zip(ranks) {
+                *taken = *own == rank;
+            }
         }
         let ranks = self.ranks;
         let later = |index: usize| ranks[index] != NO_RANK && ranks[index] > rank;
@@ -220,13 +223,15 @@ impl LayerJob<'_> {
             window.union(self.boxes[usize::from(own) << 8 | usize::from(label)])
         });
         let mut mask = vec![false; width * height];
-        for index in window.indices(width) {
-            let key = grid.keys[index];
-            let (own_level, own_label) = ((key >> 8) as u8, (key & 0xff) as u8);
-            mask[index] = key != TRANSPARENT_KEY
-                && own_label == label
-                && own_level >= level
-                && own_level < top;
+        for row in window.rows(width) {
+            let keys = &grid.keys[row.clone()];
+            for (taken, key) in mask[row].iter_mut().zip(keys) {
+                let (own_level, own_label) = ((key >> 8) as u8, (key & 0xff) as u8);
+                *taken = *key != TRANSPARENT_KEY
+                    && own_label == label
+                    && own_level >= level
+                    && own_level < top;
+            }
         }
         // `scale` steps, each taking the opaque pixels 8-adjacent to the mask: a pixel taken
         // at one step touches one taken at the step before, so each step only looks around
