@@ -3,7 +3,7 @@
 //! art), the slack its curve fit gets along each outline, and the outlines and holes of each
 //! component of the mask.
 
-use visioncortex::{BinaryImage, PathI32, PathSimplifyMode, PointI32};
+use visioncortex::{BinaryImage, BitVec, PathI32, PathSimplifyMode, PointI32};
 
 use super::{KeyGrid, Layer, Rank, TraceError, CORNER_REACH, NO_RANK, TRANSPARENT_KEY};
 use crate::cancel::CancelToken;
@@ -299,8 +299,8 @@ impl LayerJob<'_> {
                 });
             }
             let component = flood.fill_rows(start, |index| mask[index]);
-            let (image, offset) = component_image(&component);
-            self.trace_component(image, offset, slack, &mut data, &mut shapes);
+            let (cells, offset) = BoxMask::of(&component);
+            self.trace_component(cells, offset, slack, &mut data, &mut shapes);
         }
         if data.len() > self.max_bytes {
             return Err(TraceError::TooLarge {
@@ -318,13 +318,14 @@ impl LayerJob<'_> {
     /// without holes whose outline is a circle or an ellipse becomes a whole shape instead.
     fn trace_component(
         &self,
-        mut image: BinaryImage,
+        mut cells: BoxMask,
         offset: PointI32,
         slack: &dyn Fn(fit::Point) -> f64,
         data: &mut PathData,
         shapes: &mut Vec<Element>,
     ) {
-        let holes = find_holes(&mut image);
+        let holes = find_holes(&mut cells);
+        let image = cells.image();
         let outline = PathI32::image_to_path(&image, true, PathSimplifyMode::None);
         if holes.is_empty() {
             if let Some(element) = self.whole_shape(&outline, offset) {
@@ -588,40 +589,75 @@ impl LayerJob<'_> {
 }
 
 /// Finds the holes of a component image (4-connected background regions that do not touch
-/// the border), fills them in `image`, and returns each as its own image and offset.
-fn find_holes(image: &mut BinaryImage) -> Vec<(BinaryImage, PointI32)> {
-    let (width, height) = (image.width, image.height);
-    let filled: Vec<bool> = image.pixels.iter().collect();
+/// the border), fills them in `filled`, and returns each as its own image and offset.
+fn find_holes(filled: &mut BoxMask) -> Vec<(BinaryImage, PointI32)> {
+    let (width, height) = (filled.width, filled.height);
     let mut flood = Flood::new(width, height);
     let mut holes = Vec::new();
     for start in 0..width * height {
-        if flood.is_visited(start) || filled[start] {
+        if flood.is_visited(start) || filled.cells[start] {
             continue;
         }
-        let component = flood.fill_rows(start, |n| !filled[n]);
+        let component = flood.fill_rows(start, |n| !filled.cells[n]);
         if component.bounds.touches_border(width, height) {
             continue;
         }
+        let (hole, offset) = BoxMask::of(&component);
         for run in component.runs {
-            for x in run.left..=run.right {
-                image.set_pixel(x, run.y, true);
-            }
+            filled.cells[run.y * width + run.left..=run.y * width + run.right].fill(true);
         }
-        holes.push(component_image(&component));
+        holes.push((hole.image(), offset));
     }
     holes
 }
 
-/// A component's pixels as an image of its box, and the box's corner.
-fn component_image(component: &RowComponent<'_>) -> (BinaryImage, PointI32) {
-    let bounds = &component.bounds;
-    let mut image = BinaryImage::new_w_h(bounds.width(), bounds.height());
-    for run in component.runs {
-        let row = (run.y - bounds.top) * image.width;
-        for x in run.left..=run.right {
-            image.set_pixel_index(row + x - bounds.left, true);
+/// A component's pixels in its bounding box, row-major.
+struct BoxMask {
+    cells: Vec<bool>,
+    width: usize,
+    height: usize,
+}
+
+impl BoxMask {
+    /// The pixels of `component`, and its box's corner.
+    fn of(component: &RowComponent<'_>) -> (Self, PointI32) {
+        let bounds = &component.bounds;
+        let (width, height) = (bounds.width(), bounds.height());
+        let mut cells = vec![false; width * height];
+        for run in component.runs {
+            let row = (run.y - bounds.top) * width - bounds.left;
+            cells[row + run.left..=row + run.right].fill(true);
+        }
+        let offset = PointI32::new(bounds.left as i32, bounds.top as i32);
+        (
+            Self {
+                cells,
+                width,
+                height,
+            },
+            offset,
+        )
+    }
+
+    /// As visioncortex's bit image, packed eight cells a byte (first cell in the high bit,
+    /// as `BitVec::from_bytes` reads them) rather than set bit by bit.
+    fn image(&self) -> BinaryImage {
+        let bytes: Vec<u8> = self
+            .cells
+            .chunks(8)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u8, |byte, (k, cell)| byte | (u8::from(*cell) << (7 - k)))
+            })
+            .collect();
+        let mut pixels = BitVec::from_bytes(&bytes);
+        pixels.truncate(self.cells.len());
+        BinaryImage {
+            pixels,
+            width: self.width,
+            height: self.height,
         }
     }
-    let offset = PointI32::new(bounds.left as i32, bounds.top as i32);
-    (image, offset)
 }
