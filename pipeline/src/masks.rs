@@ -94,37 +94,37 @@ pub fn erode(mask: &[bool], width: usize, height: usize, radius: usize) -> Vec<b
     if radius == 0 {
         return mask.to_vec();
     }
-    // Run lengths of `true` ending at each pixel, forwards and backwards, give "all true
-    // within `radius`" in O(1) per pixel.
-    fn pass(
-        source: &[bool],
-        len: usize,
-        lines: usize,
-        radius: usize,
-        at: impl Fn(usize, usize) -> usize,
-    ) -> Vec<bool> {
-        let mut out = vec![false; source.len()];
-        let mut before = vec![0usize; len];
-        let mut after = vec![0usize; len];
-        for line in 0..lines {
-            let mut run = 0;
-            for i in 0..len {
-                run = if source[at(line, i)] { run + 1 } else { 0 };
-                before[i] = run;
-            }
-            run = 0;
-            for i in (0..len).rev() {
-                run = if source[at(line, i)] { run + 1 } else { 0 };
-                after[i] = run;
-            }
-            for i in 0..len {
-                out[at(line, i)] = before[i] > radius && after[i] > radius;
+    // A pixel is kept when the `2·radius + 1` pixels centred on it along a row, then along
+    // a column, are all in (so none within `radius` of the border is). Each pass ANDs whole
+    // shifted rows, in memory order: the column pass, done down each column, was a cache
+    // miss per pixel.
+    let span = 2 * radius + 1;
+    let mut rows = vec![false; mask.len()];
+    if width >= span {
+        for (line, out) in mask.chunks_exact(width).zip(rows.chunks_exact_mut(width)) {
+            let inner = &mut out[radius..width - radius];
+            inner.copy_from_slice(&line[..width - 2 * radius]);
+            for shift in 1..span {
+                for (kept, pixel) in inner.iter_mut().zip(&line[shift..]) {
+                    *kept &= *pixel;
+                }
             }
         }
-        out
     }
-    let rows = pass(mask, width, height, radius, |y, x| y * width + x);
-    pass(&rows, height, width, radius, |x, y| y * width + x)
+    let mut out = vec![false; mask.len()];
+    if height >= span {
+        for y in radius..height - radius {
+            let kept = &mut out[y * width..(y + 1) * width];
+            kept.copy_from_slice(&rows[(y - radius) * width..(y - radius + 1) * width]);
+            for shift in 1..span {
+                let line = &rows[(y - radius + shift) * width..][..width];
+                for (kept, pixel) in kept.iter_mut().zip(line) {
+                    *kept &= *pixel;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Grows `mask` (in place) into the 4-connected pixels of `allowed` that it touches (what
@@ -336,6 +336,32 @@ mod tests {
         assert_eq!(eroded, expected);
         assert_eq!(erode(&mask, w, h, 0), mask);
         assert!(erode(&mask, w, h, 2).iter().all(|&p| !p));
+    }
+
+    #[test]
+    fn erosion_matches_the_square_test_on_random_masks() {
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..300 {
+            let (w, h) = (1 + (random() % 17) as usize, 1 + (random() % 13) as usize);
+            let radius = (random() % 4) as usize;
+            let mask: Vec<bool> = (0..w * h).map(|_| random() % 5 != 0).collect();
+            let inside = |x: usize, y: usize| {
+                x >= radius
+                    && y >= radius
+                    && x + radius < w
+                    && y + radius < h
+                    && (y - radius..=y + radius)
+                        .all(|ny| (x - radius..=x + radius).all(|nx| mask[ny * w + nx]))
+            };
+            let expected: Vec<bool> = (0..w * h).map(|i| inside(i % w, i / w)).collect();
+            assert_eq!(erode(&mask, w, h, radius), expected, "case {case}");
+        }
     }
 
     #[test]
