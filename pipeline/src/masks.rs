@@ -244,7 +244,7 @@ pub fn grow_counted(
             within = taken.len();
             length_within = length;
         }
-        if front.is_empty() {
+        if front.is_empty() || step > steps {
             break;
         }
         // The next step: the allowed neighbours of the last step's pixels.
@@ -280,6 +280,65 @@ pub fn grow_counted(
         }
         std::mem::swap(&mut front, &mut next);
         step += 1;
+    }
+    // The rest, in any order (only the first `steps` are counted apart): filled a row's run
+    // at a time from the last step's pixels, each pixel taken once, as it joins.
+    let mut seeds: Vec<usize> = Vec::new();
+    macro_rules! take {
+        ($index:expr, $x:expr, $y:expr) => {
+            let index = $index;
+            length += 4 - 2 * neighbours_in(mask, index, $x, $y);
+            mask[index] = true;
+            taken.push(index);
+        };
+    }
+    for &(x, y) in &front {
+        let index = y * width + x;
+        for (neighbour, nx, ny, inside) in [
+            (index.wrapping_sub(1), x.wrapping_sub(1), y, x > 0),
+            (index + 1, x + 1, y, x + 1 < width),
+            (index.wrapping_sub(width), x, y.wrapping_sub(1), y > 0),
+            (index + width, x, y + 1, y + 1 < height),
+        ] {
+            if inside && !mask[neighbour] && allowed(neighbour) {
+                take!(neighbour, nx, ny);
+                seeds.push(neighbour);
+            }
+        }
+    }
+    while let Some(seed) = seeds.pop() {
+        let (x, y) = (seed % width, seed / width);
+        let row = y * width;
+        let (mut x0, mut x1) = (x, x);
+        while x0 > 0 && !mask[row + x0 - 1] && allowed(row + x0 - 1) {
+            x0 -= 1;
+            take!(row + x0, x0, y);
+        }
+        while x1 + 1 < width && !mask[row + x1 + 1] && allowed(row + x1 + 1) {
+            x1 += 1;
+            take!(row + x1, x1, y);
+        }
+        window.include(x0, y);
+        window.include(x1, y);
+        for (ny, inside) in [(y.wrapping_sub(1), y > 0), (y + 1, y + 1 < height)] {
+            if !inside {
+                continue;
+            }
+            let next_row = ny * width;
+            let mut seeded = false;
+            for nx in x0..=x1 {
+                let index = next_row + nx;
+                if !mask[index] && allowed(index) {
+                    if !seeded {
+                        take!(index, nx, ny);
+                        seeds.push(index);
+                        seeded = true;
+                    }
+                } else {
+                    seeded = false;
+                }
+            }
+        }
     }
     Growth {
         window,
