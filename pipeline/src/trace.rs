@@ -41,7 +41,7 @@
 //! once, on first use, by rayon's default (`RAYON_NUM_THREADS`, else one thread per CPU).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -409,23 +409,36 @@ fn stacked(
     };
     let colors = input.palette.colors();
     let grid_size = (grid.width, grid.height);
-    let data = trace_layers(&stack.layers, cancel, grid_size, |index, layer, flood| {
-        if stack.whole_canvas && matches!(layer, Layer::Opaque { rank: 0, .. }) {
-            return Ok(LayerOutput {
-                data: writer.rectangle(input.output_width, input.output_height),
-                ..LayerOutput::default()
-            });
-        }
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            job.trace_layer(layer, flood)
-        }))
-        .unwrap_or_else(|_| {
-            Err(TraceError::FitterPanicked {
-                layer: index,
-                color: colors[usize::from(layer.label())].hex(),
+    // Largest first: a layer's area is a fair guess at its cost (its mask, growth and
+    // outlines), and the largest, started last, would leave the other threads idle.
+    let costs: Vec<f64> = stack
+        .layers
+        .iter()
+        .map(|layer| stack.area(*layer))
+        .collect();
+    let data = trace_layers(
+        &stack.layers,
+        &costs,
+        cancel,
+        grid_size,
+        |index, layer, flood| {
+            if stack.whole_canvas && matches!(layer, Layer::Opaque { rank: 0, .. }) {
+                return Ok(LayerOutput {
+                    data: writer.rectangle(input.output_width, input.output_height),
+                    ..LayerOutput::default()
+                });
+            }
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                job.trace_layer(layer, flood)
+            }))
+            .unwrap_or_else(|_| {
+                Err(TraceError::FitterPanicked {
+                    layer: index,
+                    color: colors[usize::from(layer.label())].hex(),
+                })
             })
-        })
-    })?;
+        },
+    )?;
 
     // Consecutive layers of one ink and role make one group.
     let mut groups: Vec<InkGroup> = Vec::new();
@@ -485,54 +498,59 @@ fn stacked(
     })
 }
 
-/// Runs `trace` on every layer on the global pool, each with a [`Flood`] of the grid's size
-/// (one per layer traced at a time, reused). Returns the layers' path data in order, or the
-/// first failure in layer order; after a failure, layers not yet started are skipped.
+/// Runs `trace` on every layer on the global pool, the costliest (by `costs`) first: each
+/// thread takes the next layer in that order as it finishes one, so the largest layers start
+/// at once and the small ones fill in around them. Each thread has a [`Flood`] of the grid's
+/// size. Returns the layers' path data in layer order, or the first failure in layer order;
+/// after a failure, layers not yet started are skipped.
 fn trace_layers<T: Send>(
     layers: &[Layer],
+    costs: &[f64],
     cancel: &CancelToken,
     grid_size: (usize, usize),
     trace: impl Fn(usize, Layer, &mut Flood) -> Result<T, TraceError> + Sync,
 ) -> Result<Vec<T>, TraceError> {
-    let floods: Mutex<Vec<Flood>> = Mutex::new(Vec::new());
+    let mut order: Vec<usize> = (0..layers.len()).collect();
+    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
+    let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let take = || {
-        floods
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop()
-            .unwrap_or_else(|| Flood::new(grid_size.0, grid_size.1))
-    };
-    let results: Vec<Option<Result<T, TraceError>>> = layers
-        .par_iter()
-        .enumerate()
-        .map(|(index, layer)| {
+    let slots: Vec<Mutex<Option<Result<T, TraceError>>>> =
+        layers.iter().map(|_| Mutex::new(None)).collect();
+    let threads = rayon::current_num_threads().clamp(1, layers.len().max(1));
+    (0..threads).into_par_iter().for_each(|_| {
+        let mut flood: Option<Flood> = None;
+        loop {
+            let position = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&index) = order.get(position) else {
+                break;
+            };
             if failed.load(Ordering::Relaxed) {
-                return None;
+                break;
             }
             let result = if cancel.is_cancelled() {
                 Err(TraceError::Cancelled)
             } else {
-                let mut flood = take();
-                let result = trace(index, *layer, &mut flood);
-                floods
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push(flood);
-                result
+                let flood = flood.get_or_insert_with(|| Flood::new(grid_size.0, grid_size.1));
+                trace(index, layers[index], flood)
             };
             if result.is_err() {
                 failed.store(true, Ordering::Relaxed);
             }
-            Some(result)
-        })
-        .collect();
+            *slots[index]
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(result);
+        }
+    });
+    let results = slots.into_iter().map(|slot| {
+        slot.into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    });
     let mut data = Vec::with_capacity(layers.len());
     for result in results {
         match result {
             Some(Ok(layer)) => data.push(layer),
             Some(Err(error)) => return Err(error),
-            // Skipped after a failure, which comes later in layer order.
+            // Skipped after a failure (elsewhere in the list).
             None => {}
         }
     }
