@@ -73,7 +73,11 @@ pub fn refine_conic(
         }
     };
     let bounds = square(conic.center, conic.rx.max(conic.ry));
-    let signed = Outline(|p: &[f64], q: Point| signed_conic(&make(p), q));
+    let signed = Outline(|p: &[f64]| -> Box<dyn Fn(Point) -> f64> {
+        let conic = make(p);
+        let turn = turn(conic.angle, !conic.circle);
+        Box::new(move |q| signed_conic_turned(&conic, turn, q))
+    });
     let found = fit(&start, bounds, coverage, hole, usable, &signed, Some(4))?;
     let refined = make(&found);
     (refined.rx > 0.0 && refined.ry > 0.0).then_some(refined)
@@ -104,7 +108,11 @@ pub fn refine_rect(
         radius: if rounded { p[5] } else { 0.0 },
     };
     let bounds = square(rect.center, 0.5 * rect.width.hypot(rect.height));
-    let signed = Outline(|p: &[f64], q: Point| signed_rect(&make(p), q));
+    let signed = Outline(|p: &[f64]| -> Box<dyn Fn(Point) -> f64> {
+        let rect = make(p);
+        let turn = turn(rect.angle, true);
+        Box::new(move |q| signed_rect_turned(&rect, turn, q))
+    });
     let found = fit(&start, bounds, coverage, false, usable, &signed, Some(4))?;
     let refined = make(&found);
     let valid = refined.width > 0.0
@@ -186,37 +194,44 @@ fn signed_from(nearest: f64, inside: bool) -> f64 {
 
 /// A shape's signed distance as a function of its parameters, for [`fit`].
 trait Signed {
-    /// Signed distance (grid pixels, positive outside) of `q` from the outline of `p`.
-    fn signed(&self, p: &[f64], q: Point) -> f64;
+    /// The outline of `p` as a function of the point: its signed distance (grid pixels,
+    /// positive outside). What depends on `p` alone (an angle's sine and cosine) is worked
+    /// out once.
+    fn at<'a>(&'a self, p: &[f64]) -> Box<dyn Fn(Point) -> f64 + 'a>;
 
-    /// The signed distances of `q` with one parameter moved at a time (the Jacobian's
-    /// central differences): parameter `k` at `forward[k]` into `ahead[k]`, at `back[k]`
-    /// into `behind[k]`, the others as in `p`. Exactly [`Signed::signed`] of each.
+    /// The signed distances at each of `points` with one parameter moved at a time (the
+    /// Jacobian's central differences): parameter `k` at `forward[k]` into
+    /// `ahead[i * n + k]`, at `back[k]` into `behind[i * n + k]`, the others as in `p`
+    /// (`n` parameters). Exactly [`Signed::at`] of each.
     fn moved(
         &self,
         p: &[f64],
-        q: Point,
+        points: &[Point],
         (forward, back): (&[f64], &[f64]),
         ahead: &mut [f64],
         behind: &mut [f64],
     ) {
+        let n = p.len();
         let mut moved = p.to_vec();
-        for k in 0..p.len() {
-            moved[k] = forward[k];
-            ahead[k] = self.signed(&moved, q);
-            moved[k] = back[k];
-            behind[k] = self.signed(&moved, q);
+        for k in 0..n {
+            for (value, out) in [(forward[k], &mut *ahead), (back[k], &mut *behind)] {
+                moved[k] = value;
+                let at = self.at(&moved);
+                for (i, q) in points.iter().enumerate() {
+                    out[i * n + k] = at(*q);
+                }
+            }
             moved[k] = p[k];
         }
     }
 }
 
-/// Any signed distance function of the parameters.
+/// A signed distance built from the parameters by a closure.
 struct Outline<F>(F);
 
-impl<F: Fn(&[f64], Point) -> f64> Signed for Outline<F> {
-    fn signed(&self, p: &[f64], q: Point) -> f64 {
-        (self.0)(p, q)
+impl<F: Fn(&[f64]) -> Box<dyn Fn(Point) -> f64>> Signed for Outline<F> {
+    fn at<'a>(&'a self, p: &[f64]) -> Box<dyn Fn(Point) -> f64 + 'a> {
+        (self.0)(p)
     }
 }
 
@@ -227,54 +242,70 @@ impl<F: Fn(&[f64], Point) -> f64> Signed for Outline<F> {
 struct PolygonOutline;
 
 impl Signed for PolygonOutline {
-    fn signed(&self, p: &[f64], q: Point) -> f64 {
-        signed_polygon(p, q)
+    fn at<'a>(&'a self, p: &[f64]) -> Box<dyn Fn(Point) -> f64 + 'a> {
+        let flat = p.to_vec();
+        Box::new(move |q| signed_polygon(&flat, q))
     }
 
     fn moved(
         &self,
         p: &[f64],
-        q: Point,
-        (forward, back): (&[f64], &[f64]),
+        points: &[Point],
+        moves: (&[f64], &[f64]),
         ahead: &mut [f64],
         behind: &mut [f64],
     ) {
-        let n = p.len() / 2;
-        let sides: Vec<(f64, bool)> = (0..n)
-            .map(|i| side(corner(p, i), corner(p, i + 1), q))
-            .collect();
-        // Minima of the sides before `i` and from `i` on; side `i` runs from corner `i`.
-        let mut before = vec![f64::INFINITY; n + 1];
-        let mut after = vec![f64::INFINITY; n + 1];
-        for i in 0..n {
-            before[i + 1] = before[i].min(sides[i].0);
+        let n = p.len();
+        for (i, q) in points.iter().enumerate() {
+            let row = i * n..(i + 1) * n;
+            moved_corners(p, *q, moves, &mut ahead[row.clone()], &mut behind[row]);
         }
-        for i in (0..n).rev() {
-            after[i] = after[i + 1].min(sides[i].0);
-        }
-        let parity = sides.iter().fold(false, |inside, side| inside ^ side.1);
-        for k in 0..p.len() {
-            let j = k / 2;
-            let (incoming, outgoing) = ((j + n - 1) % n, j);
-            let others = if j == 0 {
-                sides[1..n - 1]
-                    .iter()
-                    .fold(f64::INFINITY, |nearest, side| nearest.min(side.0))
+    }
+}
+
+/// [`PolygonOutline::moved`] at one point `q`, into `ahead` and `behind` by parameter.
+fn moved_corners(
+    p: &[f64],
+    q: Point,
+    (forward, back): (&[f64], &[f64]),
+    ahead: &mut [f64],
+    behind: &mut [f64],
+) {
+    let n = p.len() / 2;
+    let sides: Vec<(f64, bool)> = (0..n)
+        .map(|i| side(corner(p, i), corner(p, i + 1), q))
+        .collect();
+    // Minima of the sides before `i` and from `i` on; side `i` runs from corner `i`.
+    let mut before = vec![f64::INFINITY; n + 1];
+    let mut after = vec![f64::INFINITY; n + 1];
+    for i in 0..n {
+        before[i + 1] = before[i].min(sides[i].0);
+    }
+    for i in (0..n).rev() {
+        after[i] = after[i + 1].min(sides[i].0);
+    }
+    let parity = sides.iter().fold(false, |inside, side| inside ^ side.1);
+    for k in 0..p.len() {
+        let j = k / 2;
+        let (incoming, outgoing) = ((j + n - 1) % n, j);
+        let others = if j == 0 {
+            sides[1..n - 1]
+                .iter()
+                .fold(f64::INFINITY, |nearest, side| nearest.min(side.0))
+        } else {
+            before[j - 1].min(after[j + 1])
+        };
+        let others_inside = parity ^ sides[incoming].1 ^ sides[outgoing].1;
+        for (value, out) in [(forward[k], &mut ahead[k]), (back[k], &mut behind[k])] {
+            let mut moved = corner(p, j);
+            if k % 2 == 0 {
+                moved.0 = value;
             } else {
-                before[j - 1].min(after[j + 1])
-            };
-            let others_inside = parity ^ sides[incoming].1 ^ sides[outgoing].1;
-            for (value, out) in [(forward[k], &mut ahead[k]), (back[k], &mut behind[k])] {
-                let mut moved = corner(p, j);
-                if k % 2 == 0 {
-                    moved.0 = value;
-                } else {
-                    moved.1 = value;
-                }
-                let (d_in, c_in) = side(corner(p, j + n - 1), moved, q);
-                let (d_out, c_out) = side(moved, corner(p, j + 1), q);
-                *out = signed_from(others.min(d_in).min(d_out), others_inside ^ c_in ^ c_out);
+                moved.1 = value;
             }
+            let (d_in, c_in) = side(corner(p, j + n - 1), moved, q);
+            let (d_out, c_out) = side(moved, corner(p, j + 1), q);
+            *out = signed_from(others.min(d_in).min(d_out), others_inside ^ c_in ^ c_out);
         }
     }
 }
@@ -292,11 +323,24 @@ fn square(center: Point, reach: f64) -> (f64, f64, f64, f64) {
 /// Signed distance (grid pixels, positive outside) of `q` from a conic's outline; first
 /// order for an ellipse, which is exact enough within a pixel or two of it.
 pub(crate) fn signed_conic(conic: &Conic, q: Point) -> f64 {
+    signed_conic_turned(conic, turn(conic.angle, !conic.circle), q)
+}
+
+/// The cosine and sine of `angle`, when `wanted` (a circle needs none).
+fn turn(angle: f64, wanted: bool) -> (f64, f64) {
+    if wanted {
+        (angle.cos(), angle.sin())
+    } else {
+        (1.0, 0.0)
+    }
+}
+
+/// [`signed_conic`] with the angle's cosine and sine given.
+fn signed_conic_turned(conic: &Conic, (c, s): (f64, f64), q: Point) -> f64 {
     let (dx, dy) = (q.0 - conic.center.0, q.1 - conic.center.1);
     if conic.circle {
         return dx.hypot(dy) - conic.rx;
     }
-    let (c, s) = (conic.angle.cos(), conic.angle.sin());
     let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
     let (a2, b2) = (conic.rx * conic.rx, conic.ry * conic.ry);
     let value = u * u / a2 + v * v / b2 - 1.0;
@@ -310,8 +354,12 @@ pub(crate) fn signed_conic(conic: &Conic, q: Point) -> f64 {
 
 /// Signed distance (grid pixels, positive outside) of `q` from a rectangle's outline.
 pub(crate) fn signed_rect(rect: &Rect, q: Point) -> f64 {
+    signed_rect_turned(rect, turn(rect.angle, true), q)
+}
+
+/// [`signed_rect`] with the angle's cosine and sine given.
+fn signed_rect_turned(rect: &Rect, (c, s): (f64, f64), q: Point) -> f64 {
     let (dx, dy) = (q.0 - rect.center.0, q.1 - rect.center.1);
-    let (c, s) = (rect.angle.cos(), rect.angle.sin());
     let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
     let (qx, qy) = (
         u.abs() - (0.5 * rect.width - rect.radius),
@@ -333,7 +381,6 @@ fn fit(
     outline: &dyn Signed,
     angle: Option<usize>,
 ) -> Option<Vec<f64>> {
-    let signed = |p: &[f64], q: Point| outline.signed(p, q);
     let scale = coverage.scale;
     if scale <= 0.0 || !start.iter().all(|v| v.is_finite()) {
         return None;
@@ -351,10 +398,11 @@ fn fit(
     );
     // The samples: working pixel centres (grid coordinates) and their alpha.
     let mut samples: Vec<(Point, f64)> = Vec::new();
+    let signed = outline.at(start);
     for y in y0..=y1.min(coverage.height.saturating_sub(1)) {
         for x in x0..=x1.min(coverage.width.saturating_sub(1)) {
             let centre = ((x as f64 + 0.5) * scale, (y as f64 + 0.5) * scale);
-            if signed(start, centre).abs() < band && usable(x, y) {
+            if signed(centre).abs() < band && usable(x, y) {
                 let alpha = f64::from(coverage.alpha[y * coverage.width + x]);
                 samples.push((centre, alpha));
             }
@@ -367,12 +415,14 @@ fn fit(
     let from_distance = |distance: f64, alpha: f64| -> f64 {
         (0.5 - sign * distance / scale).clamp(0.0, 1.0) - alpha
     };
-    let residual = |p: &[f64], (centre, alpha): &(Point, f64)| -> f64 {
-        from_distance(signed(p, *centre), *alpha)
-    };
     let residuals = |p: &[f64], out: &mut Vec<f64>| {
+        let signed = outline.at(p);
         out.clear();
-        out.extend(samples.iter().map(|sample| residual(p, sample)));
+        out.extend(
+            samples
+                .iter()
+                .map(|(centre, alpha)| from_distance(signed(*centre), *alpha)),
+        );
     };
     let cost = |r: &[f64]| r.iter().map(|v| v * v).sum::<f64>();
     let n = start.len();
@@ -390,9 +440,10 @@ fn fit(
         // (within half a working pixel of the outline, and a margin wider than any step
         // moves it) can change: the rest keep a zero row, exactly what their differences
         // would give, at a third of the work.
+        let signed = outline.at(&params);
         active.clear();
         active.extend((0..samples.len()).filter(|&i| {
-            let distance = signed(&params, samples[i].0).abs() / scale;
+            let distance = signed(samples[i].0).abs() / scale;
             distance < 0.5 + ACTIVE_MARGIN
         }));
         let mut jacobian = vec![0.0; samples.len() * n];
@@ -405,14 +456,15 @@ fn fit(
             .zip(&steps)
             .map(|(f, s)| f - 2.0 * s)
             .collect();
-        let (mut ahead, mut behind) = (vec![0.0; n], vec![0.0; n]);
-        for &i in &active {
-            let (centre, alpha) = samples[i];
-            outline.moved(&params, centre, (&forward, &back), &mut ahead, &mut behind);
+        let points: Vec<Point> = active.iter().map(|&i| samples[i].0).collect();
+        let (mut ahead, mut behind) = (vec![0.0; points.len() * n], vec![0.0; points.len() * n]);
+        outline.moved(&params, &points, (&forward, &back), &mut ahead, &mut behind);
+        for (row, &i) in active.iter().enumerate() {
+            let alpha = samples[i].1;
             for k in 0..n {
                 let (a, b) = (
-                    from_distance(ahead[k], alpha),
-                    from_distance(behind[k], alpha),
+                    from_distance(ahead[row * n + k], alpha),
+                    from_distance(behind[row * n + k], alpha),
                 );
                 jacobian[i * n + k] = (a - b) / (2.0 * steps[k]);
             }
@@ -564,22 +616,26 @@ mod tests {
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let plain = Outline(|p: &[f64], q: Point| signed_polygon(p, q));
+        let plain = Outline(|p: &[f64]| -> Box<dyn Fn(Point) -> f64> {
+            let flat = p.to_vec();
+            Box::new(move |q| signed_polygon(&flat, q))
+        });
         for case in 0..200 {
             let corners = 3 + case % 7;
             let p: Vec<f64> = (0..2 * corners).map(|_| 40.0 * random()).collect();
             let forward: Vec<f64> = p.iter().map(|v| v + 0.01).collect();
             let back: Vec<f64> = forward.iter().map(|v| v - 0.02).collect();
-            for _ in 0..20 {
-                let q = (50.0 * random() - 5.0, 50.0 * random() - 5.0);
-                let (mut a1, mut b1) = (vec![0.0; p.len()], vec![0.0; p.len()]);
-                let (mut a2, mut b2) = (vec![0.0; p.len()], vec![0.0; p.len()]);
-                plain.moved(&p, q, (&forward, &back), &mut a1, &mut b1);
-                PolygonOutline.moved(&p, q, (&forward, &back), &mut a2, &mut b2);
-                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&a1), bits(&a2), "case {case} at {q:?}");
-                assert_eq!(bits(&b1), bits(&b2), "case {case} at {q:?}");
-            }
+            let points: Vec<Point> = (0..20)
+                .map(|_| (50.0 * random() - 5.0, 50.0 * random() - 5.0))
+                .collect();
+            let size = points.len() * p.len();
+            let (mut a1, mut b1) = (vec![0.0; size], vec![0.0; size]);
+            let (mut a2, mut b2) = (vec![0.0; size], vec![0.0; size]);
+            plain.moved(&p, &points, (&forward, &back), &mut a1, &mut b1);
+            PolygonOutline.moved(&p, &points, (&forward, &back), &mut a2, &mut b2);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a1), bits(&a2), "case {case}");
+            assert_eq!(bits(&b1), bits(&b2), "case {case}");
         }
     }
 
