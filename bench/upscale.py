@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality as q  # noqa: E402
 
 ROOT = q.ROOT
-WORK = q.WORK / "upscale"
+# UPSCALE_WORK: another work folder (held-out icons, `--offset`, keep their own inputs).
+WORK = Path(os.environ["UPSCALE_WORK"]) if os.environ.get("UPSCALE_WORK") else q.WORK / "upscale"
 REFERENCE = 256
 SCALE = 4
 SETS = ["outline", "flat", "logos", "flags", "glossy"]
@@ -61,11 +62,11 @@ CONFIGS = {
 }
 
 
-def prepare(set_name, names):
+def prepare(set_name, names, offset=0):
     data = q.load_icons(q.PACKAGES[set_name])
     base = WORK / "inputs"
     items = []
-    for index, name in enumerate(names):
+    for index, name in enumerate(names, start=offset):
         key = f"{set_name}-{index:02d}-{q.safe(name.replace(':', '-'))}"[:80]
         width, height, svg = q.icon_svg(data, name, shadow=set_name == "glossy")
         reference = base / "reference" / f"{key}.png"
@@ -130,6 +131,8 @@ def scores(svg_path, reference):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-set", type=int, default=10)
+    # Held-out icons: the N icons of each set from this index on (with UPSCALE_WORK elsewhere).
+    parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--out", default=str(WORK / "results.json"))
@@ -137,7 +140,7 @@ def main():
     sets = q.load_sets()
     items = []
     for set_name in SETS:
-        items += prepare(set_name, sets[set_name][: args.per_set])
+        items += prepare(set_name, sets[set_name][args.offset : args.offset + args.per_set], args.offset)
     variants = args.variants.split(",")
     results = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
     for config in args.configs.split(","):

@@ -114,10 +114,27 @@ impl Pipeline {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Output, PipelineError> {
         let mut run = Run::new(cancel, progress);
-        let resolved = Resolved::new(request, &self.settings)?;
+        let mut resolved = Resolved::new(request, &self.settings)?;
         run.check(Phase::Decode)?;
         let image = &request.image;
-        let canvas = self.prepare(image, &resolved, &mut run);
+        let working = working::prepare(
+            image,
+            self.settings.working_size,
+            self.settings.pad_multiple,
+        );
+        // Whether phase 2 runs: its palette and opacity levels are then finer
+        // (`Resolved::upscaling`), both chosen before it.
+        let mut steering = SteeringReport::default();
+        let steer = self.steering_wanted(
+            resolved.steering,
+            &working,
+            &mut steering,
+            &mut run.warnings,
+        );
+        if steer.is_some() {
+            resolved.upscaling();
+        }
+        let canvas = self.prepare(image, working, &resolved, &mut run);
 
         // Phase 1.
         let plate = self.clean_plate(&canvas.working, &mut run)?;
@@ -151,6 +168,8 @@ impl Pipeline {
         // Phase 2, gated; then the rest of phase 3 on the labels phase 4 traces.
         let (canvas, mut labelled, steering) = self.steer_phase(
             &resolved,
+            steer,
+            steering,
             canvas,
             plate,
             plate_labels,

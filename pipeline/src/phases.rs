@@ -2,6 +2,7 @@
 //! metadata ([`Run`]). Phase 2's attempts and gate are in `steer`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::alpha;
@@ -9,7 +10,7 @@ use crate::cancel::CancelToken;
 use crate::fringe;
 use crate::kmeans::{self, AutoPaletteError, AutoPaletteOptions};
 use crate::mode;
-use crate::model::{PlanarImage, Provider};
+use crate::model::{PlanarImage, Provider, SteerModel};
 use crate::options::TraceMode;
 use crate::outputs::same_size;
 use crate::palette::{self, Palette};
@@ -89,7 +90,7 @@ impl<'a> Run<'a> {
 /// accepted at `s ×`, at that resolution).
 pub(crate) struct Canvas {
     pub(crate) working: WorkingImage,
-    /// Opacity level per pixel: `0` not drawn, `phase4.alpha_levels` opaque.
+    /// Opacity level per pixel: `0` not drawn, `resolved.trace.alpha_levels` opaque.
     pub(crate) levels: Vec<u8>,
     /// Whether each pixel is drawn at all (`level > 0`).
     pub(crate) drawn: Vec<bool>,
@@ -128,22 +129,21 @@ const MAJORITY_PASSES: usize = 2;
 const NEAR_COLORS: f32 = 0.08;
 
 impl Pipeline {
-    /// Working resolution and opacity levels.
+    /// Opacity levels of the working image (at `resolved.trace.alpha_levels`).
     pub(crate) fn prepare(
         &self,
         image: &DecodedImage,
+        working: WorkingImage,
         resolved: &Resolved,
         run: &mut Run<'_>,
     ) -> Canvas {
-        let settings = &self.settings;
-        let working = working::prepare(image, settings.working_size, settings.pad_multiple);
         let (width, height) = (working.width, working.height);
         let levels = alpha::classify(
             &working.alpha,
             width as usize,
             height as usize,
             resolved.alpha(),
-            settings.phase4.alpha_levels,
+            resolved.trace.alpha_levels,
         );
         let drawn: Vec<bool> = levels.iter().map(|level| *level > 0).collect();
         if !drawn.contains(&true) {
@@ -205,7 +205,7 @@ impl Pipeline {
             working::palette_samples(padded, width, height, &canvas.drawn);
         let palette = match &resolved.palette {
             PaletteChoice::Requested(palette) | PaletteChoice::Default(palette) => palette.clone(),
-            &PaletteChoice::Automatic { max_colors } => {
+            &PaletteChoice::Automatic { max_colors, .. } => {
                 let (pixels, samples_few_flat) = if lossy {
                     working::lossy_palette_samples(plate, width, height, &canvas.drawn)
                 } else {
@@ -266,22 +266,20 @@ impl Pipeline {
     /// Phase 2: restore and upscale (or steer), gated against the plate's labels. When it is
     /// accepted at `s ×`, the canvas is enlarged to match and phases 3 and 4 work on its
     /// output at that size (the SVG stays in input pixels); otherwise the plate is traced.
+    /// `steer`: the model when phase 2 runs (`steering_wanted`), `report` its note if not.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn steer_phase(
         &self,
         resolved: &Resolved,
+        steer: Option<Arc<dyn SteerModel>>,
+        report: SteeringReport,
         canvas: Canvas,
         plate: PlanarImage,
         plate_labels: Vec<u8>,
         palette: &Palette,
         run: &mut Run<'_>,
     ) -> Result<(Canvas, Labelled, SteeringReport), PipelineError> {
-        let mut report = SteeringReport::default();
-        let Some(steer) = self.steering_wanted(
-            resolved.steering,
-            &canvas.working,
-            &mut report,
-            &mut run.warnings,
-        ) else {
+        let Some(steer) = steer else {
             let labelled = Labelled {
                 labels: plate_labels,
                 image: plate,
@@ -327,7 +325,7 @@ impl Pipeline {
                     height as usize,
                     &upscaled.alpha,
                     scale as usize,
-                    self.settings.phase4.alpha_levels,
+                    resolved.trace.alpha_levels,
                 );
                 let drawn = levels.iter().map(|level| *level > 0).collect();
                 let canvas = Canvas {
@@ -399,7 +397,7 @@ impl Pipeline {
         }
         // A translucent pixel's ink is the palette colour nearest its own (straight) colour:
         // the models saw faint pixels faded towards white, which is not the shadow's colour.
-        let top = self.settings.phase4.alpha_levels;
+        let top = resolved.trace.alpha_levels;
         for (index, level) in canvas.levels.iter().enumerate() {
             if *level == 0 || *level >= top {
                 continue;
@@ -425,7 +423,7 @@ impl Pipeline {
         cancel: &CancelToken,
     ) -> Result<(Traced, trace::TraceOptions, u32), PipelineError> {
         let (width, height) = canvas.size();
-        let top = self.settings.phase4.alpha_levels;
+        let top = resolved.trace.alpha_levels;
         let mut options = resolved.trace;
         let coarse_view: Vec<u8> = labelled
             .labels

@@ -1,9 +1,9 @@
 //! A job's options resolved once against the settings: the one value every phase reads, so
 //! no phase looks at the raw request or at a settings default the request overrides.
 
-use crate::alpha::AlphaMode;
+use crate::alpha::{AlphaMode, LEVELS_RANGE};
 use crate::options::{PipelineSettings, TraceOptions};
-use crate::palette::Palette;
+use crate::palette::{Palette, MAX_COLORS};
 use crate::{JobOptions, Phase, PipelineError, Request};
 
 /// Where the palette comes from.
@@ -13,8 +13,9 @@ pub(crate) enum PaletteChoice {
     Requested(Palette),
     /// The configuration's `phase3.default_palette`, used exactly.
     Default(Palette),
-    /// Learned from the image (k-means), at most this many colours.
-    Automatic { max_colors: u8 },
+    /// Learned from the image (k-means), at most this many colours. `given`: the job set
+    /// `max_colors` itself (used as given, not raised for phase 2's upscale).
+    Automatic { max_colors: u8, given: bool },
 }
 
 impl PaletteChoice {
@@ -78,6 +79,7 @@ impl Resolved {
             (None, Some(palette)) => PaletteChoice::Default(palette.clone()),
             (None, None) => PaletteChoice::Automatic {
                 max_colors: options.max_colors.unwrap_or(settings.phase3.max_colors),
+                given: options.max_colors.is_some(),
             },
         };
         let asked = options.steering;
@@ -102,6 +104,27 @@ impl Resolved {
             trace,
             speckle_given: overrides.filter_speckle.is_some(),
         })
+    }
+
+    /// For phase 2's upscale: half as many automatic palette colours again (unless the job set
+    /// `max_colors`) and half as many opacity levels again (at most 16). At `s ×` a glossy
+    /// icon's gradients and soft shadows are smooth ramps that phase 4 traces as bands and
+    /// level contours; 8 colours and 8 levels left steps of an eighth of the ramp (a soft
+    /// shadow 32 grey levels a step). 12 and 12, paired medians against 8 and 8 (bench/upscale.py,
+    /// icons 0-9 and held-out 10-19): glossy +0.54 / +0.59 dB (96 px RGBA), +0.43 / +0.57
+    /// (128 px JPEG), +1.97 (256 px RGBA, icons 0-9); every other set within ±0.1 dB; glossy
+    /// at 1.1 to 1.6× the bytes, still about half the bicubic control's.
+    pub(crate) fn upscaling(&mut self) {
+        let finer =
+            |n: u8, most: usize| (usize::from(n) * 3 / 2).min(most).max(usize::from(n)) as u8;
+        if let PaletteChoice::Automatic {
+            max_colors,
+            given: false,
+        } = &mut self.palette
+        {
+            *max_colors = finer(*max_colors, MAX_COLORS);
+        }
+        self.trace.alpha_levels = finer(self.trace.alpha_levels, usize::from(*LEVELS_RANGE.end()));
     }
 
     /// How partly transparent pixels are drawn.
