@@ -625,8 +625,8 @@ impl BoxMask {
         let (width, height) = (bounds.width(), bounds.height());
         let mut cells = vec![false; width * height];
         for run in component.runs {
-            let row = (run.y - bounds.top) * width - bounds.left;
-            cells[row + run.left..=row + run.right].fill(true);
+            let row = (run.y - bounds.top) * width;
+            cells[row + run.left - bounds.left..=row + run.right - bounds.left].fill(true);
         }
         let offset = PointI32::new(bounds.left as i32, bounds.top as i32);
         (
