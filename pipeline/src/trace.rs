@@ -47,7 +47,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::cancel::CancelToken;
-use crate::components::{merge_speckles, Flood};
+use crate::components::merge_speckles;
 use crate::cutout;
 use crate::masks::{self, Window};
 pub use crate::options::TraceOptions;
@@ -59,7 +59,7 @@ mod coverage;
 pub(crate) mod io;
 mod layer;
 pub use io::{TraceError, TraceInput, Traced, WorkingPixels};
-use layer::{LayerJob, LayerOutput};
+use layer::{LayerJob, LayerOutput, Scratch};
 
 /// The key of a transparent pixel in the traced grid (keys are `level << 8 | label`).
 const TRANSPARENT_KEY: u16 = u16::MAX;
@@ -421,7 +421,7 @@ fn stacked(
         &costs,
         cancel,
         grid_size,
-        |index, layer, flood| {
+        |index, layer, scratch| {
             if stack.whole_canvas && matches!(layer, Layer::Opaque { rank: 0, .. }) {
                 return Ok(LayerOutput {
                     data: writer.rectangle(input.output_width, input.output_height),
@@ -429,7 +429,7 @@ fn stacked(
                 });
             }
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                job.trace_layer(layer, flood)
+                job.trace_layer(layer, scratch)
             }))
             .unwrap_or_else(|_| {
                 Err(TraceError::FitterPanicked {
@@ -500,15 +500,15 @@ fn stacked(
 
 /// Runs `trace` on every layer on the global pool, the costliest (by `costs`) first: each
 /// thread takes the next layer in that order as it finishes one, so the largest layers start
-/// at once and the small ones fill in around them. Each thread has a [`Flood`] of the grid's
-/// size. Returns the layers' path data in layer order, or the first failure in layer order;
+/// at once and the small ones fill in around them. Each thread has its own [`Scratch`]
+/// (flood and mask buffers of the grid's size). Returns the layers' path data in layer order, or the first failure in layer order;
 /// after a failure, layers not yet started are skipped.
 fn trace_layers<T: Send>(
     layers: &[Layer],
     costs: &[f64],
     cancel: &CancelToken,
     grid_size: (usize, usize),
-    trace: impl Fn(usize, Layer, &mut Flood) -> Result<T, TraceError> + Sync,
+    trace: impl Fn(usize, Layer, &mut Scratch) -> Result<T, TraceError> + Sync,
 ) -> Result<Vec<T>, TraceError> {
     let mut order: Vec<usize> = (0..layers.len()).collect();
     order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
@@ -518,7 +518,7 @@ fn trace_layers<T: Send>(
         layers.iter().map(|_| Mutex::new(None)).collect();
     let threads = rayon::current_num_threads().clamp(1, layers.len().max(1));
     (0..threads).into_par_iter().for_each(|_| {
-        let mut flood: Option<Flood> = None;
+        let mut scratch: Option<Scratch> = None;
         loop {
             let position = next.fetch_add(1, Ordering::Relaxed);
             let Some(&index) = order.get(position) else {
@@ -530,8 +530,8 @@ fn trace_layers<T: Send>(
             let result = if cancel.is_cancelled() {
                 Err(TraceError::Cancelled)
             } else {
-                let flood = flood.get_or_insert_with(|| Flood::new(grid_size.0, grid_size.1));
-                trace(index, layers[index], flood)
+                let scratch = scratch.get_or_insert_with(|| Scratch::new(grid_size.0, grid_size.1));
+                trace(index, layers[index], scratch)
             };
             if result.is_err() {
                 failed.store(true, Ordering::Relaxed);

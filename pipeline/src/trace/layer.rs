@@ -49,6 +49,34 @@ const LOOSE_EDGE_CONTRAST: f32 = 0.15;
 /// The most an edge's fit tolerance grows between near colours.
 const MAX_EDGE_SLACK: f64 = 4.0;
 
+/// What a thread reuses from layer to layer: the flood fill's buffers, and a mask of the
+/// grid's size that is all false between layers (a fresh one per layer was a megabyte zeroed
+/// and faulted in each time).
+pub(super) struct Scratch {
+    pub(super) flood: Flood,
+    mask: Vec<bool>,
+}
+
+impl Scratch {
+    pub(super) fn new(width: usize, height: usize) -> Self {
+        Self {
+            flood: Flood::new(width, height),
+            mask: vec![false; width * height],
+        }
+    }
+
+    /// The mask, all false; a new one when the last layer did not give it back (it
+    /// panicked) or it has another size.
+    fn take_mask(&mut self, size: usize) -> Vec<bool> {
+        let mask = std::mem::take(&mut self.mask);
+        if mask.len() == size {
+            mask
+        } else {
+            vec![false; size]
+        }
+    }
+}
+
 /// What every layer shares.
 pub(super) struct LayerJob<'a> {
     pub(super) grid: &'a KeyGrid,
@@ -70,27 +98,39 @@ impl LayerJob<'_> {
     pub(super) fn trace_layer(
         &self,
         layer: Layer,
-        flood: &mut Flood,
+        scratch: &mut Scratch,
     ) -> Result<LayerOutput, TraceError> {
-        match layer {
+        let mut mask = scratch.take_mask(self.grid.width * self.grid.height);
+        let flood = &mut scratch.flood;
+        let (window, traced) = match layer {
             Layer::Opaque { rank, label } => {
-                let (mask, window) = self.opaque_mask(rank, label);
-                self.trace_mask(
+                let window = self.opaque_mask(&mut mask, rank, label);
+                let traced = self.trace_mask(
                     &mask,
                     window,
                     &|point| self.edge_slack(rank, label, &mask, point),
                     flood,
-                )
+                );
+                (window, traced)
             }
             Layer::Translucent { label, level, .. } => {
-                let (mask, window) = self.translucent_mask(label, level);
+                let window = self.translucent_mask(&mut mask, label, level);
                 // In the plate's pixels: at phase 2's `s ×` a shadow's level contours are
                 // as smooth as ever, and followed `s ×` as closely they cost most of a glossy
                 // icon's bytes.
                 let tolerance = TRANSLUCENT_TOLERANCE * self.grid.upscale as f64;
-                self.trace_mask(&mask, window, &|_| tolerance, flood)
+                (
+                    window,
+                    self.trace_mask(&mask, window, &|_| tolerance, flood),
+                )
             }
+        };
+        // `window` holds every pixel the mask took: cleared there, it is all false again.
+        for row in window.rows(self.grid.width) {
+            mask[row].fill(false);
         }
+        scratch.mask = mask;
+        traced
     }
 
     /// The pixels of rank `rank`, reaching under the later shapes (ranks stacked on it) that
@@ -102,12 +142,11 @@ impl LayerJob<'_> {
     /// a pixel this colour showed as a hairline (a yellow line round a chef's white hat, far
     /// from the yellow face). Quick benchmark against that: +0.4 to +2.3 dB on every artwork
     /// set at 0.6 to 0.9 times the bytes.
-    /// Returned with a window holding it.
-    fn opaque_mask(&self, rank: Rank, label: u8) -> (Vec<bool>, Window) {
+    /// Written into `mask` (all false before); returns a window holding it.
+    fn opaque_mask(&self, mask: &mut [bool], rank: Rank, label: u8) -> Window {
         let grid = self.grid;
         let (width, height) = (grid.width, grid.height);
         let window = self.boxes[usize::from(grid.top) << 8 | usize::from(label)];
-        let mut mask = vec![false; width * height];
         for row in window.rows(width) {
             let ranks = &self.ranks[row.clone()];
             for (taken, own) in mask[row].iter_mut().zip(ranks) {
@@ -118,17 +157,16 @@ impl LayerJob<'_> {
         let later = |index: usize| ranks[index] != NO_RANK && ranks[index] > rank;
         // Grown once into the later shapes, noting the outline after `scale` steps (one
         // working pixel under them) and at the end (the whole of them).
-        let length = masks::outline_length_in(&mask, width, height, window);
-        let growth =
-            masks::grow_counted(&mut mask, later, width, height, grid.scale, length, window);
+        let length = masks::outline_length_in(mask, width, height, window);
+        let growth = masks::grow_counted(mask, later, width, height, grid.scale, length, window);
         let kept = if growth.length_within < growth.length {
-            growth.undo_after_steps(&mut mask);
+            growth.undo_after_steps(mask);
             &growth.taken[..growth.within]
         } else {
             &growth.taken[..]
         };
-        self.keep_off_the_rim(&mut mask, kept);
-        (mask, growth.window)
+        self.keep_off_the_rim(mask, kept);
+        growth.window
     }
 
     /// After phase 2's upscale: takes back, of the pixels a layer took under later shapes
@@ -214,15 +252,14 @@ impl LayerJob<'_> {
     /// it touches, kept more than a working pixel inside the art's edges so it never shows
     /// there: a shadow around the art then costs its outer edge only, not a copy of the
     /// art's outline per opacity level.
-    /// Returned with a window holding it.
-    fn translucent_mask(&self, label: u8, level: u8) -> (Vec<bool>, Window) {
+    /// Written into `mask` (all false before); returns a window holding it.
+    fn translucent_mask(&self, mask: &mut [bool], label: u8, level: u8) -> Window {
         let grid = self.grid;
         let top = grid.top;
         let (width, height) = (grid.width, grid.height);
         let mut window = (level..top).fold(Window::EMPTY, |window, own| {
             window.union(self.boxes[usize::from(own) << 8 | usize::from(label)])
         });
-        let mut mask = vec![false; width * height];
         for row in window.rows(width) {
             let keys = &grid.keys[row.clone()];
             for (taken, key) in mask[row].iter_mut().zip(keys) {
@@ -261,15 +298,14 @@ impl LayerJob<'_> {
             std::mem::swap(&mut front, &mut next);
         }
         if let Some(inner) = &self.inner_art {
-            let length = masks::outline_length_in(&mask, width, height, window);
-            let growth =
-                masks::grow_counted(&mut mask, |i| inner[i], width, height, 0, length, window);
+            let length = masks::outline_length_in(mask, width, height, window);
+            let growth = masks::grow_counted(mask, |i| inner[i], width, height, 0, length, window);
             if growth.length >= growth.length_within {
-                growth.undo_after_steps(&mut mask);
+                growth.undo_after_steps(mask);
             }
             window = growth.window;
         }
-        (mask, window)
+        window
     }
 
     /// Path data of every 4-connected component of the pixels of `mask` (held by `window`).
