@@ -466,13 +466,7 @@ mod tests {
 
     #[test]
     fn row_fills_find_the_components_of_the_flood_fill_on_random_grids() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut random = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut random = crate::xorshift::xorshift(0x2545_f491_4f6c_dd1du64);
         for case in 0..300 {
             let width = 1 + (random() % 29) as usize;
             let height = 1 + (random() % 23) as usize;
@@ -517,13 +511,7 @@ mod tests {
     #[test]
     fn speckle_merging_matches_the_flood_fill_on_random_grids() {
         // A small xorshift: grids of few keys in blobs and noise, every size and threshold.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut random = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut random = crate::xorshift::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for case in 0..400 {
             let width = 1 + (random() % 23) as usize;
             let height = 1 + (random() % 19) as usize;

@@ -56,6 +56,8 @@ mod supersample;
 pub mod svg;
 mod trace;
 mod working;
+#[cfg(test)]
+mod xorshift;
 
 use std::fmt;
 use std::time::Instant;

@@ -399,13 +399,7 @@ mod tests {
 
     #[test]
     fn erosion_matches_the_square_test_on_random_masks() {
-        let mut state = 0x1234_5678_9abc_def1u64;
-        let mut random = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut random = crate::xorshift::xorshift(0x1234_5678_9abc_def1u64);
         for case in 0..300 {
             let (w, h) = (1 + (random() % 17) as usize, 1 + (random() % 13) as usize);
             let radius = (random() % 4) as usize;
@@ -442,13 +436,7 @@ mod tests {
 
     #[test]
     fn counted_growth_matches_growing_and_measuring() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut random = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut random = crate::xorshift::xorshift(0x2545_f491_4f6c_dd1du64);
         for case in 0..300 {
             let (width, height) = (1 + (random() % 17) as usize, 1 + (random() % 13) as usize);
             let mask: Vec<bool> = (0..width * height).map(|_| random() % 5 == 0).collect();

@@ -506,33 +506,23 @@ fn a_photos_small_regions_are_kept_unless_the_request_sets_the_speckle_size() {
 
 #[test]
 fn phase_2_gets_finer_palette_and_levels_unless_the_job_set_max_colors() {
+    let upscaled = |request: &Request, settings: &PipelineSettings| {
+        let mut resolved = resolve::Resolved::new(request, settings).unwrap();
+        resolved.upscaling();
+        (resolved.palette, resolved.trace.alpha_levels)
+    };
     let mut settings = settings();
     settings.phase3.max_colors = 8;
     settings.phase4.alpha_levels = 8;
-    let request = Request::new(image());
-    let mut resolved = resolve::Resolved::new(&request, &settings).unwrap();
-    resolved.upscaling();
+    let automatic = |max_colors, given| resolve::PaletteChoice::Automatic { max_colors, given };
     assert_eq!(
-        resolved.palette,
-        resolve::PaletteChoice::Automatic {
-            max_colors: 12,
-            given: false
-        }
+        upscaled(&Request::new(image()), &settings),
+        (automatic(12, false), 12)
     );
-    assert_eq!(resolved.trace.alpha_levels, 12);
 
     // A job's own max_colors is used as given; levels stop at 16.
     let mut request = Request::new(image());
     request.options.max_colors = Some(8);
     settings.phase4.alpha_levels = 12;
-    let mut resolved = resolve::Resolved::new(&request, &settings).unwrap();
-    resolved.upscaling();
-    assert_eq!(
-        resolved.palette,
-        resolve::PaletteChoice::Automatic {
-            max_colors: 8,
-            given: true
-        }
-    );
-    assert_eq!(resolved.trace.alpha_levels, 16);
+    assert_eq!(upscaled(&request, &settings), (automatic(8, true), 16));
 }

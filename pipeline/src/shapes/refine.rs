@@ -609,13 +609,8 @@ mod tests {
 
     #[test]
     fn a_polygons_moved_corners_give_exactly_the_distances_of_the_moved_polygon() {
-        let mut state = 0x853c_49e6_748f_ea9bu64;
-        let mut random = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut bits = crate::xorshift::xorshift(0x853c_49e6_748f_ea9bu64);
+        let mut random = move || (bits() >> 11) as f64 / (1u64 << 53) as f64;
         let plain = Outline(|p: &[f64]| -> Box<dyn Fn(Point) -> f64> {
             let flat = p.to_vec();
             Box::new(move |q| signed_polygon(&flat, q))
