@@ -519,14 +519,14 @@ mod tests {
             let mut grid: Vec<u16> = vec![0; width * height];
             let mut value = 0u16;
             for cell in grid.iter_mut() {
-                if random() % 4 == 0 {
+                if random().is_multiple_of(4) {
                     value = (random() % u64::from(keys)) as u16;
                 }
                 *cell = if value == keys - 1 { u16::MAX } else { value };
             }
             // Blobs: copy the row above now and then.
             for y in 1..height {
-                if random() % 2 == 0 {
+                if random().is_multiple_of(2) {
                     let (above, row) = grid.split_at_mut(y * width);
                     row[..width].copy_from_slice(&above[(y - 1) * width..]);
                 }

@@ -403,7 +403,7 @@ mod tests {
         for case in 0..300 {
             let (w, h) = (1 + (random() % 17) as usize, 1 + (random() % 13) as usize);
             let radius = (random() % 4) as usize;
-            let mask: Vec<bool> = (0..w * h).map(|_| random() % 5 != 0).collect();
+            let mask: Vec<bool> = (0..w * h).map(|_| !random().is_multiple_of(5)).collect();
             let inside = |x: usize, y: usize| {
                 x >= radius
                     && y >= radius
@@ -439,8 +439,12 @@ mod tests {
         let mut random = crate::xorshift::xorshift(0x2545_f491_4f6c_dd1du64);
         for case in 0..300 {
             let (width, height) = (1 + (random() % 17) as usize, 1 + (random() % 13) as usize);
-            let mask: Vec<bool> = (0..width * height).map(|_| random() % 5 == 0).collect();
-            let allowed: Vec<bool> = (0..width * height).map(|_| random() % 3 != 0).collect();
+            let mask: Vec<bool> = (0..width * height)
+                .map(|_| random().is_multiple_of(5))
+                .collect();
+            let allowed: Vec<bool> = (0..width * height)
+                .map(|_| !random().is_multiple_of(3))
+                .collect();
             let steps = (random() % 4) as usize + case % 2;
             let mut near = mask.clone();
             grow_steps(&mut near, &allowed, width, height, steps);
